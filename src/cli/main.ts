@@ -1,0 +1,36 @@
+/**
+ * `ambit`: one command, several roles. Each subcommand lives in
+ * src/cli/commands/<name>.ts and registers itself on the program here.
+ * Exit codes: 0 success, 1 the command ran and found a failure, 2 usage error.
+ */
+import { Command, CommanderError } from 'commander';
+import { EXIT_USAGE } from './exit-codes.js';
+import { registerVersionInfo } from './commands/version.js';
+
+export function buildProgram(): Command {
+  const program = new Command('ambit')
+    .description('An Istio-compatible ambient service mesh: istiod, the ztunnel node agent, and debug tools')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerVersionInfo(program);
+  return program;
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit 0 through the same path as usage errors.
+      process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;
+      return;
+    }
+    throw err;
+  }
+}
+
+main(process.argv).catch((err: unknown) => {
+  process.stderr.write(`ambit: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
