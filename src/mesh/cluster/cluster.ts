@@ -380,7 +380,7 @@ export async function createCluster(options: ClusterOptions): Promise<NetnsClust
       cluster.destroySync();
     } catch (cleanupErr) {
       throw new AggregateError([err, cleanupErr], `cluster ${prefix}: creation failed and so did cleanup`, {
-        cause: err,
+        cause: cleanupErr,
       });
     }
     throw err;
