@@ -1,0 +1,216 @@
+/**
+ * PKCS#10 certificate signing requests (RFC 2986): parsing and checking what
+ * a node agent sends, and building one (for node agents and tests).
+ *
+ * node-forge parses the PEM and the ASN.1; its own CSR reader only accepts
+ * RSA keys, so the structure is walked here and the key and the signature
+ * are checked with Node's crypto, which knows ECDSA as well.
+ */
+import { createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import forge from 'node-forge';
+import * as der from './der.js';
+import { CaError } from './errors.js';
+import { children, encodeDer, isContextTag, parseDer, primitive } from './x509-read.js';
+import { generalNames, signatureAlgorithmFor, type SubjectAltNames } from './x509.js';
+
+/** Bigger requests are refused before parsing; a P-384 CSR with a few SANs is well under 2 KiB. */
+export const MAX_CSR_PEM_BYTES = 16 * 1024;
+
+export const MIN_RSA_BITS = 2048;
+export const MAX_RSA_BITS = 8192;
+/** ECDSA curves accepted for workload keys (ztunnel uses P-256). */
+export const ACCEPTED_CURVES: ReadonlyMap<string, string> = new Map([
+  ['prime256v1', 'P-256'],
+  ['secp384r1', 'P-384'],
+]);
+
+const OID_EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
+const OID_SUBJECT_ALT_NAME = '2.5.29.17';
+
+/** CSR signature algorithms accepted, by OID, with the digest Node's verify needs. */
+const CSR_SIGNATURE_DIGESTS: ReadonlyMap<string, string> = new Map([
+  ['1.2.840.113549.1.1.11', 'sha256'], // sha256WithRSAEncryption
+  ['1.2.840.113549.1.1.12', 'sha384'],
+  ['1.2.840.113549.1.1.13', 'sha512'],
+  ['1.2.840.10045.4.3.2', 'sha256'], // ecdsa-with-SHA256
+  ['1.2.840.10045.4.3.3', 'sha384'],
+  ['1.2.840.10045.4.3.4', 'sha512'],
+]);
+
+/** A CSR that parsed, whose signature verified and whose key is accepted. */
+export interface ParsedCsr {
+  /** The SubjectPublicKeyInfo exactly as the CSR carried it. */
+  readonly subjectPublicKeyInfoDer: Buffer;
+  readonly publicKey: KeyObject;
+  /** "ECDSA P-256", "RSA 2048": for logs and messages. */
+  readonly keyDescription: string;
+  /** URI SANs from the extensionRequest attribute, in order. */
+  readonly uris: readonly string[];
+  readonly dnsNames: readonly string[];
+  readonly ipAddresses: readonly string[];
+  /** Count of SANs of other kinds (email, otherName...), which the CA never copies. */
+  readonly otherSanCount: number;
+}
+
+function malformed(reason: string, cause?: unknown): CaError {
+  return new CaError('CA_CSR_MALFORMED', `CSR is malformed: ${reason}`, cause === undefined ? undefined : { cause });
+}
+
+function describeKey(key: KeyObject): string {
+  if (key.asymmetricKeyType === 'rsa') {
+    const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+    if (bits < MIN_RSA_BITS || bits > MAX_RSA_BITS) {
+      throw new CaError('CA_CSR_KEY_UNSUPPORTED', `CSR key is RSA ${bits}; RSA keys must have ${MIN_RSA_BITS} to ${MAX_RSA_BITS} bits`);
+    }
+    return `RSA ${bits}`;
+  }
+  if (key.asymmetricKeyType === 'ec') {
+    const curve = key.asymmetricKeyDetails?.namedCurve ?? 'unknown';
+    const known = ACCEPTED_CURVES.get(curve);
+    if (known === undefined) {
+      throw new CaError('CA_CSR_KEY_UNSUPPORTED', `CSR key is ECDSA on curve ${curve}; accepted curves are P-256 and P-384`);
+    }
+    return `ECDSA ${known}`;
+  }
+  throw new CaError(
+    'CA_CSR_KEY_UNSUPPORTED',
+    `CSR key type ${key.asymmetricKeyType ?? 'unknown'} is not accepted (ECDSA P-256/P-384 or RSA >= ${MIN_RSA_BITS})`,
+  );
+}
+
+interface Sans {
+  uris: string[];
+  dnsNames: string[];
+  ipAddresses: string[];
+  other: number;
+}
+
+function ipText(bytes: string): string {
+  const b = Buffer.from(bytes, 'binary');
+  if (b.length === 4) return [...b].join('.');
+  const groups: string[] = [];
+  for (let i = 0; i + 1 < b.length; i += 2) groups.push(b.readUInt16BE(i).toString(16));
+  return groups.join(':');
+}
+
+function readSans(extnValue: string, into: Sans): void {
+  for (const gn of children(parseDer(Buffer.from(extnValue, 'binary')), 'subjectAltName')) {
+    if (gn.tagClass !== forge.asn1.Class.CONTEXT_SPECIFIC) {
+      into.other++;
+    } else if (gn.type === 6) {
+      into.uris.push(primitive(gn, 'uniformResourceIdentifier'));
+    } else if (gn.type === 2) {
+      into.dnsNames.push(primitive(gn, 'dNSName'));
+    } else if (gn.type === 7) {
+      into.ipAddresses.push(ipText(primitive(gn, 'iPAddress')));
+    } else {
+      into.other++;
+    }
+  }
+}
+
+function readAttributes(attributes: forge.asn1.Asn1 | undefined, into: Sans): void {
+  if (attributes === undefined) return;
+  for (const attribute of children(attributes, 'attributes')) {
+    const [type, values] = children(attribute, 'Attribute');
+    if (forge.asn1.derToOid(primitive(type, 'Attribute.type')) !== OID_EXTENSION_REQUEST) continue;
+    for (const extensionsNode of children(values, 'extensionRequest values')) {
+      for (const ext of children(extensionsNode, 'Extensions')) {
+        const parts = children(ext, 'Extension');
+        if (forge.asn1.derToOid(primitive(parts[0], 'extnID')) !== OID_SUBJECT_ALT_NAME) continue;
+        readSans(primitive(parts[parts.length - 1], 'extnValue'), into);
+      }
+    }
+  }
+}
+
+/**
+ * Parses a PEM PKCS#10 CSR and checks it: one well-formed request, an
+ * accepted key, a signature that verifies with that key. Throws a CaError
+ * (CA_CSR_MALFORMED, CA_CSR_KEY_UNSUPPORTED, CA_CSR_SIGNATURE_INVALID).
+ */
+export function parseCsr(pem: string): ParsedCsr {
+  if (pem.length === 0) throw malformed('the request carries no CSR');
+  if (pem.length > MAX_CSR_PEM_BYTES) throw malformed(`${pem.length} bytes is more than the ${MAX_CSR_PEM_BYTES} accepted`);
+  let body: Buffer;
+  try {
+    const blocks = forge.pem.decode(pem);
+    const block = blocks[0];
+    if (blocks.length !== 1 || block === undefined) throw new Error(`expected one PEM block, found ${blocks.length}`);
+    if (block.type !== 'CERTIFICATE REQUEST' && block.type !== 'NEW CERTIFICATE REQUEST') {
+      throw new Error(`PEM block is "${block.type}", not "CERTIFICATE REQUEST"`);
+    }
+    body = Buffer.from(block.body, 'binary');
+  } catch (err) {
+    throw malformed(err instanceof Error ? err.message : String(err), err);
+  }
+
+  let infoDer: Buffer;
+  let spkiDer: Buffer;
+  let digest: string;
+  let signature: Buffer;
+  const sans: Sans = { uris: [], dnsNames: [], ipAddresses: [], other: 0 };
+  try {
+    const [info, algorithm, signatureBits] = children(parseDer(body), 'CertificationRequest');
+    const [version, _subject, spki, attributes] = children(info, 'CertificationRequestInfo');
+    if (primitive(version, 'version') !== '\x00') throw new Error('version is not v1 (0)');
+    if (spki === undefined) throw new Error('subjectPKInfo is missing');
+    if (attributes !== undefined && !isContextTag(attributes, 0)) throw new Error('attributes are not tagged [0]');
+    readAttributes(attributes, sans);
+    const algorithmOid = forge.asn1.derToOid(primitive(children(algorithm, 'signatureAlgorithm')[0], 'algorithm'));
+    const knownDigest = CSR_SIGNATURE_DIGESTS.get(algorithmOid);
+    if (knownDigest === undefined) {
+      throw new CaError('CA_CSR_KEY_UNSUPPORTED', `CSR signature algorithm ${algorithmOid} is not accepted`);
+    }
+    digest = knownDigest;
+    const bits = primitive(signatureBits, 'signature');
+    signature = Buffer.from(bits.slice(1), 'binary');
+    infoDer = encodeDer(info as forge.asn1.Asn1);
+    spkiDer = encodeDer(spki);
+  } catch (err) {
+    if (err instanceof CaError) throw err;
+    throw malformed(err instanceof Error ? err.message : String(err), err);
+  }
+
+  let publicKey: KeyObject;
+  try {
+    publicKey = createPublicKey({ key: spkiDer, format: 'der', type: 'spki' });
+  } catch (err) {
+    throw new CaError('CA_CSR_KEY_UNSUPPORTED', `CSR public key cannot be read: ${(err as Error).message}`, { cause: err });
+  }
+  const keyDescription = describeKey(publicKey);
+  let valid: boolean;
+  try {
+    valid = cryptoVerify(digest, infoDer, publicKey, signature);
+  } catch (err) {
+    throw new CaError('CA_CSR_SIGNATURE_INVALID', `CSR signature cannot be checked: ${(err as Error).message}`, { cause: err });
+  }
+  if (!valid) throw new CaError('CA_CSR_SIGNATURE_INVALID', `CSR signature does not verify with its own ${keyDescription} key`);
+
+  return {
+    subjectPublicKeyInfoDer: spkiDer,
+    publicKey,
+    keyDescription,
+    uris: sans.uris,
+    dnsNames: sans.dnsNames,
+    ipAddresses: sans.ipAddresses,
+    otherSanCount: sans.other,
+  };
+}
+
+/**
+ * Builds a PEM CSR signed by `privateKey`, with an empty subject and the
+ * given SANs in an extensionRequest, the shape ztunnel sends (ECDSA P-256,
+ * SHA-256, one URI SAN, no CN).
+ */
+export function createCsr(privateKey: KeyObject, sans: SubjectAltNames): string {
+  const spkiDer = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
+  const extensionRequest = der.sequence(
+    der.oid(OID_EXTENSION_REQUEST),
+    der.set(der.sequence(der.sequence(der.oid(OID_SUBJECT_ALT_NAME), der.octetString(generalNames(sans))))),
+  );
+  const info = der.sequence(der.smallInteger(0), der.sequence(), spkiDer, der.tlv(0xa0, extensionRequest));
+  const algorithm = signatureAlgorithmFor(privateKey);
+  const signature = cryptoSign(algorithm.digest, info, privateKey);
+  return der.toPem('CERTIFICATE REQUEST', der.sequence(info, algorithm.algorithmIdentifier, der.bitString(signature)));
+}

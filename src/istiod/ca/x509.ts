@@ -1,0 +1,194 @@
+/**
+ * Building X.509 v3 certificates: the TBSCertificate is DER-assembled here
+ * and signed with Node's crypto (OpenSSL), which handles RSA and ECDSA issuer
+ * keys alike; node-forge's certificate builder only knows RSA keys.
+ */
+import { randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { isIP } from 'node:net';
+import * as der from './der.js';
+import { CaError } from './errors.js';
+
+const OID_SHA256_WITH_RSA = '1.2.840.113549.1.1.11';
+const OID_ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
+const OID_ECDSA_WITH_SHA384 = '1.2.840.10045.4.3.3';
+const OID_ECDSA_WITH_SHA512 = '1.2.840.10045.4.3.4';
+
+const OID_SUBJECT_KEY_ID = '2.5.29.14';
+const OID_KEY_USAGE = '2.5.29.15';
+const OID_SUBJECT_ALT_NAME = '2.5.29.17';
+const OID_BASIC_CONSTRAINTS = '2.5.29.19';
+const OID_AUTHORITY_KEY_ID = '2.5.29.35';
+const OID_EXT_KEY_USAGE = '2.5.29.37';
+const OID_SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+const OID_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+
+const OID_ORGANIZATION = '2.5.4.10';
+const OID_COMMON_NAME = '2.5.4.3';
+
+/** KeyUsage bit numbers (RFC 5280 4.2.1.3). */
+export const KeyUsageBit = {
+  digitalSignature: 0,
+  keyEncipherment: 2,
+  keyCertSign: 5,
+  cRLSign: 6,
+} as const;
+
+/** How an issuer key signs: the digest for crypto.sign and the AlgorithmIdentifier DER. */
+export interface SignatureAlgorithm {
+  readonly digest: 'sha256' | 'sha384' | 'sha512';
+  readonly algorithmIdentifier: Buffer;
+}
+
+/** Picks the signature algorithm for an issuer key: SHA-256 with RSA, ECDSA with the curve's matching digest. */
+export function signatureAlgorithmFor(key: KeyObject): SignatureAlgorithm {
+  if (key.asymmetricKeyType === 'rsa') {
+    return { digest: 'sha256', algorithmIdentifier: der.sequence(der.oid(OID_SHA256_WITH_RSA), der.NULL) };
+  }
+  if (key.asymmetricKeyType === 'ec') {
+    switch (key.asymmetricKeyDetails?.namedCurve) {
+      case 'prime256v1':
+        return { digest: 'sha256', algorithmIdentifier: der.sequence(der.oid(OID_ECDSA_WITH_SHA256)) };
+      case 'secp384r1':
+        return { digest: 'sha384', algorithmIdentifier: der.sequence(der.oid(OID_ECDSA_WITH_SHA384)) };
+      case 'secp521r1':
+        return { digest: 'sha512', algorithmIdentifier: der.sequence(der.oid(OID_ECDSA_WITH_SHA512)) };
+    }
+  }
+  throw new CaError(
+    'CA_SIGN_FAILED',
+    `issuer key type ${key.asymmetricKeyType ?? 'unknown'} ${key.asymmetricKeyDetails?.namedCurve ?? ''} cannot sign certificates (RSA or ECDSA P-256/P-384/P-521 needed)`,
+  );
+}
+
+/** An X.501 Name with the given attributes in order; no attributes gives the empty Name Istio leaves carry. */
+export function name(attrs: { readonly organization?: string; readonly commonName?: string }): Buffer {
+  const rdns: Buffer[] = [];
+  if (attrs.organization !== undefined) {
+    rdns.push(der.set(der.sequence(der.oid(OID_ORGANIZATION), der.tlv(der.TAG_UTF8_STRING, Buffer.from(attrs.organization)))));
+  }
+  if (attrs.commonName !== undefined) {
+    rdns.push(der.set(der.sequence(der.oid(OID_COMMON_NAME), der.tlv(der.TAG_UTF8_STRING, Buffer.from(attrs.commonName)))));
+  }
+  return der.sequence(...rdns);
+}
+
+function extension(oidText: string, critical: boolean, value: Buffer): Buffer {
+  return critical
+    ? der.sequence(der.oid(oidText), der.boolean(true), der.octetString(value))
+    : der.sequence(der.oid(oidText), der.octetString(value));
+}
+
+export interface SubjectAltNames {
+  readonly uris?: readonly string[];
+  readonly dnsNames?: readonly string[];
+  readonly ipAddresses?: readonly string[];
+}
+
+function ipBytes(ip: string): Buffer {
+  const family = isIP(ip);
+  if (family === 4) return Buffer.from(ip.split('.').map(Number));
+  if (family === 6) {
+    const [head = '', tail = ''] = ip.split('::');
+    const groups = (s: string): string[] => (s === '' ? [] : s.split(':'));
+    const h = groups(head);
+    const t = ip.includes('::') ? groups(tail) : [];
+    const all = ip.includes('::') ? [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t] : h;
+    const out = Buffer.alloc(16);
+    all.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
+    return out;
+  }
+  throw new CaError('CA_SIGN_FAILED', `"${ip}" is not an IP address for a SAN`);
+}
+
+/** The GeneralNames of a subjectAltName: URIs [6], DNS names [2], IP addresses [7]. */
+export function generalNames(sans: SubjectAltNames): Buffer {
+  const names: Buffer[] = [];
+  for (const uri of sans.uris ?? []) names.push(der.implicitPrimitive(6, Buffer.from(uri, 'ascii')));
+  for (const dns of sans.dnsNames ?? []) names.push(der.implicitPrimitive(2, Buffer.from(dns, 'ascii')));
+  for (const ip of sans.ipAddresses ?? []) names.push(der.implicitPrimitive(7, ipBytes(ip)));
+  return der.sequence(...names);
+}
+
+/** Extension builders; each returns one encoded Extension. */
+export const extensions = {
+  /** Critical when the subject is empty (RFC 5280 4.2.1.6), as on Istio's workload certificates. */
+  subjectAltName: (sans: SubjectAltNames, critical: boolean): Buffer =>
+    extension(OID_SUBJECT_ALT_NAME, critical, generalNames(sans)),
+  keyUsage: (bits: readonly number[]): Buffer => extension(OID_KEY_USAGE, true, der.namedBits(bits)),
+  serverAndClientAuth: (): Buffer =>
+    extension(OID_EXT_KEY_USAGE, false, der.sequence(der.oid(OID_SERVER_AUTH), der.oid(OID_CLIENT_AUTH))),
+  basicConstraints: (ca: boolean, pathLength?: number): Buffer => {
+    const parts: Buffer[] = [];
+    if (ca) parts.push(der.boolean(true));
+    if (ca && pathLength !== undefined) parts.push(der.smallInteger(pathLength));
+    return extension(OID_BASIC_CONSTRAINTS, true, der.sequence(...parts));
+  },
+  subjectKeyIdentifier: (keyId: Buffer): Buffer => extension(OID_SUBJECT_KEY_ID, false, der.octetString(keyId)),
+  authorityKeyIdentifier: (keyId: Buffer): Buffer =>
+    extension(OID_AUTHORITY_KEY_ID, false, der.sequence(der.implicitPrimitive(0, keyId))),
+};
+
+/** Who signs: the issuer's Name (DER, copied from its certificate) and private key. */
+export interface CertificateIssuer {
+  readonly nameDer: Buffer;
+  readonly privateKey: KeyObject;
+  readonly algorithm: SignatureAlgorithm;
+}
+
+export interface CertificateTemplate {
+  /** DER Name of the subject; `name({})` for an empty subject. */
+  readonly subjectDer: Buffer;
+  /** DER SubjectPublicKeyInfo, embedded as is. */
+  readonly subjectPublicKeyInfoDer: Buffer;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  /** Encoded Extension elements, in order. */
+  readonly extensions: readonly Buffer[];
+  /** Serial magnitude; a random positive 128-bit value when absent. */
+  readonly serial?: Buffer;
+}
+
+/** A random positive serial of 128 bits (RFC 5280 allows up to 20 octets; the top bit is cleared to stay positive without padding). */
+export function randomSerial(): Buffer {
+  const serial = randomBytes(16);
+  serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x01;
+  return serial;
+}
+
+function tbsCertificate(template: CertificateTemplate, issuer: CertificateIssuer): Buffer {
+  return der.sequence(
+    der.explicit(0, der.smallInteger(2)),
+    der.unsignedInteger(template.serial ?? randomSerial()),
+    issuer.algorithm.algorithmIdentifier,
+    issuer.nameDer,
+    der.sequence(der.time(template.notBefore), der.time(template.notAfter)),
+    template.subjectDer,
+    template.subjectPublicKeyInfoDer,
+    der.explicit(3, der.sequence(...template.extensions)),
+  );
+}
+
+function assemble(tbs: Buffer, issuer: CertificateIssuer, signature: Buffer): string {
+  return der.toPem('CERTIFICATE', der.sequence(tbs, issuer.algorithm.algorithmIdentifier, der.bitString(signature)));
+}
+
+/** Builds and signs a certificate on the calling thread; returns it as PEM. */
+export function buildCertificate(template: CertificateTemplate, issuer: CertificateIssuer): string {
+  const tbs = tbsCertificate(template, issuer);
+  return assemble(tbs, issuer, cryptoSign(issuer.algorithm.digest, tbs, issuer.privateKey));
+}
+
+/**
+ * Builds a certificate and signs it on libuv's thread pool, so that RSA
+ * signatures (the costly part of issuance) do not block the event loop and
+ * run on several cores at once.
+ */
+export function buildCertificateAsync(template: CertificateTemplate, issuer: CertificateIssuer): Promise<string> {
+  const tbs = tbsCertificate(template, issuer);
+  return new Promise((resolve, reject) => {
+    cryptoSign(issuer.algorithm.digest, tbs, issuer.privateKey, (err, signature) => {
+      if (err) reject(new CaError('CA_SIGN_FAILED', `signing the certificate failed: ${err.message}`, { cause: err }));
+      else resolve(assemble(tbs, issuer, signature));
+    });
+  });
+}
