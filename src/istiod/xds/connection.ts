@@ -1,0 +1,287 @@
+/**
+ * One ADS stream: the per-connection push queue and writer shared by the
+ * delta and SotW protocols.
+ *
+ * Each connection drains its own queue, so a slow or stuck client never
+ * delays another: responses are built lazily from the queued names when the
+ * stream can take them (`write()` returning false parks the writer until
+ * 'drain'), and a stream that takes nothing for `sendTimeoutMs` is reset.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { constants as http2Constants } from 'node:http2';
+import type { Logger } from 'pino';
+import { errorMessage } from '../../shared/errors.js';
+import { XdsError } from './errors.js';
+import { metricType, type XdsMetrics } from './metrics.js';
+import { decodeNode, type XdsNode } from './node.js';
+import type { XdsResourceSource } from './resource-source.js';
+import type { SyncStatus, TypeSyncStatus } from './sync-status.js';
+
+/** What the server lends every connection. */
+export interface ConnectionContext {
+  readonly source: XdsResourceSource;
+  readonly metrics: XdsMetrics;
+  readonly logger: Logger;
+  readonly maxQueuedPushes: number;
+  readonly sendTimeoutMs: number;
+  /** A nonce never handed out before by this server. */
+  nextNonce(): string;
+  /** The server's current push version (system_version_info). */
+  pushVersion(): string;
+  /** Called once the node is known (first request). */
+  onNode(conn: ConnectionHandle): void;
+  /** Called once when the stream is gone. */
+  onClosed(conn: ConnectionHandle): void;
+}
+
+/** The protocol-independent face of a connection, as the server holds it. */
+export interface ConnectionHandle {
+  readonly id: string;
+  readonly protocol: 'delta' | 'sotw';
+  readonly node: XdsNode | undefined;
+  readonly bytesSent: number;
+  readonly isClosed: boolean;
+  enqueue(typeUrl: string, names: ReadonlySet<string>, changedAtMs: number): void;
+  syncStatus(): SyncStatus;
+  close(graceMs: number): Promise<void>;
+  reset(): void;
+}
+
+/** A response ready for the wire. */
+export interface BuiltResponse {
+  readonly bytes: Uint8Array;
+  readonly nonce: string;
+  readonly version: string;
+  readonly resourceCount: number;
+  readonly removedCount: number;
+}
+
+export interface Subscription {
+  readonly typeUrl: string;
+  readonly hasWork: boolean;
+  pendingSinceMs: number | undefined;
+  recordSent(nonce: string, version: string): void;
+}
+
+export abstract class XdsConnection<Req, Sub extends Subscription = Subscription> implements ConnectionHandle {
+  readonly id: string;
+  readonly peer: string;
+  readonly connectedAt = new Date();
+  abstract readonly protocol: 'delta' | 'sotw';
+  node: XdsNode | undefined;
+  /** Total encoded bytes handed to the stream. */
+  bytesSent = 0;
+  protected readonly subs = new Map<string, Sub>();
+  protected readonly log: Logger;
+  private scheduled = false;
+  private waitingDrain = false;
+  private stallTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private ending = false;
+  private readonly closedWaiters: (() => void)[] = [];
+
+  constructor(
+    protected readonly ctx: ConnectionContext,
+    protected readonly call: grpc.ServerDuplexStream<Req, Uint8Array>,
+    id: string,
+  ) {
+    this.id = id;
+    this.peer = call.getPeer();
+    this.log = ctx.logger.child({ conn: id, peer: this.peer });
+    call.on('data', (req: Req) => this.onData(req));
+    call.on('end', () => this.endStream());
+    call.on('error', (err: unknown) => this.finish(`stream error: ${errorMessage(err)}`));
+    call.on('cancelled', () => this.finish('cancelled by client'));
+    call.on('close', () => this.finish('stream closed'));
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Queues changed names of one type (after the server's debounce). */
+  enqueue(typeUrl: string, names: ReadonlySet<string>, changedAtMs: number): void {
+    if (this.closed || this.ending) return;
+    const sub = this.subs.get(typeUrl);
+    if (sub === undefined) return;
+    if (this.enqueueInto(sub, names, changedAtMs)) this.schedule();
+  }
+
+  protected abstract enqueueInto(sub: Sub, names: ReadonlySet<string>, changedAtMs: number): boolean;
+  protected abstract handleRequest(req: Req): void;
+  protected abstract nodeOf(req: Req): Parameters<typeof decodeNode>[0];
+  protected abstract build(sub: Sub): BuiltResponse | undefined;
+  protected abstract typeStatus(sub: Sub): TypeSyncStatus;
+
+  private onData(req: Req): void {
+    if (this.closed || this.ending) return;
+    try {
+      if (this.node === undefined) {
+        this.node = decodeNode(this.nodeOf(req));
+        this.log.info({ node: this.node.rawId, nodeName: this.node.nodeName, protocol: this.protocol }, 'xds client connected');
+        this.ctx.onNode(this);
+      }
+      this.handleRequest(req);
+    } catch (err) {
+      const code = err instanceof XdsError ? GrpcStatus.INVALID_ARGUMENT : GrpcStatus.INTERNAL;
+      this.log.warn({ err: errorMessage(err) }, 'xds request refused');
+      this.fail(code, errorMessage(err));
+    }
+  }
+
+  /** Schedules the writer on the next turn, so requests and changes of one turn merge. */
+  protected schedule(): void {
+    if (this.scheduled || this.closed || this.waitingDrain) return;
+    this.scheduled = true;
+    setImmediate(() => this.pump());
+  }
+
+  private pump(): void {
+    this.scheduled = false;
+    if (this.closed || this.waitingDrain) return;
+    for (;;) {
+      let wrote = false;
+      // One response per type per round keeps types fair on a busy stream.
+      for (const sub of this.subs.values()) {
+        if (!sub.hasWork) continue;
+        const startedAt = performance.now();
+        const pendingSinceMs = sub.pendingSinceMs;
+        const out = this.build(sub);
+        if (out === undefined) continue;
+        wrote = true;
+        sub.recordSent(out.nonce, out.version);
+        const type = metricType(sub.typeUrl);
+        this.ctx.metrics.pushTime.labels(type).observe((performance.now() - startedAt) / 1000);
+        this.ctx.metrics.pushes.labels(type).inc();
+        this.ctx.metrics.configSize.labels(type).observe(out.bytes.length);
+        if (pendingSinceMs !== undefined) {
+          this.ctx.metrics.convergenceTime.observe(Math.max(0, Date.now() - pendingSinceMs) / 1000);
+        }
+        this.bytesSent += out.bytes.length;
+        if (this.log.isLevelEnabled('debug')) {
+          this.log.debug(
+            { typeUrl: sub.typeUrl, nonce: out.nonce, resources: out.resourceCount, removed: out.removedCount, bytes: out.bytes.length },
+            'xds push',
+          );
+        }
+        const writeStartedAt = performance.now();
+        const accepted = this.call.write(out.bytes, () => {
+          this.ctx.metrics.sendTime.observe((performance.now() - writeStartedAt) / 1000);
+        });
+        if (!accepted) {
+          this.waitForDrain();
+          return;
+        }
+      }
+      if (!wrote) return;
+    }
+  }
+
+  private waitForDrain(): void {
+    this.waitingDrain = true;
+    const onDrain = (): void => {
+      this.waitingDrain = false;
+      if (this.stallTimer !== undefined) clearTimeout(this.stallTimer);
+      this.stallTimer = undefined;
+      this.schedule();
+    };
+    this.call.once('drain', onDrain);
+    if (this.ctx.sendTimeoutMs > 0) {
+      this.stallTimer = setTimeout(() => {
+        this.call.removeListener('drain', onDrain);
+        this.ctx.metrics.writeTimeouts.inc();
+        this.log.warn({ node: this.node?.rawId, sendTimeoutMs: this.ctx.sendTimeoutMs }, 'xds client took no data; closing');
+        this.reset();
+      }, this.ctx.sendTimeoutMs);
+    }
+  }
+
+  /** Ends the stream with an error status (after anything already buffered). */
+  protected fail(code: GrpcStatus, details: string): void {
+    if (this.closed || this.ending) return;
+    this.ending = true;
+    this.call.emit('error', { code, details, name: 'XdsError', message: details });
+  }
+
+  /** The client half-closed: answer with OK once buffered responses are out. */
+  private endStream(): void {
+    if (this.closed || this.ending) return;
+    this.ending = true;
+    this.call.end();
+  }
+
+  /**
+   * Resets the HTTP/2 stream at once. An orderly end (trailers) would queue
+   * behind the data a stuck client does not read, so the reset goes to the
+   * transport stream under the gRPC call.
+   */
+  reset(): void {
+    const stream = findHttp2Stream(this.call);
+    if (stream !== undefined) stream.close(http2Constants.NGHTTP2_CANCEL);
+    else this.call.destroy();
+    this.finish('reset');
+  }
+
+  /** Ends the stream gracefully; resets it if it is not gone within `graceMs`. */
+  close(graceMs: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    const done = new Promise<void>((resolve) => this.closedWaiters.push(resolve));
+    if (!this.ending) {
+      this.ending = true;
+      this.call.end();
+    }
+    const timer = setTimeout(() => this.reset(), graceMs);
+    return done.finally(() => clearTimeout(timer));
+  }
+
+  private finish(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.stallTimer !== undefined) clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
+    this.log.info({ node: this.node?.rawId, reason, bytesSent: this.bytesSent }, 'xds client disconnected');
+    this.ctx.onClosed(this);
+    for (const resolve of this.closedWaiters.splice(0)) resolve();
+  }
+
+  syncStatus(): SyncStatus {
+    const types = [...this.subs.values()].map((s) => this.typeStatus(s));
+    types.sort((a, b) => (a.typeUrl < b.typeUrl ? -1 : a.typeUrl > b.typeUrl ? 1 : 0));
+    return {
+      connectionId: this.id,
+      protocol: this.protocol,
+      nodeId: this.node?.rawId ?? '',
+      nodeName: this.node?.nodeName ?? '',
+      clusterId: this.node?.clusterId ?? '',
+      connectedAt: this.connectedAt.toISOString(),
+      peer: this.peer,
+      types,
+    };
+  }
+
+  /** Whether the type URL is served; requests for others get no answer, as in istiod. */
+  protected served(typeUrl: string): boolean {
+    return this.ctx.source.typeUrls.includes(typeUrl);
+  }
+}
+
+interface ClosableStream {
+  close(code: number): void;
+}
+
+/**
+ * grpc-js keeps the HTTP/2 stream on the innermost call object
+ * (`call.call[.nextCall...].stream`); it has no public way to reset a call.
+ */
+function findHttp2Stream(call: object): ClosableStream | undefined {
+  let node: unknown = (call as { call?: unknown }).call;
+  for (let depth = 0; depth < 8 && typeof node === 'object' && node !== null; depth++) {
+    const stream = (node as { stream?: unknown }).stream;
+    if (typeof stream === 'object' && stream !== null && typeof (stream as { close?: unknown }).close === 'function' && 'rstCode' in stream) {
+      return stream as unknown as ClosableStream;
+    }
+    node = (node as { nextCall?: unknown }).nextCall;
+  }
+  return undefined;
+}

@@ -1,0 +1,240 @@
+/**
+ * The ADS server: `envoy.service.discovery.v3.AggregatedDiscoveryService`
+ * (delta and SotW) over the resources of an XdsResourceSource.
+ *
+ * Source changes are debounced (a quiet period of `debounceMs`, capped at
+ * `maxDebounceMs` as istiod's PILOT_DEBOUNCE_AFTER / PILOT_DEBOUNCE_MAX),
+ * merged into one set of names per type, and handed to every connection's
+ * own queue; each connection sends only what it subscribes to.
+ */
+import { randomBytes } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import { adsServiceDefinition } from '../../shared/grpc/services.js';
+import { silentLogger } from '../../shared/logging.js';
+import type { DeltaDiscoveryRequest, DiscoveryRequest } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
+import type { ConnectionContext, ConnectionHandle } from './connection.js';
+import { DeltaConnection } from './delta-connection.js';
+import { XdsError } from './errors.js';
+import { XdsMetrics, versionLabel } from './metrics.js';
+import type { ResourceChange, XdsResourceSource } from './resource-source.js';
+import { SotwConnection } from './sotw-connection.js';
+import type { SyncStatus } from './sync-status.js';
+
+export const DEFAULT_DEBOUNCE_MS = 100;
+export const DEFAULT_MAX_DEBOUNCE_MS = 10_000;
+export const DEFAULT_MAX_QUEUED_PUSHES = 10_000;
+export const DEFAULT_SEND_TIMEOUT_MS = 30_000;
+export const DEFAULT_CLOSE_GRACE_MS = 5_000;
+
+export interface XdsServerOptions {
+  readonly source: XdsResourceSource;
+  readonly logger?: Logger;
+  /** Where the pilot_* metrics go; a private registry when absent. */
+  readonly registry?: Registry;
+  /** Quiet period before a push; 0 pushes on the next turn of the event loop. */
+  readonly debounceMs?: number;
+  /** Longest a change waits under continuous churn. */
+  readonly maxDebounceMs?: number;
+  /** Changed names queued per connection and type before the queue collapses into a full compare. */
+  readonly maxQueuedPushes?: number;
+  /** A connection that takes no data for this long is reset; 0 never. */
+  readonly sendTimeoutMs?: number;
+}
+
+const METHOD_DELTA = '/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources';
+const METHOD_SOTW = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
+
+/**
+ * The ADS definition with responses that are already encoded: resources are
+ * encoded once and shared by every connection (see encode.ts). Requests
+ * decode as in `adsServiceDefinition`.
+ */
+function preEncodedAdsDefinition(): { definition: grpc.ServiceDefinition; deltaKey: string; sotwKey: string } {
+  const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  let deltaKey = '';
+  let sotwKey = '';
+  for (const [key, method] of Object.entries(adsServiceDefinition)) {
+    definition[key] = {
+      ...method,
+      responseSerialize: (bytes: unknown) => {
+        const b = bytes as Uint8Array;
+        return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+      },
+    };
+    if (method.path === METHOD_DELTA) deltaKey = key;
+    if (method.path === METHOD_SOTW) sotwKey = key;
+  }
+  return { definition: definition as grpc.ServiceDefinition, deltaKey, sotwKey };
+}
+
+export class XdsServer {
+  readonly registry: Registry;
+  readonly metrics: XdsMetrics;
+  private readonly source: XdsResourceSource;
+  private readonly log: Logger;
+  private readonly debounceMs: number;
+  private readonly maxDebounceMs: number;
+  private readonly connections = new Map<string, ConnectionHandle>();
+  private readonly context: ConnectionContext;
+  private readonly unsubscribe: () => void;
+  private readonly noncePrefix = randomBytes(4).toString('hex');
+  private nonceCounter = 0;
+  private connectionCounter = 0;
+  private version = 0;
+  /** Changed names per type since the last push. */
+  private batch = new Map<string, Set<string>>();
+  private batchStartedMs: number | undefined;
+  private debounceTimer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private closing = false;
+
+  constructor(options: XdsServerOptions) {
+    this.source = options.source;
+    this.log = (options.logger ?? silentLogger).child({ component: 'xds' });
+    this.registry = options.registry ?? new Registry();
+    this.metrics = new XdsMetrics(this.registry);
+    this.debounceMs = nonNegative('debounceMs', options.debounceMs ?? DEFAULT_DEBOUNCE_MS);
+    this.maxDebounceMs = Math.max(this.debounceMs, nonNegative('maxDebounceMs', options.maxDebounceMs ?? DEFAULT_MAX_DEBOUNCE_MS));
+    const maxQueuedPushes = nonNegative('maxQueuedPushes', options.maxQueuedPushes ?? DEFAULT_MAX_QUEUED_PUSHES);
+    const sendTimeoutMs = nonNegative('sendTimeoutMs', options.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS);
+    this.context = {
+      source: this.source,
+      metrics: this.metrics,
+      logger: this.log,
+      maxQueuedPushes,
+      sendTimeoutMs,
+      nextNonce: () => `${this.noncePrefix}-${(++this.nonceCounter).toString(36)}`,
+      pushVersion: () => String(this.version),
+      onNode: (conn) => this.metrics.clients.labels(versionLabel(conn.node?.istioVersion ?? '')).inc(),
+      onClosed: (conn) => {
+        if (this.connections.delete(conn.id) && conn.node !== undefined) {
+          this.metrics.clients.labels(versionLabel(conn.node.istioVersion)).dec();
+        }
+      },
+    };
+    this.unsubscribe = this.source.onChange((changes) => this.onSourceChange(changes));
+  }
+
+  /** Registers AggregatedDiscoveryService (delta and SotW) on a gRPC server. */
+  addToServer(server: grpc.Server): void {
+    const { definition, deltaKey, sotwKey } = preEncodedAdsDefinition();
+    server.addService(definition, {
+      [deltaKey]: (call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, Uint8Array>) => {
+        if (this.refuseWhileClosing(call)) return;
+        const conn = new DeltaConnection(this.context, call, this.nextConnectionId());
+        this.connections.set(conn.id, conn);
+      },
+      [sotwKey]: (call: grpc.ServerDuplexStream<DiscoveryRequest, Uint8Array>) => {
+        if (this.refuseWhileClosing(call)) return;
+        const conn = new SotwConnection(this.context, call, this.nextConnectionId());
+        this.connections.set(conn.id, conn);
+      },
+    });
+  }
+
+  /** Open ADS streams. */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Increases with every debounced push; sent as system_version_info. */
+  get pushVersion(): number {
+    return this.version;
+  }
+
+  /** Per-connection state for `/debug/syncz`, sorted by node id then connection. */
+  syncStatus(): SyncStatus[] {
+    const all = [...this.connections.values()].map((c) => c.syncStatus());
+    all.sort((a, b) => (a.nodeId === b.nodeId ? cmp(a.connectionId, b.connectionId) : cmp(a.nodeId, b.nodeId)));
+    return all;
+  }
+
+  /** Total encoded response bytes handed to the streams that are still connected. */
+  bytesSent(): number {
+    let total = 0;
+    for (const c of this.connections.values()) total += c.bytesSent;
+    return total;
+  }
+
+  /** Pushes the pending changes now instead of at the end of the debounce window. */
+  flush(): void {
+    if (this.debounceTimer !== undefined) clearTimeout(this.debounceTimer);
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    this.debounceTimer = undefined;
+    this.immediate = undefined;
+    if (this.batch.size === 0) return;
+    const batch = this.batch;
+    const changedAtMs = this.batchStartedMs ?? Date.now();
+    this.batch = new Map();
+    this.batchStartedMs = undefined;
+    this.version++;
+    for (const conn of this.connections.values()) {
+      for (const [typeUrl, names] of batch) conn.enqueue(typeUrl, names, changedAtMs);
+    }
+  }
+
+  /**
+   * Stops taking streams and changes, ends every stream (their buffered
+   * responses first), and resets the ones still open after `graceMs`.
+   */
+  async close(graceMs = DEFAULT_CLOSE_GRACE_MS): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.unsubscribe();
+    if (this.debounceTimer !== undefined) clearTimeout(this.debounceTimer);
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    this.debounceTimer = undefined;
+    this.immediate = undefined;
+    await Promise.all([...this.connections.values()].map((c) => c.close(graceMs)));
+  }
+
+  private onSourceChange(changes: readonly ResourceChange[]): void {
+    if (this.closing) return;
+    const now = Date.now();
+    for (const change of changes) {
+      let names = this.batch.get(change.typeUrl);
+      if (names === undefined) {
+        names = new Set();
+        this.batch.set(change.typeUrl, names);
+      }
+      for (const n of change.updated) names.add(n);
+      for (const n of change.removed) names.add(n);
+    }
+    if (this.batch.size === 0) return;
+    this.batchStartedMs ??= now;
+    if (this.debounceMs === 0) {
+      this.immediate ??= setImmediate(() => this.flush());
+      return;
+    }
+    const waitedMs = now - this.batchStartedMs;
+    const delayMs = Math.min(this.debounceMs, Math.max(0, this.maxDebounceMs - waitedMs));
+    if (this.debounceTimer === undefined) {
+      this.debounceTimer = setTimeout(() => this.flush(), delayMs);
+    } else if (waitedMs + this.debounceMs <= this.maxDebounceMs) {
+      this.debounceTimer.refresh();
+    }
+  }
+
+  private nextConnectionId(): string {
+    return `${this.noncePrefix}-c${++this.connectionCounter}`;
+  }
+
+  private refuseWhileClosing(call: grpc.ServerDuplexStream<unknown, Uint8Array>): boolean {
+    if (!this.closing) return false;
+    call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'xds server is shutting down', name: 'XdsError', message: 'shutting down' });
+    return true;
+  }
+}
+
+function nonNegative(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0) {
+    throw new XdsError('XDS_INVALID_OPTION', `xds server option ${name}: ${value} is not a non-negative number`);
+  }
+  return value;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

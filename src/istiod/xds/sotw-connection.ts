@@ -1,0 +1,80 @@
+/** A StreamAggregatedResources (state of the world) stream. */
+import type * as grpc from '@grpc/grpc-js';
+import type { Node } from '../../gen/envoy/config/core/v3/base_pb.js';
+import type { DiscoveryRequest } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
+import { XdsConnection, type BuiltResponse, type ConnectionContext } from './connection.js';
+import { encodeSotwResponse } from './encode.js';
+import { metricType } from './metrics.js';
+import { SotwSubscription } from './sotw-state.js';
+import { syncState, type TypeSyncStatus } from './sync-status.js';
+
+export class SotwConnection extends XdsConnection<DiscoveryRequest, SotwSubscription> {
+  readonly protocol = 'sotw' as const;
+  private readonly resourceCounts = new Map<string, number>();
+
+  constructor(ctx: ConnectionContext, call: grpc.ServerDuplexStream<DiscoveryRequest, Uint8Array>, id: string) {
+    super(ctx, call, id);
+  }
+
+  protected nodeOf(req: DiscoveryRequest): Node | undefined {
+    return req.node;
+  }
+
+  protected handleRequest(req: DiscoveryRequest): void {
+    const typeUrl = req.typeUrl;
+    if (!this.served(typeUrl)) {
+      this.log.debug({ typeUrl }, 'xds request for a type this server does not serve');
+      return;
+    }
+    let sub = this.subs.get(typeUrl);
+    const first = sub === undefined;
+    if (sub === undefined) {
+      sub = new SotwSubscription(typeUrl);
+      this.subs.set(typeUrl, sub);
+    }
+    const kind = sub.applyRequest(req, first);
+    const type = metricType(typeUrl);
+    if (kind === 'nack') {
+      this.ctx.metrics.rejects.labels(type).inc();
+      this.log.warn(
+        { node: this.node?.rawId, typeUrl, nonce: req.responseNonce, version: req.versionInfo, detail: sub.lastNack },
+        'nacked xds push',
+      );
+    } else if (kind === 'stale') {
+      this.ctx.metrics.expiredNonce.labels(type).inc();
+      this.log.debug({ typeUrl, nonce: req.responseNonce, nonceSent: sub.nonceSent }, 'xds request with an expired nonce');
+    }
+    if (sub.hasWork) this.schedule();
+  }
+
+  protected enqueueInto(sub: SotwSubscription, names: ReadonlySet<string>, changedAtMs: number): boolean {
+    return sub.enqueue(names, changedAtMs, this.ctx.source);
+  }
+
+  protected build(sub: SotwSubscription): BuiltResponse | undefined {
+    const body = sub.takeResponse(this.ctx.source);
+    if (body === undefined) return undefined;
+    const nonce = this.ctx.nextNonce();
+    const bytes = encodeSotwResponse({ versionInfo: body.versionInfo, typeUrl: sub.typeUrl, nonce, resources: body.resources });
+    this.resourceCounts.set(sub.typeUrl, body.resources.length);
+    return { bytes, nonce, version: body.versionInfo, resourceCount: body.resources.length, removedCount: 0 };
+  }
+
+  protected typeStatus(sub: SotwSubscription): TypeSyncStatus {
+    return {
+      typeUrl: sub.typeUrl,
+      wildcard: sub.wildcard,
+      subscribed: [...sub.names].sort(),
+      resourceCount: this.resourceCounts.get(sub.typeUrl) ?? 0,
+      nonceSent: sub.nonceSent,
+      nonceAcked: sub.nonceAcked,
+      versionSent: sub.versionSent,
+      versionAcked: sub.versionAcked,
+      state: syncState(sub.nonceSent, sub.nonceAcked, sub.lastNack),
+      ...(sub.lastNack !== undefined ? { lastNack: sub.lastNack } : {}),
+      ...(sub.lastNackAtMs !== undefined ? { lastNackAt: new Date(sub.lastNackAtMs).toISOString() } : {}),
+      responsesSent: sub.responsesSent,
+      pending: sub.hasWork,
+    };
+  }
+}
