@@ -71,8 +71,14 @@ function notAfterOf(cert: X509Certificate): Date {
   return new Date(cert.validTo);
 }
 
+/** A certificate's name for messages: its subject, or its serial when the subject is empty. */
+function describeCert(cert: X509Certificate): string {
+  const subject = (cert.subject as string | undefined)?.replace(/\n/g, ', ');
+  return subject ? `"${subject}"` : `with serial ${cert.serialNumber} (empty subject)`;
+}
+
 function checkCaCert(cert: X509Certificate, file: string, now: Date): void {
-  if (!cert.ca) throw new CaError('CA_MATERIAL_INVALID', `${file}: certificate ${cert.subject.replace(/\n/g, ', ')} is not a CA (basicConstraints CA:TRUE missing)`);
+  if (!cert.ca) throw new CaError('CA_MATERIAL_INVALID', `${file}: certificate ${describeCert(cert)} is not a CA (basicConstraints CA:TRUE missing)`);
   const notAfter = notAfterOf(cert);
   if (notAfter.getTime() <= now.getTime()) {
     throw new CaError('CA_MATERIAL_INVALID', `${file}: certificate expired at ${notAfter.toISOString()}`);
@@ -137,7 +143,7 @@ export function caMaterialFromPem(input: CaPemInputs): CaMaterial {
       if (signedBy === undefined) {
         const file = i === 0 ? CA_CERT_FILE : CERT_CHAIN_FILE;
         const by = next === undefined ? `any root in ${where(ROOT_CERT_FILE)}` : `the next certificate in ${where(CERT_CHAIN_FILE)}`;
-        throw new CaError('CA_MATERIAL_INVALID', `${where(file)}: certificate ${cert.subject.replace(/\n/g, ', ')} is not signed by ${by}`);
+        throw new CaError('CA_MATERIAL_INVALID', `${where(file)}: certificate ${describeCert(cert)} is not signed by ${by}`);
       }
     }
   }
