@@ -4,8 +4,9 @@
  *
  * Each connection drains its own queue, so a slow or stuck client never
  * delays another: responses are built lazily from the queued names when the
- * stream can take them (`write()` returning false parks the writer until
- * 'drain'), and a stream that takes nothing for `sendTimeoutMs` is reset.
+ * stream can take them (one response in flight; the next waits for the
+ * transport to take the previous one), and a stream whose write does not
+ * complete within `sendTimeoutMs` is reset.
  */
 import type * as grpc from '@grpc/grpc-js';
 import { status as GrpcStatus } from '@grpc/grpc-js';
@@ -75,7 +76,9 @@ export abstract class XdsConnection<Req, Sub extends Subscription = Subscription
   protected readonly subs = new Map<string, Sub>();
   protected readonly log: Logger;
   private scheduled = false;
-  private waitingDrain = false;
+  /** A response is written and not yet taken by the transport. */
+  private inFlight = false;
+  private nextTypeIndex = 0;
   private stallTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private ending = false;
@@ -132,69 +135,67 @@ export abstract class XdsConnection<Req, Sub extends Subscription = Subscription
 
   /** Schedules the writer on the next turn, so requests and changes of one turn merge. */
   protected schedule(): void {
-    if (this.scheduled || this.closed || this.waitingDrain) return;
+    if (this.scheduled || this.closed || this.inFlight) return;
     this.scheduled = true;
     setImmediate(() => this.pump());
   }
 
+  /**
+   * Writes at most one response at a time: the next one is built only when
+   * the previous write has reached the transport. A client that stops
+   * reading therefore holds one response, and its further changes merge in
+   * the name queue instead of piling up as encoded messages.
+   */
   private pump(): void {
     this.scheduled = false;
-    if (this.closed || this.waitingDrain) return;
-    for (;;) {
-      let wrote = false;
-      // One response per type per round keeps types fair on a busy stream.
-      for (const sub of this.subs.values()) {
-        if (!sub.hasWork) continue;
-        const startedAt = performance.now();
-        const pendingSinceMs = sub.pendingSinceMs;
-        const out = this.build(sub);
-        if (out === undefined) continue;
-        wrote = true;
-        sub.recordSent(out.nonce, out.version);
-        const type = metricType(sub.typeUrl);
-        this.ctx.metrics.pushTime.labels(type).observe((performance.now() - startedAt) / 1000);
-        this.ctx.metrics.pushes.labels(type).inc();
-        this.ctx.metrics.configSize.labels(type).observe(out.bytes.length);
-        if (pendingSinceMs !== undefined) {
-          this.ctx.metrics.convergenceTime.observe(Math.max(0, Date.now() - pendingSinceMs) / 1000);
-        }
-        this.bytesSent += out.bytes.length;
-        if (this.log.isLevelEnabled('debug')) {
-          this.log.debug(
-            { typeUrl: sub.typeUrl, nonce: out.nonce, resources: out.resourceCount, removed: out.removedCount, bytes: out.bytes.length },
-            'xds push',
-          );
-        }
-        const writeStartedAt = performance.now();
-        const accepted = this.call.write(out.bytes, () => {
-          this.ctx.metrics.sendTime.observe((performance.now() - writeStartedAt) / 1000);
-        });
-        if (!accepted) {
-          this.waitForDrain();
-          return;
-        }
+    if (this.closed || this.inFlight) return;
+    const subs = [...this.subs.values()];
+    // Start after the type written last, so types take turns on a busy stream.
+    for (let i = 0; i < subs.length; i++) {
+      const sub = subs[(this.nextTypeIndex + i) % subs.length] as Sub;
+      if (!sub.hasWork) continue;
+      const startedAt = performance.now();
+      const pendingSinceMs = sub.pendingSinceMs;
+      const out = this.build(sub);
+      if (out === undefined) continue;
+      this.nextTypeIndex = (this.nextTypeIndex + i + 1) % subs.length;
+      sub.recordSent(out.nonce, out.version);
+      const type = metricType(sub.typeUrl);
+      this.ctx.metrics.pushTime.labels(type).observe((performance.now() - startedAt) / 1000);
+      this.ctx.metrics.pushes.labels(type).inc();
+      this.ctx.metrics.configSize.labels(type).observe(out.bytes.length);
+      if (pendingSinceMs !== undefined) {
+        this.ctx.metrics.convergenceTime.observe(Math.max(0, Date.now() - pendingSinceMs) / 1000);
       }
-      if (!wrote) return;
+      this.bytesSent += out.bytes.length;
+      if (this.log.isLevelEnabled('debug')) {
+        this.log.debug(
+          { typeUrl: sub.typeUrl, nonce: out.nonce, resources: out.resourceCount, removed: out.removedCount, bytes: out.bytes.length },
+          'xds push',
+        );
+      }
+      this.write(out.bytes);
+      return;
     }
   }
 
-  private waitForDrain(): void {
-    this.waitingDrain = true;
-    const onDrain = (): void => {
-      this.waitingDrain = false;
-      if (this.stallTimer !== undefined) clearTimeout(this.stallTimer);
-      this.stallTimer = undefined;
-      this.schedule();
-    };
-    this.call.once('drain', onDrain);
+  private write(bytes: Uint8Array): void {
+    this.inFlight = true;
+    const writeStartedAt = performance.now();
     if (this.ctx.sendTimeoutMs > 0) {
       this.stallTimer = setTimeout(() => {
-        this.call.removeListener('drain', onDrain);
         this.ctx.metrics.writeTimeouts.inc();
         this.log.warn({ node: this.node?.rawId, sendTimeoutMs: this.ctx.sendTimeoutMs }, 'xds client took no data; closing');
         this.reset();
       }, this.ctx.sendTimeoutMs);
     }
+    this.call.write(bytes, () => {
+      this.inFlight = false;
+      if (this.stallTimer !== undefined) clearTimeout(this.stallTimer);
+      this.stallTimer = undefined;
+      this.ctx.metrics.sendTime.observe((performance.now() - writeStartedAt) / 1000);
+      this.schedule();
+    });
   }
 
   /** Ends the stream with an error status (after anything already buffered). */
