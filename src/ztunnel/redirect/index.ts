@@ -1,0 +1,34 @@
+/**
+ * Traffic capture for enrolled pods: eBPF programs in each pod's cgroup and
+ * network namespace steer the pod's TCP to the node agent's in-pod listeners
+ * (outbound to 15001, inbound plaintext to 15006; 15008 is reached directly).
+ *
+ * This is the only module that talks to the native addon. State lives in
+ * pinned maps and links under `<bpffsRoot>/ambit/<instance>/`, so capture
+ * survives an agent restart and fails closed while no listener exists.
+ *
+ * ```ts
+ * const redirect = await openRedirect({ instance: 'node-a' });
+ * const fd15001 = await redirect.listenInPod(netnsPath, '::', 15001);
+ * const fd15006 = await redirect.listenInPod(netnsPath, '::', 15006);
+ * net.createServer(onOutbound).listen({ fd: fd15001 });
+ * net.createServer(onInbound).listen({ fd: fd15006 });
+ * await redirect.enrollPod({ uid, cgroupPath, netnsPath, ips, inboundListenerFd: fd15006 });
+ * // in onOutbound(socket): redirect.originalDestination(socket) -> { address, port, family }
+ * ```
+ */
+export type {
+  CounterName,
+  EnrolledPod,
+  ListenAddress,
+  OriginalDestination,
+  PodEnrollment,
+  Redirect,
+  RedirectCounters,
+  RedirectOptions,
+  RedirectStatus,
+  SocketOptions,
+} from './types.js';
+export { COUNTER_NAMES, PACKET_MARK, PORT_OUTBOUND, PORT_INBOUND_PLAINTEXT, PORT_HBONE } from './types.js';
+export { RedirectError, type RedirectErrorCode, NativeError, isNativeError } from './errors.js';
+export { openRedirect, readRedirectStatus, destroyInstance, instancePinDir, DEFAULT_BPFFS_ROOT } from './redirect.js';
