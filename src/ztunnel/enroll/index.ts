@@ -1,0 +1,12 @@
+/** Pod enrollment (the CNI ↔ node agent protocol, modelled on Istio's ZDS): public surface. */
+export { EnrollmentServer, DEFAULT_LISTENER_PORTS } from './server.js';
+export type { EnrollmentServerOptions, EnrollmentEvents, ListenerPorts } from './server.js';
+export { EnrollmentClient, withEnrollmentClient, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from './client.js';
+export type { EnrollmentClientOptions } from './client.js';
+export { PodRegistry, allListeners } from './registry.js';
+export type { PodListeners, RegisteredPod } from './registry.js';
+export type { PodCapture, CaptureTarget, ListenAddress } from './capture.js';
+export { DEFAULT_SOCKET_PATH, PROTOCOL_VERSION, MAX_FRAME_BYTES } from './protocol.js';
+export type { PodInfo } from './protocol.js';
+export { DEFAULT_RECORDS_FILE } from './records.js';
+export { EnrollError, EnrollRejectedError } from './errors.js';
