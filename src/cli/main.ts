@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE } from './exit-codes.js';
 import { registerVersionInfo } from './commands/version.js';
+import { registerValidate } from './commands/validate.js';
 
 export function buildProgram(): Command {
   const program = new Command('ambit')
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerVersionInfo(program);
+  registerValidate(program);
   return program;
 }
 
