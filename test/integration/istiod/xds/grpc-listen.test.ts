@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import * as grpc from '@grpc/grpc-js';
+import { Registry } from 'prom-client';
+import { ADDRESS_TYPE_URL, XdsServer, listenXds, type XdsListeners } from '../../../../src/istiod/xds/index.js';
+import { createTestPki } from '../../../support/ca.js';
+import { InMemoryResourceSource } from '../../../support/resource-source.js';
+import { DeltaXdsClient } from '../../../support/xds-client.js';
+
+describe('xds server: listeners', () => {
+  let xds: XdsServer | undefined;
+  let listeners: XdsListeners | undefined;
+  const clients: DeltaXdsClient[] = [];
+
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await xds?.close(500);
+    await listeners?.close(500);
+    xds = undefined;
+    listeners = undefined;
+  });
+
+  it('serves delta ADS on both the plaintext and the TLS port, and TLS clients verify the server against the root', async () => {
+    const pki = createTestPki();
+    const serving = pki.issueServing(['localhost', '127.0.0.1']);
+    const source = new InMemoryResourceSource();
+    source.set(ADDRESS_TYPE_URL, 'Kubernetes//Pod/default/a', 'workload-a');
+    xds = new XdsServer({ source, registry: new Registry(), debounceMs: 0 });
+    listeners = await listenXds(xds, {
+      plaintextAddress: '127.0.0.1:0',
+      tlsAddress: '127.0.0.1:0',
+      tls: { certChainPem: serving.chainPem, keyPem: serving.keyPem },
+    });
+    assert.ok((listeners.plaintextPort ?? 0) > 0);
+    assert.ok((listeners.tlsPort ?? 0) > 0);
+    assert.notEqual(listeners.plaintextServer, listeners.tlsServer);
+
+    const plain = new DeltaXdsClient(`127.0.0.1:${listeners.plaintextPort}`);
+    clients.push(plain);
+    plain.subscribe(ADDRESS_TYPE_URL);
+    assert.equal((await plain.next()).resources.length, 1);
+
+    const secure = new DeltaXdsClient(`localhost:${listeners.tlsPort}`, {
+      credentials: grpc.credentials.createSsl(Buffer.from(pki.rootPem)),
+    });
+    clients.push(secure);
+    secure.subscribe(ADDRESS_TYPE_URL);
+    assert.equal((await secure.next()).resources.length, 1);
+
+    const untrusted = new DeltaXdsClient(`localhost:${listeners.tlsPort}`, {
+      credentials: grpc.credentials.createSsl(Buffer.from(createTestPki().rootPem)),
+    });
+    clients.push(untrusted);
+    untrusted.subscribe(ADDRESS_TYPE_URL);
+    assert.equal((await untrusted.waitEnd(5000)).code, grpc.status.UNAVAILABLE);
+  });
+
+  it('adds xDS to a TLS server the caller brings', async () => {
+    const pki = createTestPki();
+    const serving = pki.issueServing(['localhost']);
+    xds = new XdsServer({ source: new InMemoryResourceSource(), registry: new Registry() });
+    const own = new grpc.Server();
+    listeners = await listenXds(xds, {
+      tlsAddress: '127.0.0.1:0',
+      tls: { certChainPem: serving.chainPem, keyPem: serving.keyPem },
+      tlsServer: own,
+    });
+    assert.equal(listeners.tlsServer, own);
+    assert.equal(listeners.plaintextPort, undefined);
+    const c = new DeltaXdsClient(`localhost:${listeners.tlsPort}`, {
+      credentials: grpc.credentials.createSsl(Buffer.from(pki.rootPem)),
+    });
+    clients.push(c);
+    c.subscribe(ADDRESS_TYPE_URL);
+    assert.equal((await c.next()).resources.length, 0);
+  });
+
+  it('refuses a TLS address without certificate material', async () => {
+    xds = new XdsServer({ source: new InMemoryResourceSource(), registry: new Registry() });
+    await assert.rejects(listenXds(xds, { tlsAddress: '127.0.0.1:0' }), { code: 'XDS_INVALID_OPTION' });
+  });
+
+  it('reports an address already in use', async () => {
+    xds = new XdsServer({ source: new InMemoryResourceSource(), registry: new Registry() });
+    listeners = await listenXds(xds, { plaintextAddress: '127.0.0.1:0' });
+    const second = new XdsServer({ source: new InMemoryResourceSource(), registry: new Registry() });
+    try {
+      await assert.rejects(listenXds(second, { plaintextAddress: `127.0.0.1:${listeners.plaintextPort}` }), {
+        code: 'XDS_LISTEN_FAILED',
+      });
+    } finally {
+      await second.close(100);
+    }
+  });
+});
