@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE } from './exit-codes.js';
 import { registerVersionInfo } from './commands/version.js';
 import { registerValidate } from './commands/validate.js';
+import { registerCni } from './commands/cni.js';
 
 export function buildProgram(): Command {
   const program = new Command('ambit')
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerVersionInfo(program);
   registerValidate(program);
+  registerCni(program);
   return program;
 }
 
