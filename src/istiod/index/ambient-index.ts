@@ -8,10 +8,10 @@
  * rebuilt and re-encoded, and listeners hear only the names whose bytes
  * changed.
  */
-import { clone, create, toBinary } from '@bufbuild/protobuf';
+import { clone, create, toBinary, toJson, type JsonValue } from '@bufbuild/protobuf';
 import { createHash } from 'node:crypto';
 import { AuthorizationSchema, type Authorization } from '../../gen/istio/security/authorization_pb.js';
-import { AddressSchema, ServiceSchema, type Service, type Workload } from '../../gen/istio/workload/workload_pb.js';
+import { AddressSchema, ServiceSchema, WorkloadSchema, type Service, type Workload } from '../../gen/istio/workload/workload_pb.js';
 import { silentLogger, type Logger } from '../../shared/logging.js';
 import { formatSpiffeId } from '../../shared/spiffe.js';
 import type { ConfigStore } from '../config/store.js';
@@ -149,6 +149,10 @@ export class AmbientIndex implements XdsResourceSource {
     };
     this.onEvents(store.all().map((object) => ({ kind: 'add' as const, object })));
     this.unsubscribe = store.subscribe((events) => this.onEvents(events));
+    this.log.info(
+      { workloads: this.workloadRecords.size, services: this.winners.size, authorizations: this.authzResources.size },
+      'ambient index built',
+    );
   }
 
   /** Stops following the store. */
@@ -195,6 +199,15 @@ export class AmbientIndex implements XdsResourceSource {
   /** Every authorization served, sorted by "<ns>/<name>". Treat as read-only. */
   authorizations(): Authorization[] {
     return [...this.authzMessages.entries()].sort((a, b) => cmp(a[0], b[0])).map(([, a]) => a);
+  }
+
+  /** Everything served, as proto JSON sorted by name: for debug endpoints and tests. */
+  dump(): { workloads: JsonValue[]; services: JsonValue[]; authorizations: JsonValue[] } {
+    return {
+      workloads: this.workloads().map((w) => toJson(WorkloadSchema, w)),
+      services: this.services().map((s) => toJson(ServiceSchema, s)),
+      authorizations: this.authorizations().map((a) => toJson(AuthorizationSchema, a)),
+    };
   }
 
   /** SPIFFE URIs of the workloads scheduled on a node (what that node's agent may request certificates for). */

@@ -234,3 +234,23 @@ describe('istiod/index/ambient-index', () => {
     });
   });
 });
+
+describe('istiod/index/ambient-index dump', () => {
+  it('renders workloads, services and authorizations as proto JSON sorted by name', () => {
+    const { index } = fixture([
+      pod({ name: 'z', namespace: 'ns', ip: '10.0.0.2' }),
+      pod({ name: 'a', namespace: 'ns', ip: '10.0.0.1' }),
+      service({ name: 's', namespace: 'ns' }),
+      authorizationPolicy({ name: 'p', namespace: 'ns' }, {}),
+    ]);
+    const d = index.dump();
+    assert.deepEqual(
+      d.workloads.map((w) => (w as { uid: string }).uid),
+      [uid('ns', 'a'), uid('ns', 'z')],
+    );
+    assert.deepEqual(d.services, [
+      { name: 's', namespace: 'ns', hostname: 's.ns.svc.cluster.local', addresses: [{ address: 'CmAAAQ==' }], ports: [{ servicePort: 80, targetPort: 80 }], canonical: true },
+    ]);
+    assert.deepEqual(d.authorizations, [{ name: 'p', namespace: 'ns', scope: 'NAMESPACE' }]);
+  });
+});
