@@ -111,7 +111,7 @@ const CUSTOM_UNSUPPORTED_SOURCE = new Set(['principals', 'notPrincipals', 'reque
 
 function checkSource(issues: Issues, path: string, src: AuthzSource, action: string): void {
   const record = src as Readonly<Record<string, readonly string[] | undefined>>;
-  if (SOURCE_FIELDS.every((f) => (record[f]?.length ?? 0) === 0)) {
+  if (SOURCE_FIELDS.every((f) => (record[f]?.length ?? 0) === 0) && !issues.isIncomplete(path)) {
     issues.add(path, 'source must not be empty');
   }
   for (const f of SOURCE_FIELDS) {
@@ -151,7 +151,7 @@ function pathTemplateError(p: string): string | undefined {
 
 function checkOperation(issues: Issues, path: string, op: AuthzOperation): void {
   const record = op as Readonly<Record<string, readonly string[] | undefined>>;
-  if (OPERATION_FIELDS.every((f) => (record[f]?.length ?? 0) === 0)) {
+  if (OPERATION_FIELDS.every((f) => (record[f]?.length ?? 0) === 0) && !issues.isIncomplete(path)) {
     issues.add(path, 'operation must not be empty');
   }
   for (const f of OPERATION_FIELDS) {

@@ -277,7 +277,7 @@ function checkLoadBalancer(issues: Issues, path: string, lb: LoadBalancer): void
 }
 
 function checkConnectionPool(issues: Issues, path: string, cp: ConnectionPool): void {
-  if (cp.tcp === undefined && cp.http === undefined) {
+  if (cp.tcp === undefined && cp.http === undefined && !issues.isIncomplete(path)) {
     issues.add(path, 'connection pool must have at least one field (tcp or http)');
     return;
   }
@@ -353,7 +353,7 @@ function checkTrafficPolicy(issues: Issues, path: string, tp: TrafficPolicy): vo
   const set = (['outlierDetection', 'connectionPool', 'loadBalancer', 'tls', 'portLevelSettings', 'tunnel', 'proxyProtocol', 'retryBudget'] as const).filter(
     (f) => tp[f] !== undefined,
   );
-  if (set.length === 0) {
+  if (set.length === 0 && !issues.isIncomplete(path)) {
     issues.add(path, 'traffic policy must have at least one field');
     return;
   }

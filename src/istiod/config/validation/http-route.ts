@@ -384,7 +384,7 @@ function checkConflicts(issues: Issues, path: string, r: HttpRoute): void {
     (a) => a !== '',
   );
   if (actions.length === 0) {
-    issues.add(path, 'one of route, redirect or directResponse is required');
+    if (!issues.isIncomplete(path)) issues.add(path, 'one of route, redirect or directResponse is required');
   } else if (actions.length > 1) {
     issues.add(field(path, actions[1] ?? ''), `HTTP route cannot contain both ${actions[0]} and ${actions[1]}`);
   }

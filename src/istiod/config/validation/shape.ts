@@ -73,6 +73,7 @@ export function key(path: string, k: string): string {
 export class Issues {
   private readonly list: FieldError[] = [];
   private readonly broken = new Set<string>();
+  private readonly incomplete = new Set<string>();
 
   /** Records an error unless its path lies under a field already reported as mistyped. */
   add(path: string, message: string): void {
@@ -85,6 +86,19 @@ export class Issues {
     if (this.isUnderBroken(path)) return;
     this.list.push({ path, message });
     this.broken.add(path);
+  }
+
+  /** Marks the object at `path` as having had unknown fields dropped. */
+  markIncomplete(path: string): void {
+    this.incomplete.add(path);
+  }
+
+  /**
+   * Whether fields were dropped from the object at `path`: "must not
+   * be empty" checks skip such objects, whose real problem is already reported.
+   */
+  isIncomplete(path: string): boolean {
+    return this.incomplete.has(path);
   }
 
   get errors(): readonly FieldError[] {
@@ -233,12 +247,14 @@ function decodeObject(
     const fieldShape = Object.hasOwn(fields, name) ? fields[name] : undefined;
     if (fieldShape === undefined) {
       issues.addBroken(p, `unknown field ${JSON.stringify(name)}`);
+      issues.markIncomplete(path);
       continue;
     }
     // YAML `key:` and `key: null` mean "not set", as for the API server.
     if (v === null || v === undefined) continue;
     const d = decodeValue(v, fieldShape, p, issues);
     if (d !== MISSING) out[name] = d;
+    else issues.markIncomplete(path);
   }
   return out;
 }
