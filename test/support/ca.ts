@@ -21,7 +21,8 @@ import {
 } from '../../src/istiod/ca/index.js';
 import { formatSpiffeId } from '../../src/shared/spiffe.js';
 
-export type TestKeyType = 'ec-p256' | 'ec-p384' | 'ec-p521' | 'rsa-1024' | 'rsa-2048' | 'rsa-3072' | 'ed25519';
+export type TestKeyType =
+  'ec-p256' | 'ec-p384' | 'ec-p521' | 'rsa-1024' | 'rsa-2048' | 'rsa-3072' | 'ed25519';
 
 /** A fresh private key of the given kind (some kinds exist to be refused by the CA). */
 export function newKey(kind: TestKeyType = 'ec-p256'): KeyObject {
@@ -44,7 +45,10 @@ export function newKey(kind: TestKeyType = 'ec-p256'): KeyObject {
 }
 
 /** A CSR shaped like ztunnel's (empty subject, URI SANs) with its key. */
-export function newCsr(sans: SubjectAltNames, kind: TestKeyType = 'ec-p256'): { csrPem: string; key: KeyObject } {
+export function newCsr(
+  sans: SubjectAltNames,
+  kind: TestKeyType = 'ec-p256',
+): { csrPem: string; key: KeyObject } {
   const key = newKey(kind);
   return { csrPem: createCsr(key, sans), key };
 }
@@ -68,7 +72,10 @@ export interface TestPki {
   readonly signer: CertificateSigner;
   readonly rootPem: string;
   /** A workload credential for a SPIFFE URI or {namespace, serviceAccount} in this trust domain. */
-  issueWorkload(identity: string | { namespace: string; serviceAccount: string }, ttlSeconds?: number): TestCredential;
+  issueWorkload(
+    identity: string | { namespace: string; serviceAccount: string },
+    ttlSeconds?: number,
+  ): TestCredential;
   /** A serving credential; IP literals become IP SANs. */
   issueServing(names: readonly string[], ttlSeconds?: number): TestCredential;
 }
@@ -87,7 +94,12 @@ export function createTestPki(options: TestPkiOptions = {}): TestPki {
   const keyType = options.keyType ?? 'ecdsa-p256';
   const root = generateAuthority({ trustDomain, keyType });
   let intermediate: GeneratedAuthority | undefined;
-  let material = caMaterialFromPem({ trustDomain, source: 'in-memory', caCertPem: root.certPem, caKeyPem: root.keyPem });
+  let material = caMaterialFromPem({
+    trustDomain,
+    source: 'in-memory',
+    caCertPem: root.certPem,
+    caKeyPem: root.keyPem,
+  });
   if (options.intermediate === true) {
     intermediate = generateAuthority({
       trustDomain,
@@ -127,14 +139,20 @@ export function createTestPki(options: TestPkiOptions = {}): TestPki {
     },
     issueServing(names, ttlSeconds = 3600) {
       const serving = signer.issueServingCertificate(names, ttlSeconds);
-      return { keyPem: serving.keyPem, certPem: serving.certPem, chainPem: serving.chainPem, rootPem: serving.rootPem };
+      return {
+        keyPem: serving.keyPem,
+        certPem: serving.certPem,
+        chainPem: serving.chainPem,
+        rootPem: serving.rootPem,
+      };
     },
   };
 }
 
 /** Writes a PKI with an intermediate as Istio's plug-in CA directory (ca-cert, ca-key, cert-chain, root-cert). */
 export async function writePluginCaDir(dir: string, pki: TestPki): Promise<void> {
-  if (pki.intermediate === undefined) throw new Error('writePluginCaDir needs a PKI created with { intermediate: true }');
+  if (pki.intermediate === undefined)
+    throw new Error('writePluginCaDir needs a PKI created with { intermediate: true }');
   await fs.mkdir(dir, { recursive: true });
   await fs.writeFile(path.join(dir, 'ca-cert.pem'), pki.intermediate.certPem);
   await fs.writeFile(path.join(dir, 'ca-key.pem'), pki.intermediate.keyPem, { mode: 0o600 });
@@ -143,13 +161,19 @@ export async function writePluginCaDir(dir: string, pki: TestPki): Promise<void>
 }
 
 /** A NodeIdentityLookup over a fixed map node -> SPIFFE URIs. */
-export function staticNodeIdentities(byNode: Readonly<Record<string, readonly string[]>>): NodeIdentityLookup {
+export function staticNodeIdentities(
+  byNode: Readonly<Record<string, readonly string[]>>,
+): NodeIdentityLookup {
   const sets = new Map(Object.entries(byNode).map(([node, ids]) => [node, new Set(ids)]));
   return { identitiesOnNode: (node) => sets.get(node) ?? new Set<string>() };
 }
 
 /** Runs a command to completion (bounded by a timeout); resolves with exit code and combined output. */
-export function run(command: string, args: readonly string[], timeoutMs = 15_000): Promise<{ code: number; output: string }> {
+export function run(
+  command: string,
+  args: readonly string[],
+  timeoutMs = 15_000,
+): Promise<{ code: number; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
     let output = '';
@@ -164,7 +188,11 @@ export function run(command: string, args: readonly string[], timeoutMs = 15_000
  * `openssl verify -CAfile root [-untrusted intermediates] leaf` in a temp
  * directory that is removed afterwards. A missing openssl rejects (the test fails).
  */
-export async function opensslVerify(rootPem: string, intermediatesPem: string, leafPem: string): Promise<{ ok: boolean; output: string }> {
+export async function opensslVerify(
+  rootPem: string,
+  intermediatesPem: string,
+  leafPem: string,
+): Promise<{ ok: boolean; output: string }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ambit-ca-verify-'));
   try {
     const root = path.join(dir, 'root.pem');

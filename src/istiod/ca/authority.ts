@@ -4,7 +4,14 @@
  */
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { keyIdentifierOf } from './x509-read.js';
-import { buildCertificate, extensions, KeyUsageBit, name, signatureAlgorithmFor, type CertificateIssuer } from './x509.js';
+import {
+  buildCertificate,
+  extensions,
+  KeyUsageBit,
+  name,
+  signatureAlgorithmFor,
+  type CertificateIssuer,
+} from './x509.js';
 
 /**
  * Key types for a CA. RSA 2048 is istiod's default for its self-signed root

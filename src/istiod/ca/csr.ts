@@ -10,7 +10,7 @@ import { createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyOb
 import forge from 'node-forge';
 import * as der from './der.js';
 import { CaError } from './errors.js';
-import { children, encodeDer, isContextTag, parseDer, primitive } from './x509-read.js';
+import { children, isContextTag, parseDer, primitive } from './x509-read.js';
 import { generalNames, signatureAlgorithmFor, type SubjectAltNames } from './x509.js';
 
 /** Bigger requests are refused before parsing; a P-384 CSR with a few SANs is well under 2 KiB. */
@@ -53,14 +53,21 @@ export interface ParsedCsr {
 }
 
 function malformed(reason: string, cause?: unknown): CaError {
-  return new CaError('CA_CSR_MALFORMED', `CSR is malformed: ${reason}`, cause === undefined ? undefined : { cause });
+  return new CaError(
+    'CA_CSR_MALFORMED',
+    `CSR is malformed: ${reason}`,
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 function describeKey(key: KeyObject): string {
   if (key.asymmetricKeyType === 'rsa') {
     const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
     if (bits < MIN_RSA_BITS || bits > MAX_RSA_BITS) {
-      throw new CaError('CA_CSR_KEY_UNSUPPORTED', `CSR key is RSA ${bits}; RSA keys must have ${MIN_RSA_BITS} to ${MAX_RSA_BITS} bits`);
+      throw new CaError(
+        'CA_CSR_KEY_UNSUPPORTED',
+        `CSR key is RSA ${bits}; RSA keys must have ${MIN_RSA_BITS} to ${MAX_RSA_BITS} bits`,
+      );
     }
     return `RSA ${bits}`;
   }
@@ -68,7 +75,10 @@ function describeKey(key: KeyObject): string {
     const curve = key.asymmetricKeyDetails?.namedCurve ?? 'unknown';
     const known = ACCEPTED_CURVES.get(curve);
     if (known === undefined) {
-      throw new CaError('CA_CSR_KEY_UNSUPPORTED', `CSR key is ECDSA on curve ${curve}; accepted curves are P-256 and P-384`);
+      throw new CaError(
+        'CA_CSR_KEY_UNSUPPORTED',
+        `CSR key is ECDSA on curve ${curve}; accepted curves are P-256 and P-384`,
+      );
     }
     return `ECDSA ${known}`;
   }
@@ -124,19 +134,78 @@ function readAttributes(attributes: forge.asn1.Asn1 | undefined, into: Sans): vo
   }
 }
 
+const OID_RSA_ENCRYPTION = '1.2.840.113549.1.1.1';
+const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
+const JWK_CURVES: ReadonlyMap<string, { crv: string; bytes: number; curve: string }> = new Map([
+  ['1.2.840.10045.3.1.7', { crv: 'P-256', bytes: 32, curve: 'prime256v1' }],
+  ['1.3.132.0.34', { crv: 'P-384', bytes: 48, curve: 'secp384r1' }],
+]);
+
+function base64url(bytes: Buffer): string {
+  return bytes.toString('base64url');
+}
+
 /**
- * Parses a PEM PKCS#10 CSR and checks it: one well-formed request, an
- * accepted key, a signature that verifies with that key. Throws a CaError
- * (CA_CSR_MALFORMED, CA_CSR_KEY_UNSUPPORTED, CA_CSR_SIGNATURE_INVALID).
+ * The CSR's public key as a KeyObject. RSA keys and uncompressed P-256/P-384
+ * points are imported as JWK from the parsed SubjectPublicKeyInfo: OpenSSL
+ * 3's DER decoder costs several times more per key, and a CA decodes one
+ * key per request. Anything else takes the DER path (and is then refused or
+ * described by its real type).
  */
-export function parseCsr(pem: string): ParsedCsr {
+function importPublicKey(spki: forge.asn1.Asn1, spkiDer: Buffer): KeyObject {
+  const [algorithm, keyBits] = children(spki, 'SubjectPublicKeyInfo');
+  const [algOid, params] = children(algorithm, 'AlgorithmIdentifier');
+  const alg = forge.asn1.derToOid(primitive(algOid, 'algorithm'));
+  const key = Buffer.from(primitive(keyBits, 'subjectPublicKey').slice(1), 'binary');
+  if (alg === OID_RSA_ENCRYPTION) {
+    const [n, e] = children(parseDer(key), 'RSAPublicKey');
+    let modulus = Buffer.from(primitive(n, 'modulus'), 'binary');
+    while (modulus.length > 1 && modulus[0] === 0) modulus = modulus.subarray(1);
+    const bits = modulus.length * 8 - Math.clz32(modulus[0] ?? 0) + 24;
+    if (bits < MIN_RSA_BITS || bits > MAX_RSA_BITS) {
+      throw new CaError(
+        'CA_CSR_KEY_UNSUPPORTED',
+        `CSR key is RSA ${bits}; RSA keys must have ${MIN_RSA_BITS} to ${MAX_RSA_BITS} bits`,
+      );
+    }
+    const exponent = Buffer.from(primitive(e, 'publicExponent'), 'binary');
+    return createPublicKey({
+      key: { kty: 'RSA', n: base64url(modulus), e: base64url(exponent) },
+      format: 'jwk',
+    });
+  }
+  if (alg === OID_EC_PUBLIC_KEY && params !== undefined && typeof params.value === 'string') {
+    const curve = JWK_CURVES.get(forge.asn1.derToOid(params.value));
+    if (curve !== undefined && key.length === 1 + 2 * curve.bytes && key[0] === 0x04) {
+      const x = key.subarray(1, 1 + curve.bytes);
+      const y = key.subarray(1 + curve.bytes);
+      return createPublicKey({
+        key: { kty: 'EC', crv: curve.crv, x: base64url(x), y: base64url(y) },
+        format: 'jwk',
+      });
+    }
+  }
+  return createPublicKey({ key: spkiDer, format: 'der', type: 'spki' });
+}
+
+/** A CSR that parsed and whose key is accepted; its signature is not yet checked. */
+interface DecodedCsr {
+  readonly csr: ParsedCsr;
+  readonly infoDer: Buffer;
+  readonly digest: string;
+  readonly signature: Buffer;
+}
+
+function decodeCsr(pem: string): DecodedCsr {
   if (pem.length === 0) throw malformed('the request carries no CSR');
-  if (pem.length > MAX_CSR_PEM_BYTES) throw malformed(`${pem.length} bytes is more than the ${MAX_CSR_PEM_BYTES} accepted`);
+  if (pem.length > MAX_CSR_PEM_BYTES)
+    throw malformed(`${pem.length} bytes is more than the ${MAX_CSR_PEM_BYTES} accepted`);
   let body: Buffer;
   try {
     const blocks = forge.pem.decode(pem);
     const block = blocks[0];
-    if (blocks.length !== 1 || block === undefined) throw new Error(`expected one PEM block, found ${blocks.length}`);
+    if (blocks.length !== 1 || block === undefined)
+      throw new Error(`expected one PEM block, found ${blocks.length}`);
     if (block.type !== 'CERTIFICATE REQUEST' && block.type !== 'NEW CERTIFICATE REQUEST') {
       throw new Error(`PEM block is "${block.type}", not "CERTIFICATE REQUEST"`);
     }
@@ -147,26 +216,36 @@ export function parseCsr(pem: string): ParsedCsr {
 
   let infoDer: Buffer;
   let spkiDer: Buffer;
+  let spkiNode: forge.asn1.Asn1;
   let digest: string;
   let signature: Buffer;
   const sans: Sans = { uris: [], dnsNames: [], ipAddresses: [], other: 0 };
   try {
     const [info, algorithm, signatureBits] = children(parseDer(body), 'CertificationRequest');
-    const [version, _subject, spki, attributes] = children(info, 'CertificationRequestInfo');
+    const [version, subject, spki, attributes] = children(info, 'CertificationRequestInfo');
     if (primitive(version, 'version') !== '\x00') throw new Error('version is not v1 (0)');
-    if (spki === undefined) throw new Error('subjectPKInfo is missing');
-    if (attributes !== undefined && !isContextTag(attributes, 0)) throw new Error('attributes are not tagged [0]');
+    if (subject === undefined || spki === undefined) throw new Error('subjectPKInfo is missing');
+    if (attributes !== undefined && !isContextTag(attributes, 0))
+      throw new Error('attributes are not tagged [0]');
     readAttributes(attributes, sans);
-    const algorithmOid = forge.asn1.derToOid(primitive(children(algorithm, 'signatureAlgorithm')[0], 'algorithm'));
+    const algorithmOid = forge.asn1.derToOid(
+      primitive(children(algorithm, 'signatureAlgorithm')[0], 'algorithm'),
+    );
     const knownDigest = CSR_SIGNATURE_DIGESTS.get(algorithmOid);
     if (knownDigest === undefined) {
       throw new CaError('CA_CSR_KEY_UNSUPPORTED', `CSR signature algorithm ${algorithmOid} is not accepted`);
     }
     digest = knownDigest;
-    const bits = primitive(signatureBits, 'signature');
-    signature = Buffer.from(bits.slice(1), 'binary');
-    infoDer = encodeDer(info as forge.asn1.Asn1);
-    spkiDer = encodeDer(spki);
+    signature = Buffer.from(primitive(signatureBits, 'signature').slice(1), 'binary');
+    // The signed bytes and the key are sliced from the request as sent, not re-encoded.
+    const outer = der.tlvAt(body, 0);
+    const infoPos = der.tlvAt(body, outer.contentStart);
+    infoDer = body.subarray(infoPos.start, infoPos.end);
+    const versionPos = der.tlvAt(body, infoPos.contentStart);
+    const subjectPos = der.tlvAt(body, versionPos.end);
+    const spkiPos = der.tlvAt(body, subjectPos.end);
+    spkiDer = body.subarray(spkiPos.start, spkiPos.end);
+    spkiNode = spki;
   } catch (err) {
     if (err instanceof CaError) throw err;
     throw malformed(err instanceof Error ? err.message : String(err), err);
@@ -174,28 +253,77 @@ export function parseCsr(pem: string): ParsedCsr {
 
   let publicKey: KeyObject;
   try {
-    publicKey = createPublicKey({ key: spkiDer, format: 'der', type: 'spki' });
+    publicKey = importPublicKey(spkiNode, spkiDer);
   } catch (err) {
-    throw new CaError('CA_CSR_KEY_UNSUPPORTED', `CSR public key cannot be read: ${(err as Error).message}`, { cause: err });
+    if (err instanceof CaError) throw err;
+    throw new CaError('CA_CSR_KEY_UNSUPPORTED', `CSR public key cannot be read: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
-  const keyDescription = describeKey(publicKey);
-  let valid: boolean;
-  try {
-    valid = cryptoVerify(digest, infoDer, publicKey, signature);
-  } catch (err) {
-    throw new CaError('CA_CSR_SIGNATURE_INVALID', `CSR signature cannot be checked: ${(err as Error).message}`, { cause: err });
-  }
-  if (!valid) throw new CaError('CA_CSR_SIGNATURE_INVALID', `CSR signature does not verify with its own ${keyDescription} key`);
-
   return {
-    subjectPublicKeyInfoDer: spkiDer,
-    publicKey,
-    keyDescription,
-    uris: sans.uris,
-    dnsNames: sans.dnsNames,
-    ipAddresses: sans.ipAddresses,
-    otherSanCount: sans.other,
+    csr: {
+      subjectPublicKeyInfoDer: spkiDer,
+      publicKey,
+      keyDescription: describeKey(publicKey),
+      uris: sans.uris,
+      dnsNames: sans.dnsNames,
+      ipAddresses: sans.ipAddresses,
+      otherSanCount: sans.other,
+    },
+    infoDer,
+    digest,
+    signature,
   };
+}
+
+function signatureError(decoded: DecodedCsr, err: Error | null, valid: boolean): CaError | undefined {
+  if (err !== null) {
+    return new CaError('CA_CSR_SIGNATURE_INVALID', `CSR signature cannot be checked: ${err.message}`, {
+      cause: err,
+    });
+  }
+  if (!valid)
+    return new CaError(
+      'CA_CSR_SIGNATURE_INVALID',
+      `CSR signature does not verify with its own ${decoded.csr.keyDescription} key`,
+    );
+  return undefined;
+}
+
+/**
+ * Parses a PEM PKCS#10 CSR and checks it: one well-formed request, an
+ * accepted key, a signature that verifies with that key. Throws a CaError
+ * (CA_CSR_MALFORMED, CA_CSR_KEY_UNSUPPORTED, CA_CSR_SIGNATURE_INVALID).
+ */
+export function parseCsr(pem: string): ParsedCsr {
+  const decoded = decodeCsr(pem);
+  let valid = false;
+  let failure: Error | null = null;
+  try {
+    valid = cryptoVerify(decoded.digest, decoded.infoDer, decoded.csr.publicKey, decoded.signature);
+  } catch (err) {
+    failure = err as Error;
+  }
+  const error = signatureError(decoded, failure, valid);
+  if (error !== undefined) throw error;
+  return decoded.csr;
+}
+
+/** parseCsr with the signature check on the thread pool (a CA verifies one per request). */
+export function parseCsrAsync(pem: string): Promise<ParsedCsr> {
+  let decoded: DecodedCsr;
+  try {
+    decoded = decodeCsr(pem);
+  } catch (err) {
+    return Promise.reject(err as Error);
+  }
+  return new Promise((resolve, reject) => {
+    cryptoVerify(decoded.digest, decoded.infoDer, decoded.csr.publicKey, decoded.signature, (err, valid) => {
+      const error = signatureError(decoded, err, valid);
+      if (error === undefined) resolve(decoded.csr);
+      else reject(error);
+    });
+  });
 }
 
 /**
@@ -212,5 +340,8 @@ export function createCsr(privateKey: KeyObject, sans: SubjectAltNames): string 
   const info = der.sequence(der.smallInteger(0), der.sequence(), spkiDer, der.tlv(0xa0, extensionRequest));
   const algorithm = signatureAlgorithmFor(privateKey);
   const signature = cryptoSign(algorithm.digest, info, privateKey);
-  return der.toPem('CERTIFICATE REQUEST', der.sequence(info, algorithm.algorithmIdentifier, der.bitString(signature)));
+  return der.toPem(
+    'CERTIFICATE REQUEST',
+    der.sequence(info, algorithm.algorithmIdentifier, der.bitString(signature)),
+  );
 }

@@ -129,3 +129,38 @@ export function toPem(label: string, der: Buffer): string {
   for (let i = 0; i < b64.length; i += 64) lines.push(b64.slice(i, i + 64));
   return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }
+
+/** Where one TLV sits in a buffer: its tag, and the offsets of its content and its end. */
+export interface TlvPosition {
+  readonly tag: number;
+  readonly start: number;
+  readonly contentStart: number;
+  readonly end: number;
+}
+
+/**
+ * Reads the header of the DER TLV at `offset` (single-byte tags, definite
+ * lengths), so that signed parts can be sliced out byte for byte.
+ */
+export function tlvAt(buf: Buffer, offset: number): TlvPosition {
+  const tag = buf[offset];
+  let lengthByte = buf[offset + 1];
+  if (tag === undefined || lengthByte === undefined) throw new Error(`DER truncated at offset ${offset}`);
+  let contentStart = offset + 2;
+  let length = lengthByte;
+  if (lengthByte & 0x80) {
+    const count = lengthByte & 0x7f;
+    if (count === 0 || count > 4) throw new Error(`unsupported DER length form at offset ${offset}`);
+    length = 0;
+    for (let i = 0; i < count; i++) {
+      lengthByte = buf[contentStart + i];
+      if (lengthByte === undefined) throw new Error(`DER truncated at offset ${offset}`);
+      length = length * 256 + lengthByte;
+    }
+    contentStart += count;
+  }
+  const end = contentStart + length;
+  if (end > buf.length)
+    throw new Error(`DER value at offset ${offset} runs past the end (${end} > ${buf.length})`);
+  return { tag, start: offset, contentStart, end };
+}

@@ -13,7 +13,12 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import forge from 'node-forge';
 import type { Logger } from '../../shared/logging.js';
-import { DEFAULT_CA_KEY_TYPE, DEFAULT_ROOT_TTL_SECONDS, generateAuthority, type CaKeyType } from './authority.js';
+import {
+  DEFAULT_CA_KEY_TYPE,
+  DEFAULT_ROOT_TTL_SECONDS,
+  generateAuthority,
+  type CaKeyType,
+} from './authority.js';
 import { CaError } from './errors.js';
 import { certificateParts, keyIdentifierOf } from './x509-read.js';
 import { signatureAlgorithmFor, type CertificateIssuer } from './x509.js';
@@ -52,9 +57,13 @@ function splitPem(text: string, file: string): string[] {
   try {
     blocks = forge.pem.decode(text);
   } catch (err) {
-    throw new CaError('CA_MATERIAL_INVALID', `${file}: not valid PEM: ${(err as Error).message}`, { cause: err });
+    throw new CaError('CA_MATERIAL_INVALID', `${file}: not valid PEM: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
-  const certs = blocks.filter((b) => b.type === 'CERTIFICATE').map((b) => forge.pem.encode(b, { maxline: 64 }).replace(/\r\n/g, '\n'));
+  const certs = blocks
+    .filter((b) => b.type === 'CERTIFICATE')
+    .map((b) => forge.pem.encode(b, { maxline: 64 }).replace(/\r\n/g, '\n'));
   if (certs.length === 0) throw new CaError('CA_MATERIAL_INVALID', `${file}: holds no CERTIFICATE block`);
   return certs;
 }
@@ -63,7 +72,11 @@ function parseCert(pem: string, file: string): X509Certificate {
   try {
     return new X509Certificate(pem);
   } catch (err) {
-    throw new CaError('CA_MATERIAL_INVALID', `${file}: certificate cannot be parsed: ${(err as Error).message}`, { cause: err });
+    throw new CaError(
+      'CA_MATERIAL_INVALID',
+      `${file}: certificate cannot be parsed: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
 }
 
@@ -78,7 +91,11 @@ function describeCert(cert: X509Certificate): string {
 }
 
 function checkCaCert(cert: X509Certificate, file: string, now: Date): void {
-  if (!cert.ca) throw new CaError('CA_MATERIAL_INVALID', `${file}: certificate ${describeCert(cert)} is not a CA (basicConstraints CA:TRUE missing)`);
+  if (!cert.ca)
+    throw new CaError(
+      'CA_MATERIAL_INVALID',
+      `${file}: certificate ${describeCert(cert)} is not a CA (basicConstraints CA:TRUE missing)`,
+    );
   const notAfter = notAfterOf(cert);
   if (notAfter.getTime() <= now.getTime()) {
     throw new CaError('CA_MATERIAL_INVALID', `${file}: certificate expired at ${notAfter.toISOString()}`);
@@ -112,14 +129,22 @@ export function caMaterialFromPem(input: CaPemInputs): CaMaterial {
   try {
     signingKey = createPrivateKey(input.caKeyPem);
   } catch (err) {
-    throw new CaError('CA_MATERIAL_INVALID', `${where(CA_KEY_FILE)}: private key cannot be parsed: ${(err as Error).message}`, { cause: err });
+    throw new CaError(
+      'CA_MATERIAL_INVALID',
+      `${where(CA_KEY_FILE)}: private key cannot be parsed: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   if (!signingCert.checkPrivateKey(signingKey)) {
-    throw new CaError('CA_MATERIAL_INVALID', `${where(CA_KEY_FILE)}: private key does not match the certificate in ${where(CA_CERT_FILE)}`);
+    throw new CaError(
+      'CA_MATERIAL_INVALID',
+      `${where(CA_KEY_FILE)}: private key does not match the certificate in ${where(CA_CERT_FILE)}`,
+    );
   }
   checkCaCert(signingCert, where(CA_CERT_FILE), now);
 
-  const rootPems = input.rootCertPem === undefined ? [caCertPem] : splitPem(input.rootCertPem, where(ROOT_CERT_FILE));
+  const rootPems =
+    input.rootCertPem === undefined ? [caCertPem] : splitPem(input.rootCertPem, where(ROOT_CERT_FILE));
   const roots = rootPems.map((pem) => parseCert(pem, where(ROOT_CERT_FILE)));
   for (const root of roots) checkCaCert(root, where(ROOT_CERT_FILE), now);
   const isRoot = (cert: X509Certificate): boolean => roots.some((r) => r.raw.equals(cert.raw));
@@ -127,7 +152,8 @@ export function caMaterialFromPem(input: CaPemInputs): CaMaterial {
   const intermediatePems: string[] = [];
   if (!isRoot(signingCert)) {
     intermediatePems.push(caCertPem);
-    const chainPems = input.certChainPem === undefined ? [] : splitPem(input.certChainPem, where(CERT_CHAIN_FILE));
+    const chainPems =
+      input.certChainPem === undefined ? [] : splitPem(input.certChainPem, where(CERT_CHAIN_FILE));
     for (const pem of chainPems) {
       const cert = parseCert(pem, where(CERT_CHAIN_FILE));
       if (cert.raw.equals(signingCert.raw) || isRoot(cert)) continue;
@@ -139,23 +165,44 @@ export function caMaterialFromPem(input: CaPemInputs): CaMaterial {
     for (let i = 0; i < path_.length; i++) {
       const cert = path_[i] as X509Certificate;
       const next = path_[i + 1];
-      const signedBy = next === undefined ? roots.find((r) => cert.verify(r.publicKey)) : cert.verify(next.publicKey) ? next : undefined;
+      const signedBy =
+        next === undefined
+          ? roots.find((r) => cert.verify(r.publicKey))
+          : cert.verify(next.publicKey)
+            ? next
+            : undefined;
       if (signedBy === undefined) {
         const file = i === 0 ? CA_CERT_FILE : CERT_CHAIN_FILE;
-        const by = next === undefined ? `any root in ${where(ROOT_CERT_FILE)}` : `the next certificate in ${where(CERT_CHAIN_FILE)}`;
-        throw new CaError('CA_MATERIAL_INVALID', `${where(file)}: certificate ${describeCert(cert)} is not signed by ${by}`);
+        const by =
+          next === undefined
+            ? `any root in ${where(ROOT_CERT_FILE)}`
+            : `the next certificate in ${where(CERT_CHAIN_FILE)}`;
+        throw new CaError(
+          'CA_MATERIAL_INVALID',
+          `${where(file)}: certificate ${describeCert(cert)} is not signed by ${by}`,
+        );
       }
     }
   }
 
   const parts = certificateParts(signingCert.raw);
-  const chainNotAfter = new Date(Math.min(...[signingCert, ...intermediatePems.map((p) => new X509Certificate(p))].map((c) => notAfterOf(c).getTime())));
+  const chainNotAfter = new Date(
+    Math.min(
+      ...[signingCert, ...intermediatePems.map((p) => new X509Certificate(p))].map((c) =>
+        notAfterOf(c).getTime(),
+      ),
+    ),
+  );
   return {
     trustDomain: input.trustDomain,
     source: input.source,
     signingCert,
     signingKey,
-    issuer: { nameDer: parts.subjectDer, privateKey: signingKey, algorithm: signatureAlgorithmFor(signingKey) },
+    issuer: {
+      nameDer: parts.subjectDer,
+      privateKey: signingKey,
+      algorithm: signatureAlgorithmFor(signingKey),
+    },
     keyId: parts.subjectKeyId ?? keyIdentifierOf(parts.subjectPublicKeyInfoDer),
     intermediatePems,
     rootPems,
@@ -177,7 +224,9 @@ async function readIfExists(file: string): Promise<string | undefined> {
     return await fs.readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new CaError('CA_MATERIAL_INVALID', `${file}: cannot be read: ${(err as Error).message}`, { cause: err });
+    throw new CaError('CA_MATERIAL_INVALID', `${file}: cannot be read: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
@@ -203,7 +252,10 @@ export async function loadOrCreateCaMaterial(options: LoadCaOptions): Promise<Ca
 
   if (caCertPem !== undefined) {
     if (caKeyPem === undefined) {
-      throw new CaError('CA_MATERIAL_INVALID', `${file(CA_KEY_FILE)}: missing, but ${file(CA_CERT_FILE)} exists (a CA needs both)`);
+      throw new CaError(
+        'CA_MATERIAL_INVALID',
+        `${file(CA_KEY_FILE)}: missing, but ${file(CA_CERT_FILE)} exists (a CA needs both)`,
+      );
     }
     const pluggedIn = certChainPem !== undefined;
     const material = caMaterialFromPem({
@@ -220,7 +272,13 @@ export async function loadOrCreateCaMaterial(options: LoadCaOptions): Promise<Ca
       log.warn({ file: file(CA_KEY_FILE), mode: mode.toString(8) }, 'ca key readable by group or others');
     }
     log.info(
-      { dir, source: material.source, intermediates: material.intermediatePems.length, roots: material.rootPems.length, chainNotAfter: material.chainNotAfter.toISOString() },
+      {
+        dir,
+        source: material.source,
+        intermediates: material.intermediatePems.length,
+        roots: material.rootPems.length,
+        chainNotAfter: material.chainNotAfter.toISOString(),
+      },
       'ca loaded',
     );
     return material;
@@ -242,7 +300,13 @@ export async function loadOrCreateCaMaterial(options: LoadCaOptions): Promise<Ca
   await writeAtomically(file(CA_KEY_FILE), root.keyPem, 0o600);
   await writeAtomically(file(ROOT_CERT_FILE), root.certPem, 0o644);
   await writeAtomically(file(CA_CERT_FILE), root.certPem, 0o644);
-  const material = caMaterialFromPem({ trustDomain: options.trustDomain, source: 'created', caCertPem: root.certPem, caKeyPem: root.keyPem, dir });
+  const material = caMaterialFromPem({
+    trustDomain: options.trustDomain,
+    source: 'created',
+    caCertPem: root.certPem,
+    caKeyPem: root.keyPem,
+    dir,
+  });
   log.info({ dir, keyType, rootNotAfter: material.rootNotAfter.toISOString() }, 'ca root created');
   return material;
 }

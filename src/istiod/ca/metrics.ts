@@ -19,7 +19,11 @@ export class CaMetrics {
 
   constructor(registry: Registry, material: CaMaterial) {
     const registers = [registry];
-    this.csrCount = new Counter({ name: 'citadel_server_csr_count', help: 'The number of CSRs received by Citadel server.', registers });
+    this.csrCount = new Counter({
+      name: 'citadel_server_csr_count',
+      help: 'The number of CSRs received by Citadel server.',
+      registers,
+    });
     this.authenticationFailures = new Counter({
       name: 'citadel_server_authentication_failure_count',
       help: 'The number of authentication failures.',

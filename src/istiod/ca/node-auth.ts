@@ -55,7 +55,10 @@ export class NodeTokenAuthenticator implements CallerAuthenticator {
     entries.forEach((entry, i) => {
       const at = `${source}: tokens[${i}]`;
       if (typeof entry.token !== 'string' || entry.token.length < MIN_TOKEN_LENGTH) {
-        throw new CaError('CA_TOKENS_INVALID', `${at}.token: must be a string of at least ${MIN_TOKEN_LENGTH} characters`);
+        throw new CaError(
+          'CA_TOKENS_INVALID',
+          `${at}.token: must be a string of at least ${MIN_TOKEN_LENGTH} characters`,
+        );
       }
       if (typeof entry.node !== 'string' || entry.node.length === 0) {
         throw new CaError('CA_TOKENS_INVALID', `${at}.node: must be a non-empty node name`);
@@ -77,19 +80,25 @@ export class NodeTokenAuthenticator implements CallerAuthenticator {
     try {
       text = await fs.readFile(file, 'utf8');
     } catch (err) {
-      throw new CaError('CA_TOKENS_INVALID', `${file}: cannot be read: ${(err as Error).message}`, { cause: err });
+      throw new CaError('CA_TOKENS_INVALID', `${file}: cannot be read: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     let doc: unknown;
     try {
       doc = parseYaml(text);
     } catch (err) {
-      throw new CaError('CA_TOKENS_INVALID', `${file}: not valid YAML or JSON: ${(err as Error).message}`, { cause: err });
+      throw new CaError('CA_TOKENS_INVALID', `${file}: not valid YAML or JSON: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     const tokens = (doc as { tokens?: unknown } | null)?.tokens;
-    if (!Array.isArray(tokens)) throw new CaError('CA_TOKENS_INVALID', `${file}: tokens: must be a list of {token, node}`);
+    if (!Array.isArray(tokens))
+      throw new CaError('CA_TOKENS_INVALID', `${file}: tokens: must be a list of {token, node}`);
     return new NodeTokenAuthenticator(
       tokens.map((t: unknown, i) => {
-        if (t === null || typeof t !== 'object') throw new CaError('CA_TOKENS_INVALID', `${file}: tokens[${i}]: must be a mapping {token, node}`);
+        if (t === null || typeof t !== 'object')
+          throw new CaError('CA_TOKENS_INVALID', `${file}: tokens[${i}]: must be a mapping {token, node}`);
         const { token, node } = t as Record<string, unknown>;
         return { token: token as string, node: node as string };
       }),
@@ -104,15 +113,25 @@ export class NodeTokenAuthenticator implements CallerAuthenticator {
   authenticate(metadata: Metadata): Caller {
     const values = metadata.get('authorization');
     if (values.length === 0) {
-      throw new CaError('CA_UNAUTHENTICATED', 'no authorization metadata: send "authorization: Bearer <node token>"');
+      throw new CaError(
+        'CA_UNAUTHENTICATED',
+        'no authorization metadata: send "authorization: Bearer <node token>"',
+      );
     }
     const value = String(values[0]);
     const match = /^bearer\s+(\S+)\s*$/i.exec(value);
     if (match === null || match[1] === undefined) {
-      throw new CaError('CA_UNAUTHENTICATED', 'authorization metadata is not of the form "Bearer <node token>"');
+      throw new CaError(
+        'CA_UNAUTHENTICATED',
+        'authorization metadata is not of the form "Bearer <node token>"',
+      );
     }
     const node = this.nodesByDigest.get(digest(match[1]));
-    if (node === undefined) throw new CaError('CA_UNAUTHENTICATED', `the bearer token is not one of the node tokens in ${this.source}`);
+    if (node === undefined)
+      throw new CaError(
+        'CA_UNAUTHENTICATED',
+        `the bearer token is not one of the node tokens in ${this.source}`,
+      );
     return { kind: 'node', node };
   }
 }
@@ -123,6 +142,9 @@ export class NodeTokenAuthenticator implements CallerAuthenticator {
  */
 export function authorizeIdentity(caller: Caller, identity: string, lookup: NodeIdentityLookup): void {
   if (!lookup.identitiesOnNode(caller.node).has(identity)) {
-    throw new CaError('CA_PERMISSION_DENIED', `node ${caller.node} has no workload with identity ${identity}`);
+    throw new CaError(
+      'CA_PERMISSION_DENIED',
+      `node ${caller.node} has no workload with identity ${identity}`,
+    );
   }
 }

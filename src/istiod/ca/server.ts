@@ -14,7 +14,7 @@ import {
 import { caServiceDefinition } from '../../shared/grpc/services.js';
 import type { Logger } from '../../shared/logging.js';
 import { parseSpiffeId, SpiffeError } from '../../shared/spiffe.js';
-import { parseCsr, type ParsedCsr } from './csr.js';
+import { parseCsrAsync, type ParsedCsr } from './csr.js';
 import { CaError, type CaErrorCode } from './errors.js';
 import { CaMetrics } from './metrics.js';
 import { authorizeIdentity, type CallerAuthenticator, type NodeIdentityLookup } from './node-auth.js';
@@ -57,18 +57,27 @@ export function decodeCertificateRequest(message: IstioCertificateRequest): Cert
   const metadata = message.metadata ?? {};
   const signer = metadata[CERT_SIGNER_KEY];
   if (signer !== undefined && signer !== null && signer !== '') {
-    throw new CaError('CA_REQUEST_INVALID', `metadata.${CERT_SIGNER_KEY}: named signers are not supported by this CA`);
+    throw new CaError(
+      'CA_REQUEST_INVALID',
+      `metadata.${CERT_SIGNER_KEY}: named signers are not supported by this CA`,
+    );
   }
   const impersonated = metadata[IMPERSONATED_IDENTITY_KEY];
   if (impersonated !== undefined && impersonated !== null && typeof impersonated !== 'string') {
-    throw new CaError('CA_REQUEST_INVALID', `metadata.${IMPERSONATED_IDENTITY_KEY}: must be a string SPIFFE URI`);
+    throw new CaError(
+      'CA_REQUEST_INVALID',
+      `metadata.${IMPERSONATED_IDENTITY_KEY}: must be a string SPIFFE URI`,
+    );
   }
   const seconds = message.validityDuration;
-  const validitySeconds = seconds > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(seconds);
+  const validitySeconds =
+    seconds > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(seconds);
   return {
     csrPem: message.csr,
     validitySeconds,
-    ...(typeof impersonated === 'string' && impersonated !== '' ? { impersonatedIdentity: impersonated } : {}),
+    ...(typeof impersonated === 'string' && impersonated !== ''
+      ? { impersonatedIdentity: impersonated }
+      : {}),
   };
 }
 
@@ -93,7 +102,10 @@ export class CaService {
 
   /** Registers IstioCertificateService on a gRPC server (plaintext or TLS, the caller's choice). */
   addToServer(server: grpc.Server): void {
-    const handler: grpc.handleUnaryCall<IstioCertificateRequest, IstioCertificateResponse> = (call, callback) => {
+    const handler: grpc.handleUnaryCall<IstioCertificateRequest, IstioCertificateResponse> = (
+      call,
+      callback,
+    ) => {
       let request: CertificateRequest;
       try {
         request = decodeCertificateRequest(call.request);
@@ -103,7 +115,8 @@ export class CaService {
         return;
       }
       this.createCertificate(request, call.metadata).then(
-        (issued) => callback(null, create(IstioCertificateResponseSchema, { certChain: [...issued.certChain] })),
+        (issued) =>
+          callback(null, create(IstioCertificateResponseSchema, { certChain: [...issued.certChain] })),
         (err: unknown) => this.reply(callback, err, call.getPeer()),
       );
     };
@@ -138,7 +151,7 @@ export class CaService {
 
     let csr: ParsedCsr;
     try {
-      csr = parseCsr(request.csrPem);
+      csr = await parseCsrAsync(request.csrPem);
     } catch (err) {
       m.csrParsingErrors.inc();
       throw err;
@@ -156,13 +169,24 @@ export class CaService {
 
     let issued: IssuedCertificate;
     try {
-      issued = await this.options.signer.issueWorkloadCertificate(csr.subjectPublicKeyInfoDer, identity, request.validitySeconds);
+      issued = await this.options.signer.issueWorkloadCertificate(
+        csr.subjectPublicKeyInfoDer,
+        identity,
+        request.validitySeconds,
+      );
     } catch (err) {
       m.signErrors.inc({ error_type: 'CertGenError' });
-      throw err instanceof CaError ? err : new CaError('CA_SIGN_FAILED', `signing for ${identity} failed: ${(err as Error).message}`, { cause: err });
+      throw err instanceof CaError
+        ? err
+        : new CaError('CA_SIGN_FAILED', `signing for ${identity} failed: ${(err as Error).message}`, {
+            cause: err,
+          });
     }
     m.successes.inc();
-    this.log.debug({ node: caller.node, identity, key: csr.keyDescription, notAfter: issued.notAfter.toISOString() }, 'certificate issued');
+    this.log.debug(
+      { node: caller.node, identity, key: csr.keyDescription, notAfter: issued.notAfter.toISOString() },
+      'certificate issued',
+    );
     return issued;
   }
 
@@ -177,7 +201,10 @@ export class CaService {
     if (wanted !== undefined) {
       const other = csr.uris.find((u) => u !== wanted);
       if (other !== undefined) {
-        throw new CaError('CA_CSR_IDENTITY_MISMATCH', `CSR URI SAN ${other} does not match the requested identity ${wanted}`);
+        throw new CaError(
+          'CA_CSR_IDENTITY_MISMATCH',
+          `CSR URI SAN ${other} does not match the requested identity ${wanted}`,
+        );
       }
       identity = wanted;
     } else {
@@ -199,11 +226,15 @@ export class CaService {
     try {
       trustDomain = parseSpiffeId(identity).trustDomain;
     } catch (err) {
-      if (err instanceof SpiffeError) throw new CaError('CA_CSR_IDENTITY_MISMATCH', `requested identity: ${err.message}`, { cause: err });
+      if (err instanceof SpiffeError)
+        throw new CaError('CA_CSR_IDENTITY_MISMATCH', `requested identity: ${err.message}`, { cause: err });
       throw err;
     }
     if (trustDomain !== this.trustDomain) {
-      throw new CaError('CA_TRUST_DOMAIN_MISMATCH', `identity ${identity} is in trust domain ${trustDomain}, this CA signs for ${this.trustDomain}`);
+      throw new CaError(
+        'CA_TRUST_DOMAIN_MISMATCH',
+        `identity ${identity} is in trust domain ${trustDomain}, this CA signs for ${this.trustDomain}`,
+      );
     }
     return identity;
   }

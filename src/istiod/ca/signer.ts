@@ -96,7 +96,11 @@ export class CertificateSigner {
     return { notBefore: new Date(now - NOT_BEFORE_BACKDATE_SECONDS * 1000), notAfter: new Date(notAfterMs) };
   }
 
-  private workloadTemplate(subjectPublicKeyInfoDer: Buffer, identity: string, requestedTtlSeconds: number): CertificateTemplate {
+  private workloadTemplate(
+    subjectPublicKeyInfoDer: Buffer,
+    identity: string,
+    requestedTtlSeconds: number,
+  ): CertificateTemplate {
     const { notBefore, notAfter } = this.validity(this.grantedTtlSeconds(requestedTtlSeconds));
     return {
       // Istio's workload certificates have an empty subject; the identity is the critical URI SAN.
@@ -122,13 +126,21 @@ export class CertificateSigner {
    * Signs a workload certificate for `identity` (a SPIFFE URI, already
    * authorized) over the given public key; the signature runs on the thread pool.
    */
-  async issueWorkloadCertificate(subjectPublicKeyInfoDer: Buffer, identity: string, requestedTtlSeconds: number): Promise<IssuedCertificate> {
+  async issueWorkloadCertificate(
+    subjectPublicKeyInfoDer: Buffer,
+    identity: string,
+    requestedTtlSeconds: number,
+  ): Promise<IssuedCertificate> {
     const template = this.workloadTemplate(subjectPublicKeyInfoDer, identity, requestedTtlSeconds);
     return this.issued(await buildCertificateAsync(template, this.material.issuer), template);
   }
 
   /** The same, signing on the calling thread. */
-  issueWorkloadCertificateSync(subjectPublicKeyInfoDer: Buffer, identity: string, requestedTtlSeconds: number): IssuedCertificate {
+  issueWorkloadCertificateSync(
+    subjectPublicKeyInfoDer: Buffer,
+    identity: string,
+    requestedTtlSeconds: number,
+  ): IssuedCertificate {
     const template = this.workloadTemplate(subjectPublicKeyInfoDer, identity, requestedTtlSeconds);
     return this.issued(buildCertificate(template, this.material.issuer), template);
   }
@@ -138,7 +150,10 @@ export class CertificateSigner {
    * 15012 listener: names that are IP literals become IP SANs, the others DNS
    * SANs (`istiod.istio-system.svc`, `localhost`, `127.0.0.1`).
    */
-  issueServingCertificate(names: readonly string[], ttlSeconds: number = DEFAULT_SERVING_CERT_TTL_SECONDS): ServingCertificate {
+  issueServingCertificate(
+    names: readonly string[],
+    ttlSeconds: number = DEFAULT_SERVING_CERT_TTL_SECONDS,
+  ): ServingCertificate {
     const key = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
     const { notBefore, notAfter } = this.validity(ttlSeconds);
     const dnsNames = names.filter((n) => isIP(n) === 0);
@@ -162,4 +177,3 @@ export class CertificateSigner {
     };
   }
 }
-

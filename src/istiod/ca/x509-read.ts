@@ -26,12 +26,14 @@ export function encodeDer(node: Asn1): Buffer {
 }
 
 export function children(node: Asn1 | undefined, what: string): Asn1[] {
-  if (node === undefined || !Array.isArray(node.value)) throw new Error(`${what} is not a constructed ASN.1 value`);
+  if (node === undefined || !Array.isArray(node.value))
+    throw new Error(`${what} is not a constructed ASN.1 value`);
   return node.value;
 }
 
 export function primitive(node: Asn1 | undefined, what: string): string {
-  if (node === undefined || typeof node.value !== 'string') throw new Error(`${what} is not a primitive ASN.1 value`);
+  if (node === undefined || typeof node.value !== 'string')
+    throw new Error(`${what} is not a primitive ASN.1 value`);
   return node.value;
 }
 
@@ -47,7 +49,9 @@ export function subjectPublicKeyBytes(spki: Asn1): Buffer {
 
 /** RFC 5280 4.2.1.2 method (1): SHA-1 of the subjectPublicKey bits. */
 export function keyIdentifierOf(spkiDer: Buffer): Buffer {
-  return createHash('sha1').update(subjectPublicKeyBytes(parseDer(spkiDer))).digest();
+  return createHash('sha1')
+    .update(subjectPublicKeyBytes(parseDer(spkiDer)))
+    .digest();
 }
 
 export interface CertificateParts {

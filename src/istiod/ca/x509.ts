@@ -64,10 +64,21 @@ export function signatureAlgorithmFor(key: KeyObject): SignatureAlgorithm {
 export function name(attrs: { readonly organization?: string; readonly commonName?: string }): Buffer {
   const rdns: Buffer[] = [];
   if (attrs.organization !== undefined) {
-    rdns.push(der.set(der.sequence(der.oid(OID_ORGANIZATION), der.tlv(der.TAG_UTF8_STRING, Buffer.from(attrs.organization)))));
+    rdns.push(
+      der.set(
+        der.sequence(
+          der.oid(OID_ORGANIZATION),
+          der.tlv(der.TAG_UTF8_STRING, Buffer.from(attrs.organization)),
+        ),
+      ),
+    );
   }
   if (attrs.commonName !== undefined) {
-    rdns.push(der.set(der.sequence(der.oid(OID_COMMON_NAME), der.tlv(der.TAG_UTF8_STRING, Buffer.from(attrs.commonName)))));
+    rdns.push(
+      der.set(
+        der.sequence(der.oid(OID_COMMON_NAME), der.tlv(der.TAG_UTF8_STRING, Buffer.from(attrs.commonName))),
+      ),
+    );
   }
   return der.sequence(...rdns);
 }
@@ -123,7 +134,8 @@ export const extensions = {
     if (ca && pathLength !== undefined) parts.push(der.smallInteger(pathLength));
     return extension(OID_BASIC_CONSTRAINTS, true, der.sequence(...parts));
   },
-  subjectKeyIdentifier: (keyId: Buffer): Buffer => extension(OID_SUBJECT_KEY_ID, false, der.octetString(keyId)),
+  subjectKeyIdentifier: (keyId: Buffer): Buffer =>
+    extension(OID_SUBJECT_KEY_ID, false, der.octetString(keyId)),
   authorityKeyIdentifier: (keyId: Buffer): Buffer =>
     extension(OID_AUTHORITY_KEY_ID, false, der.sequence(der.implicitPrimitive(0, keyId))),
 };
@@ -169,7 +181,10 @@ function tbsCertificate(template: CertificateTemplate, issuer: CertificateIssuer
 }
 
 function assemble(tbs: Buffer, issuer: CertificateIssuer, signature: Buffer): string {
-  return der.toPem('CERTIFICATE', der.sequence(tbs, issuer.algorithm.algorithmIdentifier, der.bitString(signature)));
+  return der.toPem(
+    'CERTIFICATE',
+    der.sequence(tbs, issuer.algorithm.algorithmIdentifier, der.bitString(signature)),
+  );
 }
 
 /** Builds and signs a certificate on the calling thread; returns it as PEM. */
@@ -183,11 +198,17 @@ export function buildCertificate(template: CertificateTemplate, issuer: Certific
  * signatures (the costly part of issuance) do not block the event loop and
  * run on several cores at once.
  */
-export function buildCertificateAsync(template: CertificateTemplate, issuer: CertificateIssuer): Promise<string> {
+export function buildCertificateAsync(
+  template: CertificateTemplate,
+  issuer: CertificateIssuer,
+): Promise<string> {
   const tbs = tbsCertificate(template, issuer);
   return new Promise((resolve, reject) => {
     cryptoSign(issuer.algorithm.digest, tbs, issuer.privateKey, (err, signature) => {
-      if (err) reject(new CaError('CA_SIGN_FAILED', `signing the certificate failed: ${err.message}`, { cause: err }));
+      if (err)
+        reject(
+          new CaError('CA_SIGN_FAILED', `signing the certificate failed: ${err.message}`, { cause: err }),
+        );
       else resolve(assemble(tbs, issuer, signature));
     });
   });

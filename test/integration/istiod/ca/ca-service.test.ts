@@ -6,7 +6,11 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import { Registry } from 'prom-client';
-import { IstioCertificateRequestSchema, type IstioCertificateRequest, type IstioCertificateResponse } from '../../../../src/gen/istio/v1/auth/ca_pb.js';
+import {
+  IstioCertificateRequestSchema,
+  type IstioCertificateRequest,
+  type IstioCertificateResponse,
+} from '../../../../src/gen/istio/v1/auth/ca_pb.js';
 import {
   CaService,
   CertificateSigner,
@@ -18,7 +22,13 @@ import {
 } from '../../../../src/istiod/ca/index.js';
 import { caServiceDefinition } from '../../../../src/shared/grpc/services.js';
 import { silentLogger } from '../../../../src/shared/logging.js';
-import { createTestPki, newCsr, opensslVerify, staticNodeIdentities, writePluginCaDir } from '../../../support/ca.js';
+import {
+  createTestPki,
+  newCsr,
+  opensslVerify,
+  staticNodeIdentities,
+  writePluginCaDir,
+} from '../../../support/ca.js';
 
 const TD = 'cluster.local';
 const NODE1_TOKEN = 'node-1-bootstrap-token-0123456789';
@@ -34,7 +44,10 @@ type CaClient = grpc.Client & {
     cb: (err: grpc.ServiceError | null, res?: IstioCertificateResponse) => void,
   ): grpc.ClientUnaryCall;
 };
-const CaClientCtor = grpc.makeGenericClientConstructor(caServiceDefinition, 'IstioCertificateService') as unknown as new (
+const CaClientCtor = grpc.makeGenericClientConstructor(
+  caServiceDefinition,
+  'IstioCertificateService',
+) as unknown as new (
   address: string,
   credentials: grpc.ChannelCredentials,
   options?: grpc.ChannelOptions,
@@ -66,11 +79,21 @@ async function start(material: CaMaterial, tls: boolean): Promise<Running> {
   let clientCreds = grpc.credentials.createInsecure();
   let clientOptions: grpc.ChannelOptions = {};
   if (tls) {
-    const serving = signer.issueServingCertificate(['istiod.istio-system.svc', 'localhost', '127.0.0.1'], 3600);
-    serverCreds = grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(serving.chainPem), private_key: Buffer.from(serving.keyPem) }], false);
+    const serving = signer.issueServingCertificate(
+      ['istiod.istio-system.svc', 'localhost', '127.0.0.1'],
+      3600,
+    );
+    serverCreds = grpc.ServerCredentials.createSsl(
+      null,
+      [{ cert_chain: Buffer.from(serving.chainPem), private_key: Buffer.from(serving.keyPem) }],
+      false,
+    );
     clientCreds = grpc.credentials.createSsl(Buffer.from(serving.rootPem));
     // Connect to 127.0.0.1 but verify the DNS SAN a node agent would use (and send it as SNI).
-    clientOptions = { 'grpc.ssl_target_name_override': 'istiod.istio-system.svc', 'grpc.default_authority': 'istiod.istio-system.svc' };
+    clientOptions = {
+      'grpc.ssl_target_name_override': 'istiod.istio-system.svc',
+      'grpc.default_authority': 'istiod.istio-system.svc',
+    };
   }
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', serverCreds, (err, p) => (err ? reject(err) : resolve(p))),
@@ -98,7 +121,9 @@ function call(
     ...(fields.impersonate === undefined ? {} : { metadata: { ImpersonatedIdentity: fields.impersonate } }),
   });
   return new Promise((resolve, reject) => {
-    r.client.createCertificate(req, md, { deadline: Date.now() + 10_000 }, (err, res) => (err || res === undefined ? reject(err) : resolve(res)));
+    r.client.createCertificate(req, md, { deadline: Date.now() + 10_000 }, (err, res) =>
+      err || res === undefined ? reject(err) : resolve(res),
+    );
   });
 }
 
@@ -136,7 +161,11 @@ describe('istiod/ca over gRPC', function () {
   for (const tls of [false, true]) {
     describe(tls ? 'over TLS with the serving certificate' : 'over plaintext', () => {
       beforeEach(async () => {
-        const material = await loadOrCreateCaMaterial({ caDir: path.join(dir, 'ca'), trustDomain: TD, logger: silentLogger });
+        const material = await loadOrCreateCaMaterial({
+          caDir: path.join(dir, 'ca'),
+          trustDomain: TD,
+          logger: silentLogger,
+        });
         running = await start(material, tls);
       });
 
@@ -154,7 +183,10 @@ describe('istiod/ca over gRPC', function () {
       });
 
       it('issues for an impersonated identity of a workload on the caller node', async () => {
-        const res = await call(running as Running, { csr: newCsr({ uris: [FRONTEND] }).csrPem, impersonate: FRONTEND });
+        const res = await call(running as Running, {
+          csr: newCsr({ uris: [FRONTEND] }).csrPem,
+          impersonate: FRONTEND,
+        });
         assert.equal(new X509Certificate(res.certChain[0] ?? '').subjectAltName, `URI:${FRONTEND}`);
       });
 
@@ -167,17 +199,27 @@ describe('istiod/ca over gRPC', function () {
 
       it('refuses an unknown token with UNAUTHENTICATED', async () => {
         await assert.rejects(
-          call(running as Running, { csr: newCsr({ uris: [FRONTEND] }).csrPem }, 'not-a-known-token-0123456789'),
+          call(
+            running as Running,
+            { csr: newCsr({ uris: [FRONTEND] }).csrPem },
+            'not-a-known-token-0123456789',
+          ),
           rejectsWith(grpc.status.UNAUTHENTICATED, 'not one of the node tokens'),
         );
       });
 
       it('refuses a call without a token with UNAUTHENTICATED', async () => {
-        await assert.rejects(call(running as Running, { csr: newCsr({ uris: [FRONTEND] }).csrPem }, null), rejectsWith(grpc.status.UNAUTHENTICATED, 'no authorization'));
+        await assert.rejects(
+          call(running as Running, { csr: newCsr({ uris: [FRONTEND] }).csrPem }, null),
+          rejectsWith(grpc.status.UNAUTHENTICATED, 'no authorization'),
+        );
       });
 
       it('refuses a bad CSR with INVALID_ARGUMENT', async () => {
-        await assert.rejects(call(running as Running, { csr: 'not a csr' }), rejectsWith(grpc.status.INVALID_ARGUMENT, 'CSR is malformed'));
+        await assert.rejects(
+          call(running as Running, { csr: 'not a csr' }),
+          rejectsWith(grpc.status.INVALID_ARGUMENT, 'CSR is malformed'),
+        );
       });
 
       it('refuses a CSR whose SAN is not the impersonated identity with INVALID_ARGUMENT', async () => {
@@ -189,7 +231,9 @@ describe('istiod/ca over gRPC', function () {
 
       it('refuses an identity in another trust domain with PERMISSION_DENIED', async () => {
         await assert.rejects(
-          call(running as Running, { csr: newCsr({ uris: ['spiffe://evil.example/ns/demo/sa/frontend'] }).csrPem }),
+          call(running as Running, {
+            csr: newCsr({ uris: ['spiffe://evil.example/ns/demo/sa/frontend'] }).csrPem,
+          }),
           rejectsWith(grpc.status.PERMISSION_DENIED, 'trust domain'),
         );
       });
@@ -198,13 +242,32 @@ describe('istiod/ca over gRPC', function () {
 
   const ttls: { name: string; requested: bigint; wantSeconds: number }[] = [
     { name: 'a requested hour', requested: 3600n, wantSeconds: 3600 },
-    { name: 'a negative request (the default)', requested: -1n, wantSeconds: DEFAULT_WORKLOAD_CERT_TTL_SECONDS },
-    { name: 'a request above the maximum (capped at 90 d)', requested: 400n * 86400n, wantSeconds: MAX_WORKLOAD_CERT_TTL_SECONDS },
+    {
+      name: 'a negative request (the default)',
+      requested: -1n,
+      wantSeconds: DEFAULT_WORKLOAD_CERT_TTL_SECONDS,
+    },
+    {
+      name: 'a request above the maximum (capped at 90 d)',
+      requested: 400n * 86400n,
+      wantSeconds: MAX_WORKLOAD_CERT_TTL_SECONDS,
+    },
   ];
   for (const c of ttls) {
     it(`grants ${c.name}`, async () => {
-      running = await start(await loadOrCreateCaMaterial({ caDir: dir, trustDomain: TD, keyType: 'ecdsa-p256', logger: silentLogger }), false);
-      const res = await call(running, { csr: newCsr({ uris: [FRONTEND] }).csrPem, validityDuration: c.requested });
+      running = await start(
+        await loadOrCreateCaMaterial({
+          caDir: dir,
+          trustDomain: TD,
+          keyType: 'ecdsa-p256',
+          logger: silentLogger,
+        }),
+        false,
+      );
+      const res = await call(running, {
+        csr: newCsr({ uris: [FRONTEND] }).csrPem,
+        validityDuration: c.requested,
+      });
       const life = Date.parse(new X509Certificate(res.certChain[0] ?? '').validTo) - Date.now();
       assert.ok(Math.abs(life - c.wantSeconds * 1000) < 5_000, `life ${life} ms, want ${c.wantSeconds} s`);
     });
@@ -212,7 +275,10 @@ describe('istiod/ca over gRPC', function () {
 
   it('keeps the root across restarts: a certificate issued after a restart verifies against the first root', async () => {
     const caDir = path.join(dir, 'persist');
-    running = await start(await loadOrCreateCaMaterial({ caDir, trustDomain: TD, logger: silentLogger }), false);
+    running = await start(
+      await loadOrCreateCaMaterial({ caDir, trustDomain: TD, logger: silentLogger }),
+      false,
+    );
     const before = await call(running, { csr: newCsr({ uris: [FRONTEND] }).csrPem });
     await stop(running);
     running = undefined;
@@ -229,7 +295,10 @@ describe('istiod/ca over gRPC', function () {
   it('includes a plug-in intermediate in the chain, and the chain verifies to the operator root', async () => {
     const pki = createTestPki({ intermediate: true, keyType: 'rsa-2048' });
     await writePluginCaDir(dir, pki);
-    running = await start(await loadOrCreateCaMaterial({ caDir: dir, trustDomain: TD, logger: silentLogger }), true);
+    running = await start(
+      await loadOrCreateCaMaterial({ caDir: dir, trustDomain: TD, logger: silentLogger }),
+      true,
+    );
     const res = await call(running, { csr: newCsr({ uris: [FRONTEND] }).csrPem });
     assert.equal(res.certChain.length, 3);
     assert.equal(res.certChain[1], pki.intermediate?.certPem);
@@ -241,7 +310,15 @@ describe('istiod/ca over gRPC', function () {
   });
 
   it('exposes the CA metrics on its registry after real calls', async () => {
-    running = await start(await loadOrCreateCaMaterial({ caDir: dir, trustDomain: TD, keyType: 'ecdsa-p256', logger: silentLogger }), false);
+    running = await start(
+      await loadOrCreateCaMaterial({
+        caDir: dir,
+        trustDomain: TD,
+        keyType: 'ecdsa-p256',
+        logger: silentLogger,
+      }),
+      false,
+    );
     await call(running, { csr: newCsr({ uris: [FRONTEND] }).csrPem });
     await assert.rejects(call(running, { csr: newCsr({ uris: [FRONTEND] }).csrPem }, NODE2_TOKEN));
     const text = await running.registry.metrics();

@@ -34,12 +34,19 @@ describe('istiod/ca/csr', () => {
   for (const c of refusedKeys) {
     it(`refuses a ${c.kind} CSR with CA_CSR_KEY_UNSUPPORTED`, () => {
       const { csrPem } = newCsr({ uris: [ID] }, c.kind);
-      assert.throws(() => parseCsr(csrPem), (e: unknown) => isCaError('CA_CSR_KEY_UNSUPPORTED')(e) && (e as Error).message.includes(c.reason));
+      assert.throws(
+        () => parseCsr(csrPem),
+        (e: unknown) => isCaError('CA_CSR_KEY_UNSUPPORTED')(e) && (e as Error).message.includes(c.reason),
+      );
     });
   }
 
   it('reads URI, DNS and IP SANs from the extensionRequest', () => {
-    const { csrPem } = newCsr({ uris: [ID, 'spiffe://cluster.local/ns/a/sa/b'], dnsNames: ['a.example'], ipAddresses: ['10.1.2.3', '::1'] });
+    const { csrPem } = newCsr({
+      uris: [ID, 'spiffe://cluster.local/ns/a/sa/b'],
+      dnsNames: ['a.example'],
+      ipAddresses: ['10.1.2.3', '::1'],
+    });
     const csr = parseCsr(csrPem);
     assert.deepEqual(csr.uris, [ID, 'spiffe://cluster.local/ns/a/sa/b']);
     assert.deepEqual(csr.dnsNames, ['a.example']);
@@ -73,8 +80,14 @@ describe('istiod/ca/csr', () => {
   const malformed: { name: string; pem: string }[] = [
     { name: 'an empty string', pem: '' },
     { name: 'text that is not PEM', pem: 'hello' },
-    { name: 'a PEM block of another type', pem: '-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n' },
-    { name: 'a CSR block holding garbage', pem: '-----BEGIN CERTIFICATE REQUEST-----\nAAECAwQ=\n-----END CERTIFICATE REQUEST-----\n' },
+    {
+      name: 'a PEM block of another type',
+      pem: '-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n',
+    },
+    {
+      name: 'a CSR block holding garbage',
+      pem: '-----BEGIN CERTIFICATE REQUEST-----\nAAECAwQ=\n-----END CERTIFICATE REQUEST-----\n',
+    },
     { name: 'an oversized request', pem: 'x'.repeat(MAX_CSR_PEM_BYTES + 1) },
   ];
   for (const c of malformed) {
@@ -97,7 +110,18 @@ describe('istiod/ca/csr', () => {
       const csr = path.join(dir, 'c.pem');
       const gen = await run('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key]);
       assert.equal(gen.code, 0, gen.output);
-      const req = await run('openssl', ['req', '-new', '-key', key, '-subj', '/', '-addext', `subjectAltName=URI:${ID}`, '-out', csr]);
+      const req = await run('openssl', [
+        'req',
+        '-new',
+        '-key',
+        key,
+        '-subj',
+        '/',
+        '-addext',
+        `subjectAltName=URI:${ID}`,
+        '-out',
+        csr,
+      ]);
       assert.equal(req.code, 0, req.output);
       const parsed = parseCsr(await fs.readFile(csr, 'utf8'));
       assert.deepEqual(parsed.uris, [ID]);
@@ -116,10 +140,25 @@ describe('istiod/ca/csr', () => {
       const key = path.join(dir, 'ed.pem');
       const csr = path.join(dir, 'ed-csr.pem');
       assert.equal((await run('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', key])).code, 0);
-      assert.equal((await run('openssl', ['req', '-new', '-key', key, '-subj', '/', '-addext', `subjectAltName=URI:${ID}`, '-out', csr])).code, 0);
+      assert.equal(
+        (
+          await run('openssl', [
+            'req',
+            '-new',
+            '-key',
+            key,
+            '-subj',
+            '/',
+            '-addext',
+            `subjectAltName=URI:${ID}`,
+            '-out',
+            csr,
+          ])
+        ).code,
+        0,
+      );
       const pem = await fs.readFile(csr, 'utf8');
       assert.throws(() => parseCsr(pem), isCaError('CA_CSR_KEY_UNSUPPORTED'));
     });
   });
 });
-

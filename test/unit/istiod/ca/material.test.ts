@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CaError, caMaterialFromPem, generateAuthority, loadOrCreateCaMaterial } from '../../../../src/istiod/ca/index.js';
+import {
+  CaError,
+  caMaterialFromPem,
+  generateAuthority,
+  loadOrCreateCaMaterial,
+} from '../../../../src/istiod/ca/index.js';
 import { silentLogger } from '../../../../src/shared/logging.js';
 import { createTestPki, writePluginCaDir } from '../../../support/ca.js';
 
@@ -28,7 +33,10 @@ describe('istiod/ca/material', () => {
     assert.equal(first.signingKey.asymmetricKeyType, 'rsa');
     assert.equal(first.signingKey.asymmetricKeyDetails?.modulusLength, 2048);
     assert.equal((await fs.stat(path.join(caDir, 'ca-key.pem'))).mode & 0o777, 0o600);
-    assert.equal(await fs.readFile(path.join(caDir, 'ca-cert.pem'), 'utf8'), await fs.readFile(path.join(caDir, 'root-cert.pem'), 'utf8'));
+    assert.equal(
+      await fs.readFile(path.join(caDir, 'ca-cert.pem'), 'utf8'),
+      await fs.readFile(path.join(caDir, 'root-cert.pem'), 'utf8'),
+    );
     const second = await loadOrCreateCaMaterial({ caDir, trustDomain: TD, logger: silentLogger });
     assert.equal(second.source, 'self-signed');
     assert.ok(second.signingCert.raw.equals(first.signingCert.raw));
@@ -36,10 +44,21 @@ describe('istiod/ca/material', () => {
   });
 
   it('creates a root valid for 10 years by default, or for the TTL asked', async () => {
-    const tenYears = await loadOrCreateCaMaterial({ caDir: path.join(dir, 'a'), trustDomain: TD, keyType: 'ecdsa-p256', logger: silentLogger });
+    const tenYears = await loadOrCreateCaMaterial({
+      caDir: path.join(dir, 'a'),
+      trustDomain: TD,
+      keyType: 'ecdsa-p256',
+      logger: silentLogger,
+    });
     const days = (tenYears.rootNotAfter.getTime() - Date.now()) / 86400_000;
     assert.ok(days > 3649 && days < 3651, `root lives ${days} days`);
-    const short = await loadOrCreateCaMaterial({ caDir: path.join(dir, 'b'), trustDomain: TD, keyType: 'ecdsa-p256', rootTtlSeconds: 86400, logger: silentLogger });
+    const short = await loadOrCreateCaMaterial({
+      caDir: path.join(dir, 'b'),
+      trustDomain: TD,
+      keyType: 'ecdsa-p256',
+      rootTtlSeconds: 86400,
+      logger: silentLogger,
+    });
     assert.ok(Math.abs(short.rootNotAfter.getTime() - Date.now() - 86400_000) < 5000);
   });
 
@@ -53,28 +72,65 @@ describe('istiod/ca/material', () => {
   });
 
   it('refuses a key without its certificate instead of replacing it', async () => {
-    await fs.writeFile(path.join(dir, 'ca-key.pem'), generateAuthority({ trustDomain: TD, keyType: 'ecdsa-p256' }).keyPem);
-    await assert.rejects(loadOrCreateCaMaterial({ caDir: dir, trustDomain: TD, logger: silentLogger }), caError('CA_MATERIAL_INVALID', 'ca-key.pem'));
+    await fs.writeFile(
+      path.join(dir, 'ca-key.pem'),
+      generateAuthority({ trustDomain: TD, keyType: 'ecdsa-p256' }).keyPem,
+    );
+    await assert.rejects(
+      loadOrCreateCaMaterial({ caDir: dir, trustDomain: TD, logger: silentLogger }),
+      caError('CA_MATERIAL_INVALID', 'ca-key.pem'),
+    );
   });
 
   it('refuses a certificate without its key', async () => {
-    await fs.writeFile(path.join(dir, 'ca-cert.pem'), generateAuthority({ trustDomain: TD, keyType: 'ecdsa-p256' }).certPem);
-    await assert.rejects(loadOrCreateCaMaterial({ caDir: dir, trustDomain: TD, logger: silentLogger }), caError('CA_MATERIAL_INVALID', 'ca-key.pem: missing'));
+    await fs.writeFile(
+      path.join(dir, 'ca-cert.pem'),
+      generateAuthority({ trustDomain: TD, keyType: 'ecdsa-p256' }).certPem,
+    );
+    await assert.rejects(
+      loadOrCreateCaMaterial({ caDir: dir, trustDomain: TD, logger: silentLogger }),
+      caError('CA_MATERIAL_INVALID', 'ca-key.pem: missing'),
+    );
   });
 
   const a = generateAuthority({ trustDomain: TD, keyType: 'ecdsa-p256' });
   const b = generateAuthority({ trustDomain: TD, keyType: 'ecdsa-p256' });
-  const expired = generateAuthority({ trustDomain: TD, keyType: 'ecdsa-p256', ttlSeconds: 3600, now: new Date(Date.now() - 2 * 86400_000) });
+  const expired = generateAuthority({
+    trustDomain: TD,
+    keyType: 'ecdsa-p256',
+    ttlSeconds: 3600,
+    now: new Date(Date.now() - 2 * 86400_000),
+  });
   const leafPki = createTestPki();
   const leaf = leafPki.issueServing(['localhost']);
   const intermediatePki = createTestPki({ intermediate: true });
 
   const invalid: { name: string; files: Record<string, string>; mentions: string }[] = [
-    { name: 'a key that does not match the certificate', files: { 'ca-cert.pem': a.certPem, 'ca-key.pem': b.keyPem }, mentions: 'does not match' },
-    { name: 'a certificate that is not a CA', files: { 'ca-cert.pem': leaf.certPem, 'ca-key.pem': leaf.keyPem }, mentions: 'is not a CA' },
-    { name: 'an expired CA certificate', files: { 'ca-cert.pem': expired.certPem, 'ca-key.pem': expired.keyPem }, mentions: 'expired at' },
-    { name: 'a certificate file that is not PEM', files: { 'ca-cert.pem': 'not a cert', 'ca-key.pem': a.keyPem }, mentions: 'ca-cert.pem' },
-    { name: 'a key file that is not a key', files: { 'ca-cert.pem': a.certPem, 'ca-key.pem': 'nope' }, mentions: 'ca-key.pem: private key cannot be parsed' },
+    {
+      name: 'a key that does not match the certificate',
+      files: { 'ca-cert.pem': a.certPem, 'ca-key.pem': b.keyPem },
+      mentions: 'does not match',
+    },
+    {
+      name: 'a certificate that is not a CA',
+      files: { 'ca-cert.pem': leaf.certPem, 'ca-key.pem': leaf.keyPem },
+      mentions: 'is not a CA',
+    },
+    {
+      name: 'an expired CA certificate',
+      files: { 'ca-cert.pem': expired.certPem, 'ca-key.pem': expired.keyPem },
+      mentions: 'expired at',
+    },
+    {
+      name: 'a certificate file that is not PEM',
+      files: { 'ca-cert.pem': 'not a cert', 'ca-key.pem': a.keyPem },
+      mentions: 'ca-cert.pem',
+    },
+    {
+      name: 'a key file that is not a key',
+      files: { 'ca-cert.pem': a.certPem, 'ca-key.pem': 'nope' },
+      mentions: 'ca-key.pem: private key cannot be parsed',
+    },
     {
       name: 'an intermediate whose chain does not reach the root',
       files: {
@@ -88,18 +144,27 @@ describe('istiod/ca/material', () => {
   ];
   for (const c of invalid) {
     it(`refuses ${c.name} with CA_MATERIAL_INVALID naming the file`, async () => {
-      for (const [name, content] of Object.entries(c.files)) await fs.writeFile(path.join(dir, name), content);
-      await assert.rejects(loadOrCreateCaMaterial({ caDir: dir, trustDomain: TD, logger: silentLogger }), (e: unknown) => {
-        assert.ok(e instanceof CaError && e.code === 'CA_MATERIAL_INVALID', String(e));
-        assert.ok(e.message.includes(c.mentions), e.message);
-        assert.ok(e.message.includes(dir), e.message);
-        return true;
-      });
+      for (const [name, content] of Object.entries(c.files))
+        await fs.writeFile(path.join(dir, name), content);
+      await assert.rejects(
+        loadOrCreateCaMaterial({ caDir: dir, trustDomain: TD, logger: silentLogger }),
+        (e: unknown) => {
+          assert.ok(e instanceof CaError && e.code === 'CA_MATERIAL_INVALID', String(e));
+          assert.ok(e.message.includes(c.mentions), e.message);
+          assert.ok(e.message.includes(dir), e.message);
+          return true;
+        },
+      );
     });
   }
 
   it('validates PEM material given in memory, defaulting the root to the CA itself', () => {
-    const m = caMaterialFromPem({ trustDomain: TD, source: 'in-memory', caCertPem: a.certPem, caKeyPem: a.keyPem });
+    const m = caMaterialFromPem({
+      trustDomain: TD,
+      source: 'in-memory',
+      caCertPem: a.certPem,
+      caKeyPem: a.keyPem,
+    });
     assert.deepEqual(m.rootPems, [a.certPem]);
     assert.equal(m.chainNotAfter.getTime(), m.rootNotAfter.getTime());
   });

@@ -29,8 +29,19 @@ describe('istiod/ca/node-auth', () => {
   });
 
   const files: { name: string; text: string }[] = [
-    { name: 'tokens.yaml', text: `tokens:\n  - token: ${TOKEN_1}\n    node: node-1\n  - token: ${TOKEN_2}\n    node: node-2\n` },
-    { name: 'tokens.json', text: JSON.stringify({ tokens: [{ token: TOKEN_1, node: 'node-1' }, { token: TOKEN_2, node: 'node-2' }] }) },
+    {
+      name: 'tokens.yaml',
+      text: `tokens:\n  - token: ${TOKEN_1}\n    node: node-1\n  - token: ${TOKEN_2}\n    node: node-2\n`,
+    },
+    {
+      name: 'tokens.json',
+      text: JSON.stringify({
+        tokens: [
+          { token: TOKEN_1, node: 'node-1' },
+          { token: TOKEN_2, node: 'node-2' },
+        ],
+      }),
+    },
   ];
   for (const f of files) {
     it(`reads a ${path.extname(f.name).slice(1).toUpperCase()} tokens file and maps each token to its node`, async () => {
@@ -47,7 +58,11 @@ describe('istiod/ca/node-auth', () => {
     { name: 'no tokens list', text: 'nodes: []\n', mentions: 'tokens: must be a list' },
     { name: 'a short token', text: 'tokens:\n  - token: abc\n    node: n\n', mentions: 'tokens[0].token' },
     { name: 'a missing node', text: `tokens:\n  - token: ${TOKEN_1}\n`, mentions: 'tokens[0].node' },
-    { name: 'one token for two nodes', text: `tokens:\n  - {token: ${TOKEN_1}, node: a}\n  - {token: ${TOKEN_1}, node: b}\n`, mentions: 'tokens[1].token' },
+    {
+      name: 'one token for two nodes',
+      text: `tokens:\n  - {token: ${TOKEN_1}, node: a}\n  - {token: ${TOKEN_1}, node: b}\n`,
+      mentions: 'tokens[1].token',
+    },
     { name: 'invalid YAML', text: 'tokens: [\n', mentions: 'not valid YAML' },
   ];
   for (const c of badFiles) {
@@ -56,21 +71,31 @@ describe('istiod/ca/node-auth', () => {
       await fs.writeFile(file, c.text);
       await assert.rejects(NodeTokenAuthenticator.fromFile(file), (e: unknown) => {
         assert.ok(caError('CA_TOKENS_INVALID')(e), String(e));
-        assert.ok((e as Error).message.includes(file) && (e as Error).message.includes(c.mentions), (e as Error).message);
+        assert.ok(
+          (e as Error).message.includes(file) && (e as Error).message.includes(c.mentions),
+          (e as Error).message,
+        );
         return true;
       });
     });
   }
 
   it('refuses a missing tokens file with CA_TOKENS_INVALID', async () => {
-    await assert.rejects(NodeTokenAuthenticator.fromFile(path.join(dir, 'absent.yaml')), caError('CA_TOKENS_INVALID'));
+    await assert.rejects(
+      NodeTokenAuthenticator.fromFile(path.join(dir, 'absent.yaml')),
+      caError('CA_TOKENS_INVALID'),
+    );
   });
 
   const auth = new NodeTokenAuthenticator([{ token: TOKEN_1, node: 'node-1' }]);
   const unauthenticated: { name: string; md: Metadata; mentions: string }[] = [
     { name: 'no authorization metadata', md: withAuth(), mentions: 'no authorization metadata' },
     { name: 'a non-bearer scheme', md: withAuth(`Basic ${TOKEN_1}`), mentions: 'not of the form' },
-    { name: 'an unknown token', md: withAuth('Bearer some-other-token-0123456'), mentions: 'not one of the node tokens' },
+    {
+      name: 'an unknown token',
+      md: withAuth('Bearer some-other-token-0123456'),
+      mentions: 'not one of the node tokens',
+    },
   ];
   for (const c of unauthenticated) {
     it(`answers ${c.name} with CA_UNAUTHENTICATED saying why`, () => {
@@ -89,7 +114,10 @@ describe('istiod/ca/node-auth', () => {
     it('denies an identity whose workloads run on other nodes, naming node and identity', () => {
       assert.throws(
         () => authorizeIdentity({ kind: 'node', node: 'node-2' }, 'spiffe://cluster.local/ns/a/sa/x', lookup),
-        (e: unknown) => caError('CA_PERMISSION_DENIED')(e) && (e as Error).message === 'node node-2 has no workload with identity spiffe://cluster.local/ns/a/sa/x',
+        (e: unknown) =>
+          caError('CA_PERMISSION_DENIED')(e) &&
+          (e as Error).message ===
+            'node node-2 has no workload with identity spiffe://cluster.local/ns/a/sa/x',
       );
     });
   });

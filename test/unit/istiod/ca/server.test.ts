@@ -55,10 +55,18 @@ describe('istiod/ca/server', () => {
     metadata?: () => grpc.Metadata;
     want: 'issued' | string;
   }[] = [
-    { name: 'a CSR whose URI SAN is on the caller node', request: () => ({ csrPem: newCsr({ uris: [ON_NODE] }).csrPem, validitySeconds: 0 }), want: 'issued' },
+    {
+      name: 'a CSR whose URI SAN is on the caller node',
+      request: () => ({ csrPem: newCsr({ uris: [ON_NODE] }).csrPem, validitySeconds: 0 }),
+      want: 'issued',
+    },
     {
       name: 'an impersonated identity on the caller node with a matching CSR',
-      request: () => ({ csrPem: newCsr({ uris: [ON_NODE] }).csrPem, validitySeconds: 0, impersonatedIdentity: ON_NODE }),
+      request: () => ({
+        csrPem: newCsr({ uris: [ON_NODE] }).csrPem,
+        validitySeconds: 0,
+        impersonatedIdentity: ON_NODE,
+      }),
       want: 'issued',
     },
     {
@@ -73,15 +81,27 @@ describe('istiod/ca/server', () => {
     },
     {
       name: 'an impersonated identity on another node',
-      request: () => ({ csrPem: newCsr({ uris: [ELSEWHERE] }).csrPem, validitySeconds: 0, impersonatedIdentity: ELSEWHERE }),
+      request: () => ({
+        csrPem: newCsr({ uris: [ELSEWHERE] }).csrPem,
+        validitySeconds: 0,
+        impersonatedIdentity: ELSEWHERE,
+      }),
       want: 'CA_PERMISSION_DENIED',
     },
     {
       name: 'a CSR SAN that differs from the impersonated identity',
-      request: () => ({ csrPem: newCsr({ uris: [ELSEWHERE] }).csrPem, validitySeconds: 0, impersonatedIdentity: ON_NODE }),
+      request: () => ({
+        csrPem: newCsr({ uris: [ELSEWHERE] }).csrPem,
+        validitySeconds: 0,
+        impersonatedIdentity: ON_NODE,
+      }),
       want: 'CA_CSR_IDENTITY_MISMATCH',
     },
-    { name: 'a CSR without SAN and no impersonation', request: () => ({ csrPem: newCsr({}).csrPem, validitySeconds: 0 }), want: 'CA_CSR_IDENTITY_MISMATCH' },
+    {
+      name: 'a CSR without SAN and no impersonation',
+      request: () => ({ csrPem: newCsr({}).csrPem, validitySeconds: 0 }),
+      want: 'CA_CSR_IDENTITY_MISMATCH',
+    },
     {
       name: 'a CSR with two URI SANs',
       request: () => ({ csrPem: newCsr({ uris: [ON_NODE, ELSEWHERE] }).csrPem, validitySeconds: 0 }),
@@ -89,7 +109,10 @@ describe('istiod/ca/server', () => {
     },
     {
       name: 'a CSR that also asks for a DNS SAN',
-      request: () => ({ csrPem: newCsr({ uris: [ON_NODE], dnsNames: ['evil.example'] }).csrPem, validitySeconds: 0 }),
+      request: () => ({
+        csrPem: newCsr({ uris: [ON_NODE], dnsNames: ['evil.example'] }).csrPem,
+        validitySeconds: 0,
+      }),
       want: 'CA_CSR_IDENTITY_MISMATCH',
     },
     {
@@ -97,8 +120,16 @@ describe('istiod/ca/server', () => {
       request: () => ({ csrPem: newCsr({ uris: ['https://example.com/x'] }).csrPem, validitySeconds: 0 }),
       want: 'CA_CSR_IDENTITY_MISMATCH',
     },
-    { name: 'an identity in another trust domain', request: () => ({ csrPem: newCsr({ uris: [OTHER_TD] }).csrPem, validitySeconds: 0 }), want: 'CA_TRUST_DOMAIN_MISMATCH' },
-    { name: 'a CSR that does not parse', request: () => ({ csrPem: 'garbage', validitySeconds: 0 }), want: 'CA_CSR_MALFORMED' },
+    {
+      name: 'an identity in another trust domain',
+      request: () => ({ csrPem: newCsr({ uris: [OTHER_TD] }).csrPem, validitySeconds: 0 }),
+      want: 'CA_TRUST_DOMAIN_MISMATCH',
+    },
+    {
+      name: 'a CSR that does not parse',
+      request: () => ({ csrPem: 'garbage', validitySeconds: 0 }),
+      want: 'CA_CSR_MALFORMED',
+    },
     {
       name: 'an unknown token',
       request: () => ({ csrPem: newCsr({ uris: [ON_NODE] }).csrPem, validitySeconds: 0 }),
@@ -124,20 +155,29 @@ describe('istiod/ca/server', () => {
     await service.createCertificate(ok, auth());
     await assert.rejects(service.createCertificate(ok, auth('unknown-token-0123456789abcdef')));
     await assert.rejects(service.createCertificate({ csrPem: 'x', validitySeconds: 0 }, auth()));
-    await assert.rejects(service.createCertificate({ csrPem: newCsr({}).csrPem, validitySeconds: 0 }, auth()));
+    await assert.rejects(
+      service.createCertificate({ csrPem: newCsr({}).csrPem, validitySeconds: 0 }, auth()),
+    );
     assert.equal(await metric('citadel_server_csr_count'), 5);
     assert.equal(await metric('citadel_server_success_cert_issuance_count'), 2);
     assert.equal(await metric('citadel_server_authentication_failure_count'), 1);
     assert.equal(await metric('citadel_server_csr_parsing_err_count'), 1);
     assert.equal(await metric('citadel_server_id_extraction_err_count'), 1);
-    assert.equal(await metric('citadel_server_root_cert_expiry_timestamp'), pki.material.rootNotAfter.getTime() / 1000);
+    assert.equal(
+      await metric('citadel_server_root_cert_expiry_timestamp'),
+      pki.material.rootNotAfter.getTime() / 1000,
+    );
     assert.ok((await metric('citadel_server_cert_chain_expiry_seconds')) > 0);
   });
 
   describe('decodeCertificateRequest', () => {
     it('reads the CSR, the validity and ImpersonatedIdentity from the metadata Struct', () => {
       const req = decodeCertificateRequest(
-        create(IstioCertificateRequestSchema, { csr: 'pem', validityDuration: 3600n, metadata: { ImpersonatedIdentity: ON_NODE } }),
+        create(IstioCertificateRequestSchema, {
+          csr: 'pem',
+          validityDuration: 3600n,
+          metadata: { ImpersonatedIdentity: ON_NODE },
+        }),
       );
       assert.deepEqual(req, { csrPem: 'pem', validitySeconds: 3600, impersonatedIdentity: ON_NODE });
     });
@@ -149,7 +189,10 @@ describe('istiod/ca/server', () => {
     for (const c of bad) {
       it(`refuses ${c.name} with CA_REQUEST_INVALID`, () => {
         const msg = create(IstioCertificateRequestSchema, { csr: 'pem', metadata: c.metadata as never });
-        assert.throws(() => decodeCertificateRequest(msg), (e: unknown) => e instanceof CaError && e.code === 'CA_REQUEST_INVALID');
+        assert.throws(
+          () => decodeCertificateRequest(msg),
+          (e: unknown) => e instanceof CaError && e.code === 'CA_REQUEST_INVALID',
+        );
       });
     }
   });

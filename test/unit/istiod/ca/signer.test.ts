@@ -10,7 +10,13 @@ import {
   NOT_BEFORE_BACKDATE_SECONDS,
   type CaKeyType,
 } from '../../../../src/istiod/ca/index.js';
-import { certificateParts, children, isContextTag, parseDer, primitive } from '../../../../src/istiod/ca/x509-read.js';
+import {
+  certificateParts,
+  children,
+  isContextTag,
+  parseDer,
+  primitive,
+} from '../../../../src/istiod/ca/x509-read.js';
 import { createTestPki, newKey, opensslVerify } from '../../../support/ca.js';
 
 const ID = 'spiffe://cluster.local/ns/demo/sa/frontend';
@@ -36,7 +42,11 @@ function extensionsOf(certPem: string): Map<string, Ext> {
       const parts = children(ext, 'ext');
       const oid = forge.asn1.derToOid(primitive(parts[0], 'oid'));
       const critical = parts.length === 3 && primitive(parts[1], 'critical') === '\xff';
-      out.set(oid, { oid, critical, value: Buffer.from(primitive(parts[parts.length - 1], 'value'), 'binary') });
+      out.set(oid, {
+        oid,
+        critical,
+        value: Buffer.from(primitive(parts[parts.length - 1], 'value'), 'binary'),
+      });
     }
   }
   return out;
@@ -105,10 +115,22 @@ describe('istiod/ca/signer', () => {
 
   const ttlCases: { name: string; requested: number; wantSeconds: number }[] = [
     { name: 'zero asks for the default', requested: 0, wantSeconds: DEFAULT_WORKLOAD_CERT_TTL_SECONDS },
-    { name: 'a negative value asks for the default', requested: -5, wantSeconds: DEFAULT_WORKLOAD_CERT_TTL_SECONDS },
+    {
+      name: 'a negative value asks for the default',
+      requested: -5,
+      wantSeconds: DEFAULT_WORKLOAD_CERT_TTL_SECONDS,
+    },
     { name: 'one hour is granted', requested: 3600, wantSeconds: 3600 },
-    { name: 'the maximum is granted', requested: MAX_WORKLOAD_CERT_TTL_SECONDS, wantSeconds: MAX_WORKLOAD_CERT_TTL_SECONDS },
-    { name: 'a year is shortened to the maximum', requested: 365 * 86400, wantSeconds: MAX_WORKLOAD_CERT_TTL_SECONDS },
+    {
+      name: 'the maximum is granted',
+      requested: MAX_WORKLOAD_CERT_TTL_SECONDS,
+      wantSeconds: MAX_WORKLOAD_CERT_TTL_SECONDS,
+    },
+    {
+      name: 'a year is shortened to the maximum',
+      requested: 365 * 86400,
+      wantSeconds: MAX_WORKLOAD_CERT_TTL_SECONDS,
+    },
   ];
   for (const c of ttlCases) {
     it(`TTL: ${c.name} (${c.wantSeconds}s)`, () => {
@@ -118,14 +140,27 @@ describe('istiod/ca/signer', () => {
   }
 
   it('honours configured default and maximum TTLs', () => {
-    const s = new CertificateSigner(pki.material, { now: () => NOW, defaultTtlSeconds: 600, maxTtlSeconds: 1200 });
+    const s = new CertificateSigner(pki.material, {
+      now: () => NOW,
+      defaultTtlSeconds: 600,
+      maxTtlSeconds: 1200,
+    });
     assert.equal(s.grantedTtlSeconds(0), 600);
     assert.equal(s.grantedTtlSeconds(5000), 1200);
   });
 
   it("never lets a certificate outlive the CA's own certificate", () => {
-    const shortRoot = generateAuthority({ trustDomain: 'cluster.local', keyType: 'ecdsa-p256', ttlSeconds: 7200 });
-    const material = caMaterialFromPem({ trustDomain: 'cluster.local', source: 'in-memory', caCertPem: shortRoot.certPem, caKeyPem: shortRoot.keyPem });
+    const shortRoot = generateAuthority({
+      trustDomain: 'cluster.local',
+      keyType: 'ecdsa-p256',
+      ttlSeconds: 7200,
+    });
+    const material = caMaterialFromPem({
+      trustDomain: 'cluster.local',
+      source: 'in-memory',
+      caCertPem: shortRoot.certPem,
+      caKeyPem: shortRoot.keyPem,
+    });
     const s = new CertificateSigner(material);
     const issued = s.issueWorkloadCertificateSync(spkiOf(), ID, 86400);
     assert.equal(issued.notAfter.getTime(), material.chainNotAfter.getTime());
@@ -152,7 +187,10 @@ describe('istiod/ca/signer', () => {
   }
 
   describe('serving certificate', () => {
-    const serving = signer.issueServingCertificate(['istiod.istio-system.svc', 'localhost', '127.0.0.1'], 3600);
+    const serving = signer.issueServingCertificate(
+      ['istiod.istio-system.svc', 'localhost', '127.0.0.1'],
+      3600,
+    );
     const cert = new X509Certificate(serving.certPem);
 
     it('has DNS SANs for names and IP SANs for IP literals', () => {
@@ -167,4 +205,3 @@ describe('istiod/ca/signer', () => {
     });
   });
 });
-
