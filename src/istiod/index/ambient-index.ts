@@ -341,10 +341,8 @@ export class AmbientIndex implements XdsResourceSource {
     for (const old of this.serviceInfosBySource.get(source) ?? []) {
       const m = this.candidates.get(old.key);
       m?.delete(source);
-      if (m !== undefined && m.size === 0) {
-        this.candidates.delete(old.key);
-        removeFrom(this.keysByHostname, old.hostname, old.key);
-      }
+      // The key stays filed under its hostname until recomputeHostname retires it.
+      if (m !== undefined && m.size === 0) this.candidates.delete(old.key);
       b.dirtyHostnames.add(old.hostname);
     }
     if (infos.length === 0) this.serviceInfosBySource.delete(source);
@@ -429,13 +427,12 @@ export class AmbientIndex implements XdsResourceSource {
   }
 
   private recomputeHostname(hostname: string, b: Batch): void {
-    const keys = new Set(this.keysByHostname.get(hostname) ?? []);
-    // Keys that lost every candidate are no longer filed under the hostname.
-    for (const [key, w] of this.winners) if (w.hostname === hostname) keys.add(key);
+    const keys = [...(this.keysByHostname.get(hostname) ?? [])];
     const chosen: ServiceInfo[] = [];
     for (const key of keys) {
       const w = pickNamespaceWinner(this.candidates.get(key)?.values() ?? []);
       if (w !== undefined) chosen.push(w);
+      else removeFrom(this.keysByHostname, hostname, key);
     }
     const canonical = pickCanonical(chosen);
     const next = new Map<string, ServiceInfo>();

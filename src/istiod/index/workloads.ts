@@ -19,7 +19,7 @@ import {
 } from '../../gen/istio/workload/workload_pb.js';
 import type { ConfigObject, WorkloadEntrySpec } from '../config/types.js';
 import { ipToBytes } from './ip.js';
-import { canonicalService, podEnrolled, podWorkloadOwner, tunnelFor, type Labels } from './labels.js';
+import { canonicalService, podEnrolled, podWorkloadOwner, tunnelFor, WORKLOAD_NAME_LABEL, type Labels } from './labels.js';
 import type { ServiceInfo } from './services.js';
 
 export interface BuildContext {
@@ -173,9 +173,14 @@ export function buildPodWorkload(
   });
 }
 
-/** WorkloadEntry labels live in metadata and spec; both select. */
+/** WorkloadEntry labels live in spec and metadata; both select, metadata winning a conflict (as Istio merges them). */
 export function workloadEntryLabels(we: ConfigObject<'WorkloadEntry'>): Labels {
-  return { ...we.metadata.labels, ...(we.spec.labels ?? {}) };
+  return { ...(we.spec.labels ?? {}), ...we.metadata.labels };
+}
+
+/** The auto-registration group, the workload-name label, or the entry's own name. */
+function workloadEntryName(we: ConfigObject<'WorkloadEntry'>, labels: Labels): string {
+  return we.metadata.annotations['istio.io/autoRegistrationGroup'] ?? labels[WORKLOAD_NAME_LABEL] ?? we.metadata.name;
 }
 
 function locality(text: string | undefined): Workload['locality'] {
@@ -241,7 +246,7 @@ export function buildWorkloadEntryWorkload(
       name,
       namespace,
       entry: we.spec,
-      workloadName: labels['service.istio.io/workload-name'] ?? name,
+      workloadName: workloadEntryName(we, labels),
       labels,
       annotations,
     },

@@ -240,6 +240,16 @@ describe('istiod/index/workloads', () => {
       );
     });
 
+    it('merges spec and metadata labels (metadata wins) and takes its name from the auto-registration group', () => {
+      const w = fixture([
+        workloadEntry(
+          { name: 'vm-1', namespace: 'ns', labels: { app: 'meta' }, annotations: { 'istio.io/autoRegistrationGroup': 'vm-group' } },
+          { address: '10.1.0.6', labels: { app: 'spec', version: 'v9' } },
+        ),
+      ]).index.workloads()[0];
+      assert.deepEqual([w?.canonicalName, w?.canonicalRevision, w?.workloadName], ['meta', 'v9', 'vm-group']);
+    });
+
     it('with a DNS name for an address gets a hostname instead of addresses', () => {
       const w = fixture([workloadEntry({ name: 'vm2', namespace: 'ns' }, { address: 'vm2.example.com' })]).index.workloads()[0];
       assert.equal(w?.hostname, 'vm2.example.com');
