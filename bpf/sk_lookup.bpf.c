@@ -5,7 +5,8 @@
  * taken from the `listeners` sockhash. The accepted socket's local address
  * stays the original destination.
  *
- * Not captured: traffic arriving on lo (the agent reaches the app that way),
+ * Not captured: traffic arriving on lo or sent from inside the pod (the
+ * agent reaches the app that way),
  * HBONE (15008, the agent's own listener), destinations that are not a known
  * pod address, and the pod's excluded ports. A known pod address whose
  * listener is missing (agent down) is dropped: capture fails closed.
@@ -17,6 +18,46 @@ char LICENSE[] SEC("license") = "GPL";
 #define AMBIT_IPPROTO_TCP 6
 /* The kernel gives lo ifindex 1 in every network namespace (LOOPBACK_IFINDEX). */
 #define AMBIT_LOOPBACK_IFINDEX 1
+
+/*
+ * Local traffic (the agent reaching the app through the pod IP, the app
+ * calling itself) is routed over lo, but the lookup reports the device that
+ * owns the address as ingress, not lo. What marks it is the source: a
+ * loopback address or one of the same pod's own addresses.
+ */
+static __always_inline int from_inside(struct bpf_sk_lookup *ctx, __u64 netns_cookie)
+{
+	struct pod_addrs_key src = {};
+	struct pod_addrs_value *owner;
+	__u32 ip6[4];
+
+	if (ctx->family == AMBIT_FAMILY_INET) {
+		__u32 ip4 = ctx->remote_ip4;
+
+		if ((bpf_ntohl(ip4) >> 24) == 127)
+			return 1;
+		__builtin_memcpy(src.addr, &ip4, 4);
+		src.family = AMBIT_FAMILY_INET;
+	} else {
+		ip6[0] = ctx->remote_ip6[0];
+		ip6[1] = ctx->remote_ip6[1];
+		ip6[2] = ctx->remote_ip6[2];
+		ip6[3] = ctx->remote_ip6[3];
+		if (ip6[0] == 0 && ip6[1] == 0 && ip6[2] == 0 && ip6[3] == bpf_htonl(1))
+			return 1;
+		if (is_v4_mapped(ip6)) {
+			if ((bpf_ntohl(ip6[3]) >> 24) == 127)
+				return 1;
+			__builtin_memcpy(src.addr, &ip6[3], 4);
+			src.family = AMBIT_FAMILY_INET;
+		} else {
+			__builtin_memcpy(src.addr, ip6, 16);
+			src.family = AMBIT_FAMILY_INET6;
+		}
+	}
+	owner = bpf_map_lookup_elem(&pod_addrs, &src);
+	return owner && owner->netns_cookie == netns_cookie;
+}
 
 static __always_inline int steer(struct bpf_sk_lookup *ctx)
 {
@@ -55,6 +96,8 @@ static __always_inline int steer(struct bpf_sk_lookup *ctx)
 	owner = bpf_map_lookup_elem(&pod_addrs, &addr);
 	if (!owner)
 		return AMBIT_CNT_LOOKUP_PASS_UNKNOWN_ADDR;
+	if (from_inside(ctx, owner->netns_cookie))
+		return AMBIT_CNT_LOOKUP_PASS_LOOPBACK;
 	if (ctx->local_port == AMBIT_PORT_HBONE)
 		return AMBIT_CNT_LOOKUP_PASS_HBONE;
 

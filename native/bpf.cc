@@ -10,6 +10,8 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <string>
@@ -20,6 +22,25 @@
 
 namespace ambit {
 namespace {
+
+// libbpf's messages (the verifier log among them) for the current thread's load.
+thread_local std::string libbpf_log;
+
+int CollectLibbpfLog(enum libbpf_print_level level, const char* format, va_list args) {
+  if (level == LIBBPF_DEBUG) return 0;
+  char line[1024];
+  int n = vsnprintf(line, sizeof(line), format, args);
+  // Keep the tail: the verifier's reason is at the end of its log.
+  libbpf_log += line;
+  if (libbpf_log.size() > 8192) libbpf_log.erase(0, libbpf_log.size() - 8192);
+  return n;
+}
+
+std::string LogTail(size_t max) {
+  if (libbpf_log.empty()) return "";
+  std::string tail = libbpf_log.size() > max ? libbpf_log.substr(libbpf_log.size() - max) : libbpf_log;
+  return " [libbpf: " + tail + "]";
+}
 
 bool PathExists(const std::string& path) {
   struct stat st;
@@ -43,10 +64,11 @@ class LoadObjectWorker : public PromiseWorker {
 
  protected:
   void Run() override {
+    libbpf_log.clear();
     LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir_.c_str());
     bpf_object* obj = bpf_object__open_file(obj_.c_str(), &opts);
     if (obj == nullptr) {
-      failure_.set(errno, "bpf_object__open_file", "open bpf object " + obj_);
+      failure_.set(errno, "bpf_object__open_file", "open bpf object " + obj_ + LogTail(500));
       return;
     }
     std::vector<std::string> prog_names, map_names;
@@ -64,7 +86,7 @@ class LoadObjectWorker : public PromiseWorker {
       int err = bpf_object__load(obj);
       if (err != 0) {
         bpf_object__close(obj);
-        failure_.set(err, "bpf_object__load", "load bpf object " + obj_ + " with pins in " + pin_dir_);
+        failure_.set(err, "bpf_object__load", "load bpf object " + obj_ + " with pins in " + pin_dir_ + LogTail(1500));
         return;
       }
       bpf_object__for_each_program(prog, obj) {
@@ -416,8 +438,8 @@ Napi::Value MountBpffs(const Napi::CallbackInfo& info) {
 
 void InitBpf(Napi::Env env, Napi::Object exports) {
   libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
-  // libbpf prints to stderr by default; errors reach JS as Errors instead.
-  libbpf_set_print(nullptr);
+  // libbpf prints to stderr by default; its messages reach JS inside Errors instead.
+  libbpf_set_print(CollectLibbpfLog);
   exports.Set("loadObject", Napi::Function::New(env, LoadObject));
   exports.Set("attach", Napi::Function::New(env, Attach));
   exports.Set("detach", Napi::Function::New(env, Detach));

@@ -30,5 +30,5 @@ export type {
   SocketOptions,
 } from './types.js';
 export { COUNTER_NAMES, PACKET_MARK, PORT_OUTBOUND, PORT_INBOUND_PLAINTEXT, PORT_HBONE } from './types.js';
-export { RedirectError, type RedirectErrorCode, NativeError, isNativeError } from './errors.js';
+export { RedirectError, type RedirectErrorCode, type NativeError, isNativeError } from './errors.js';
 export { openRedirect, readRedirectStatus, destroyInstance, instancePinDir, DEFAULT_BPFFS_ROOT } from './redirect.js';

@@ -1,6 +1,6 @@
 /**
  * The pinned state of one instance, read and written through map fds:
- * `<bpffsRoot>/ambit/<instance>/{<map>, prog_<program>, pods/<uid>/<attach>}`.
+ * `<bpffsRoot>/ambit/<instance>/{<map>, prog_<program>, links/<uid>/<attach>}`.
  * Both the running agent and a read-only status reader (a CLI while the agent
  * is down) use it.
  */
@@ -31,7 +31,7 @@ export const ATTACH_TYPES: readonly AttachType[] = ['connect4', 'connect6', 'soc
 export const UID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 export function podPinDir(pinDir: string, uid: string): string {
-  return path.join(pinDir, 'pods', uid);
+  return path.join(pinDir, 'links', uid);
 }
 
 export function linkPin(pinDir: string, uid: string, type: AttachType): string {

@@ -81,7 +81,7 @@ export async function openRedirect(options: RedirectOptions): Promise<Redirect> 
   const maps = new Map<MapName, number>();
   try {
     addon.mountBpffs(root);
-    fs.mkdirSync(path.join(pinDir, 'pods'), { recursive: true, mode: 0o700 });
+    fs.mkdirSync(path.join(pinDir, 'links'), { recursive: true, mode: 0o700 });
     for (const object of OBJECTS) {
       const loaded = await addon.loadObject(path.join(objectDir, object), pinDir);
       for (const [name, fd] of Object.entries(loaded.programs)) programs.set(name, fd);
@@ -127,7 +127,7 @@ export async function destroyInstance(instance: string, bpffsRoot: string = DEFA
   const pinDir = instancePinDir(instance, bpffsRoot);
   if (!fs.existsSync(pinDir)) return;
   const addon = loadAddon();
-  const podsDir = path.join(pinDir, 'pods');
+  const podsDir = path.join(pinDir, 'links');
   const uids = fs.existsSync(podsDir) ? fs.readdirSync(podsDir) : [];
   for (const uid of uids) {
     for (const type of ATTACH_TYPES) await addon.detach(linkPin(pinDir, uid, type));
