@@ -3,6 +3,7 @@
  * small defaults, everything overridable, no YAML involved.
  */
 import type {
+  AnyConfigObject,
   AuthorizationPolicySpec,
   ConfigObject,
   Container,
@@ -124,4 +125,52 @@ export function authorizationPolicy(m: MetaInit, spec: AuthorizationPolicySpec):
 
 export function peerAuthentication(m: MetaInit, spec: PeerAuthenticationSpec): ConfigObject<'PeerAuthentication'> {
   return { kind: 'PeerAuthentication', apiVersion: 'security.istio.io/v1', metadata: meta(m), spec, origin: ORIGIN };
+}
+
+export interface MeshSize {
+  readonly namespaces: number;
+  readonly services: number;
+  readonly workloads: number;
+  /** Nodes the pods are spread over (default 50). */
+  readonly nodes?: number;
+}
+
+/**
+ * A synthetic mesh for benches and scale tests: ambient namespaces "ns<i>",
+ * Services "svc<j>" selecting app=app<j> with a named target port, and
+ * ReplicaSet-style pods spread round-robin over the services and nodes, each
+ * with a unique IP in 10.0.0.0/8 and VIPs in 10.96.0.0/12.
+ */
+export function meshOfSize(size: MeshSize): AnyConfigObject[] {
+  const out: AnyConfigObject[] = [];
+  const nodes = size.nodes ?? 50;
+  for (let n = 0; n < size.namespaces; n++) out.push(namespace(`ns${n}`, { 'istio.io/dataplane-mode': 'ambient' }));
+  for (let s = 0; s < size.services; s++) {
+    out.push(
+      service({
+        name: `svc${s}`,
+        namespace: `ns${s % size.namespaces}`,
+        selector: { app: `app${s}` },
+        clusterIP: `10.${96 + ((s >> 16) & 15)}.${(s >> 8) & 255}.${s & 255}`,
+        ports: [{ port: 80, targetPort: 'http', name: 'http' }],
+      }),
+    );
+  }
+  for (let i = 0; i < size.workloads; i++) out.push(meshPod(size, i, nodes));
+  return out;
+}
+
+/** Pod `i` of `meshOfSize(size)`; `ready` lets a bench flip it. */
+export function meshPod(size: MeshSize, i: number, nodes = size.nodes ?? 50, ready = true): ConfigObject<'Pod'> {
+  const app = i % size.services;
+  return pod({
+    name: `app${app}-5d8f7c9b4-${i}`,
+    namespace: `ns${app % size.namespaces}`,
+    labels: { app: `app${app}`, 'pod-template-hash': '5d8f7c9b4', version: 'v1' },
+    ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+    node: `node${i % nodes}`,
+    serviceAccount: `sa${app}`,
+    ready,
+    containerPorts: [{ name: 'http', containerPort: 8080 }],
+  });
 }

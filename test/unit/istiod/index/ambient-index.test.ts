@@ -10,6 +10,7 @@ import {
 } from '../../../../src/istiod/xds/resource-source.js';
 import {
   authorizationPolicy,
+  meshOfSize,
   namespace,
   peerAuthentication,
   pod,
@@ -252,5 +253,23 @@ describe('istiod/index/ambient-index dump', () => {
       { name: 's', namespace: 'ns', hostname: 's.ns.svc.cluster.local', addresses: [{ address: 'CmAAAQ==' }], ports: [{ servicePort: 80, targetPort: 80 }], canonical: true },
     ]);
     assert.deepEqual(d.authorizations, [{ name: 'p', namespace: 'ns', scope: 'NAMESPACE' }]);
+  });
+});
+
+describe('istiod/index/ambient-index at a moderate scale', () => {
+  it('a synthetic mesh yields one workload per pod, each endpoint of exactly its service, on its node', () => {
+    const size = { namespaces: 5, services: 50, workloads: 500, nodes: 10 };
+    const { index } = fixture(meshOfSize(size));
+    const workloads = index.workloads();
+    assert.equal(workloads.length, 500);
+    assert.equal(index.services().length, 50);
+    for (const w of workloads) {
+      const app = w.canonicalName;
+      const svc = Number(app.slice(3));
+      assert.deepEqual(Object.keys(w.services), [`ns${svc % 5}/svc${svc}.ns${svc % 5}.svc.cluster.local`]);
+      assert.deepEqual(Object.values(w.services)[0]?.ports.map((p) => [p.servicePort, p.targetPort]), [[80, 8080]]);
+    }
+    // Pods i ≡ 3 (mod 10) run apps 3, 13, 23, 33 and 43: five service accounts.
+    assert.deepEqual([...index.identitiesOnNode('node3')].sort(), [3, 13, 23, 33, 43].map((a) => `spiffe://cluster.local/ns/ns${a % 5}/sa/sa${a}`).sort());
   });
 });
