@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE } from './exit-codes.js';
 import { registerVersionInfo } from './commands/version.js';
+import { registerIstiod } from './commands/istiod.js';
 import { registerValidate } from './commands/validate.js';
 import { registerCni } from './commands/cni.js';
 
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerVersionInfo(program);
+  registerIstiod(program);
   registerValidate(program);
   registerCni(program);
   return program;

@@ -1,0 +1,111 @@
+/**
+ * `ambit istiod`: the control plane on a directory of YAML (the embedded
+ * default). Runs until SIGINT/SIGTERM, then drains and exits 0.
+ */
+import { Command, Option } from 'commander';
+import {
+  DEFAULT_CA_DIR,
+  DEFAULT_CLUSTER_ID,
+  DEFAULT_CONFIG_DEBOUNCE_MS,
+  DEFAULT_DOMAIN_SUFFIX,
+  DEFAULT_GRPC_ADDR,
+  DEFAULT_MAX_WORKLOAD_CERT_TTL_SECONDS,
+  DEFAULT_MONITORING_ADDR,
+  DEFAULT_PUSH_DEBOUNCE_MS,
+  DEFAULT_ROOT_NAMESPACE,
+  DEFAULT_SECURE_GRPC_ADDR,
+  DEFAULT_TRUST_DOMAIN,
+  DEFAULT_WORKLOAD_CERT_TTL_SECONDS,
+  IstiodConfigError,
+  parseHostPort,
+  parseSeconds,
+  validateIstiodConfig,
+  type IstiodConfig,
+} from '../../istiod/config.js';
+import { startIstiod } from '../../istiod/server.js';
+import { createLogger, parseLogLevel } from '../../shared/logging.js';
+import { EXIT_USAGE } from '../exit-codes.js';
+
+interface IstiodFlags {
+  configDir: string;
+  caDir: string;
+  trustDomain: string;
+  tokens?: string;
+  rootNamespace: string;
+  clusterId: string;
+  domainSuffix: string;
+  grpcAddr: string;
+  secureGrpcAddr: string;
+  monitoringAddr: string;
+  certTtl: string;
+  maxCertTtl: string;
+  pushDebounceMs: string;
+  logLevel: string;
+}
+
+function configFromFlags(f: IstiodFlags): IstiodConfig {
+  const debounce = Number(f.pushDebounceMs);
+  if (!Number.isInteger(debounce) || debounce < 0) {
+    throw new IstiodConfigError('ISTIOD_BAD_FLAG', `--push-debounce-ms "${f.pushDebounceMs}": not a non-negative integer`);
+  }
+  return validateIstiodConfig({
+    configDir: f.configDir,
+    caDir: f.caDir,
+    trustDomain: f.trustDomain,
+    tokensFile: f.tokens,
+    rootNamespace: f.rootNamespace,
+    clusterId: f.clusterId,
+    domainSuffix: f.domainSuffix,
+    grpcAddr: parseHostPort('--grpc-addr', f.grpcAddr),
+    secureGrpcAddr: parseHostPort('--secure-grpc-addr', f.secureGrpcAddr),
+    monitoringAddr: parseHostPort('--monitoring-addr', f.monitoringAddr),
+    workloadCertTtlSeconds: parseSeconds('--cert-ttl', f.certTtl),
+    maxWorkloadCertTtlSeconds: parseSeconds('--max-cert-ttl', f.maxCertTtl),
+    pushDebounceMs: debounce,
+    configDebounceMs: DEFAULT_CONFIG_DEBOUNCE_MS,
+  });
+}
+
+export function registerIstiod(program: Command): void {
+  program
+    .command('istiod')
+    .description('run the control plane: config from a YAML directory, delta xDS, the CA, monitoring')
+    .requiredOption('--config-dir <dir>', 'directory of Kubernetes/Istio YAML or JSON, watched for changes')
+    .option('--ca-dir <dir>', 'where the root CA is created and kept (or a plug-in intermediate is read)', DEFAULT_CA_DIR)
+    .option('--trust-domain <domain>', 'SPIFFE trust domain of the mesh', DEFAULT_TRUST_DOMAIN)
+    .option('--tokens <file>', 'bootstrap tokens file mapping tokens to node names, for CA callers')
+    .option('--root-namespace <ns>', 'mesh root namespace (mesh-wide policies live here)', DEFAULT_ROOT_NAMESPACE)
+    .option('--cluster-id <id>', 'cluster id used in workload uids', DEFAULT_CLUSTER_ID)
+    .option('--domain-suffix <suffix>', 'DNS suffix of service hostnames', DEFAULT_DOMAIN_SUFFIX)
+    .option('--grpc-addr <host:port>', 'plaintext xDS listener', DEFAULT_GRPC_ADDR)
+    .option('--secure-grpc-addr <host:port>', 'TLS xDS and CA listener', DEFAULT_SECURE_GRPC_ADDR)
+    .option('--monitoring-addr <host:port>', 'metrics, /debug/* and /ready listener', DEFAULT_MONITORING_ADDR)
+    .option('--cert-ttl <duration>', 'default workload certificate lifetime', `${DEFAULT_WORKLOAD_CERT_TTL_SECONDS}s`)
+    .option('--max-cert-ttl <duration>', 'longest workload certificate lifetime granted', `${DEFAULT_MAX_WORKLOAD_CERT_TTL_SECONDS}s`)
+    .option('--push-debounce-ms <ms>', 'quiet period before an xDS push', String(DEFAULT_PUSH_DEBOUNCE_MS))
+    .addOption(new Option('--log-level <level>', 'log level').default('info').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .action(async (flags: IstiodFlags) => {
+      let config: IstiodConfig;
+      try {
+        config = configFromFlags(flags);
+      } catch (err) {
+        process.stderr.write(`ambit istiod: ${(err as Error).message}\n`);
+        process.exitCode = EXIT_USAGE;
+        return;
+      }
+      const logger = createLogger(parseLogLevel(flags.logLevel), 'istiod');
+      const istiod = await startIstiod(config, logger);
+      await new Promise<void>((resolve) => {
+        const onSignal = (signal: NodeJS.Signals): void => {
+          logger.info({ signal }, 'signal received');
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+          resolve();
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+      });
+      await istiod.stop();
+      logger.flush();
+    });
+}

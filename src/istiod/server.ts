@@ -1,0 +1,167 @@
+/**
+ * istiod as one process: the directory config source feeding the
+ * ConfigStore, the ambient index, the xDS server (15010 plaintext, 15012
+ * TLS), the CA (15012 only), and monitoring (15014). Start-up fails on the
+ * first error and undoes what it had started.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Logger } from '../shared/logging.js';
+import { ConfigStore } from './config/store.js';
+import { DirectorySource, type ConfigProblem } from './config/sources/directory.js';
+import { keyOf } from './config/types.js';
+import { formatHostPort, type IstiodConfig } from './config.js';
+import { AmbientIndex } from './index/index.js';
+import { XdsServer, listenXds, XDS_SERVER_OPTIONS, type XdsListeners } from './xds/index.js';
+import {
+  CaError,
+  CaService,
+  CertificateSigner,
+  loadOrCreateCaMaterial,
+  NodeTokenAuthenticator,
+  type CallerAuthenticator,
+} from './ca/index.js';
+import { MonitoringServer } from './monitoring/server.js';
+import { ConfigMetrics } from './monitoring/config-metrics.js';
+
+/** The DNS names istiod's serving certificate carries (agents verify 15012 against the mesh root). */
+export const ISTIOD_SERVING_NAMES = [
+  'istiod.istio-system.svc',
+  'istiod.istio-system.svc.cluster.local',
+  'istiod',
+  'localhost',
+  '127.0.0.1',
+  '::1',
+];
+
+export interface RunningIstiod {
+  readonly store: ConfigStore;
+  readonly index: AmbientIndex;
+  readonly xds: XdsServer;
+  /** Bound ports (useful when the configuration asked for port 0). */
+  readonly ports: { readonly grpc: number; readonly secureGrpc: number; readonly monitoring: number };
+  /** The mesh root bundle (PEM) agents trust. */
+  readonly rootPem: string;
+  readonly registry: Registry;
+  stop(): Promise<void>;
+}
+
+/** Refuses every CA call when no tokens file is configured, saying why. */
+const noTokensAuthenticator: CallerAuthenticator = {
+  authenticate() {
+    throw new CaError('CA_UNAUTHENTICATED', 'istiod runs without --tokens: no node agent can authenticate to the CA');
+  },
+};
+
+export async function startIstiod(config: IstiodConfig, logger: Logger): Promise<RunningIstiod> {
+  const log = logger.child({ component: 'istiod' });
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const undo = async (): Promise<void> => {
+    for (const c of cleanups.reverse()) await c();
+  };
+  try {
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
+    const configMetrics = new ConfigMetrics(registry);
+
+    const store = new ConfigStore();
+    let problems: readonly ConfigProblem[] = [];
+    const source = new DirectorySource(store, {
+      dir: config.configDir,
+      debounceMs: config.configDebounceMs,
+      logger,
+      onLoad: (p) => {
+        problems = p;
+        configMetrics.record(p, store.size);
+      },
+    });
+    await source.start();
+    cleanups.push(() => source.stop());
+
+    const index = new AmbientIndex(
+      store,
+      {
+        trustDomain: config.trustDomain,
+        clusterId: config.clusterId,
+        rootNamespace: config.rootNamespace,
+        domainSuffix: config.domainSuffix,
+        network: '',
+      },
+      logger,
+    );
+    cleanups.push(() => index.close());
+
+    const material = await loadOrCreateCaMaterial({ caDir: config.caDir, trustDomain: config.trustDomain, logger });
+    const signer = new CertificateSigner(material, {
+      defaultTtlSeconds: config.workloadCertTtlSeconds,
+      maxTtlSeconds: config.maxWorkloadCertTtlSeconds,
+    });
+    const serving = signer.issueServingCertificate(ISTIOD_SERVING_NAMES);
+    const authenticator =
+      config.tokensFile !== undefined ? await NodeTokenAuthenticator.fromFile(config.tokensFile) : noTokensAuthenticator;
+    if (config.tokensFile === undefined) log.warn('no --tokens file: the CA refuses every caller');
+    const ca = new CaService({ signer, authenticator, nodeIdentities: index, registry, logger });
+
+    const xds = new XdsServer({ source: index, logger, registry, debounceMs: config.pushDebounceMs });
+    cleanups.push(() => xds.close());
+
+    // The CA lives only on the TLS server: a CSR never travels in plaintext.
+    const tlsServer = new grpc.Server(XDS_SERVER_OPTIONS);
+    ca.addToServer(tlsServer);
+    const listeners: XdsListeners = await listenXds(xds, {
+      plaintextAddress: formatHostPort(config.grpcAddr),
+      tlsAddress: formatHostPort(config.secureGrpcAddr),
+      tls: { certChainPem: serving.chainPem, keyPem: serving.keyPem, rootPem: serving.rootPem },
+      tlsServer,
+    });
+    cleanups.push(() => listeners.close());
+
+    let ready = false;
+    const monitoring = new MonitoringServer({
+      address: config.monitoringAddr,
+      registry,
+      logger,
+      isReady: () => ready,
+      debug: {
+        syncz: () => xds.syncStatus(),
+        configz: () => ({
+          objects: store
+            .all()
+            .sort((a, b) => keyOf(a).localeCompare(keyOf(b)))
+            .map((o) => ({ kind: o.kind, apiVersion: o.apiVersion, metadata: o.metadata, spec: o.spec, origin: o.origin })),
+          problems,
+        }),
+        ambientz: () => index.dump(),
+      },
+    });
+    const monitoringPort = await monitoring.listen();
+    cleanups.push(() => monitoring.close());
+    ready = true;
+
+    const ports = {
+      grpc: listeners.plaintextPort ?? 0,
+      secureGrpc: listeners.tlsPort ?? 0,
+      monitoring: monitoringPort,
+    };
+    log.info(
+      { ...ports, configDir: config.configDir, trustDomain: config.trustDomain, objects: store.size, problems: problems.length },
+      'istiod ready',
+    );
+    return {
+      store,
+      index,
+      xds,
+      ports,
+      rootPem: serving.rootPem,
+      registry,
+      stop: async () => {
+        ready = false;
+        log.info('istiod stopping');
+        await undo();
+      },
+    };
+  } catch (err) {
+    await undo();
+    throw err;
+  }
+}
