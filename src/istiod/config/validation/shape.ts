@@ -222,7 +222,8 @@ function decodeValue(value: unknown, shape: Shape, path: string, issues: Issues)
           continue;
         }
         const d = decodeValue(v, shape.of, p, issues);
-        if (d !== MISSING) out[k] = d;
+        // defineProperty: a "__proto__" key must stay data, not replace the prototype.
+        if (d !== MISSING) Object.defineProperty(out, k, { value: d, enumerable: true, writable: true, configurable: true });
       }
       return out;
     }

@@ -69,3 +69,20 @@ describe('validation: document envelope and metadata', () => {
     assert.deepEqual(raw, copy);
   });
 });
+
+describe('validation: hostile input', () => {
+  it('keeps a "__proto__" map key as data and rejects it as a label key', () => {
+    const raw = JSON.parse('{"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"a","labels":{"__proto__":"x"}}}') as unknown;
+    const r = validateDocument(raw, { source: 'test' });
+    assert.equal(r.kind, 'invalid');
+    if (r.kind === 'invalid') assert.deepEqual(r.errors.map((e) => e.path), ['metadata.labels["__proto__"]']);
+    assert.equal(Object.getPrototypeOf({}), Object.prototype);
+  });
+
+  it('reports every bad element of a long list', () => {
+    const ports = Array.from({ length: 50 }, (_, i) => ({ name: `p${i}`, port: 70000 + i }));
+    const r = validateDocument({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'a' }, spec: { ports } }, { source: 'test' });
+    assert.equal(r.kind, 'invalid');
+    if (r.kind === 'invalid') assert.equal(r.errors.length, 50);
+  });
+});
