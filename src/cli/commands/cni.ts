@@ -207,8 +207,9 @@ function agentFailure(err: unknown, socket: string): CniFailure {
   return new CniFailure(CniCode.ioFailure, `enrollment through ${socket} failed`, errorMessage(err));
 }
 
-function isUnreachable(err: unknown): boolean {
-  return err instanceof EnrollError && !(err instanceof EnrollRejectedError) && (err.code === 'ENROLL_UNREACHABLE' || err.code === 'ENROLL_TIMEOUT' || err.code === 'ENROLL_CONNECTION_CLOSED');
+/** No agent on the socket (as opposed to an agent that is slow or says no). */
+function agentGone(err: unknown): boolean {
+  return err instanceof EnrollError && (err.code === 'ENROLL_UNREACHABLE' || err.code === 'ENROLL_CONNECTION_CLOSED');
 }
 
 function clientOptions(config: CniConfig) {
@@ -244,7 +245,7 @@ export async function runCni(inv: CniInvocation): Promise<CniOutcome> {
           await withEnrollmentClient(clientOptions(config), (c) => c.delPod(uid));
         } catch (err) {
           // An agent that is gone holds nothing to undo; its successor reconciles from a snapshot.
-          if (!isUnreachable(err)) throw agentFailure(err, config.agentSocket);
+          if (!agentGone(err)) throw agentFailure(err, config.agentSocket);
         }
         return { exitCode: EXIT_OK, stdout: '' };
       }

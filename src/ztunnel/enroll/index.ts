@@ -10,3 +10,4 @@ export { DEFAULT_SOCKET_PATH, PROTOCOL_VERSION, MAX_FRAME_BYTES } from './protoc
 export type { PodInfo } from './protocol.js';
 export { DEFAULT_RECORDS_FILE } from './records.js';
 export { EnrollError, EnrollRejectedError } from './errors.js';
+export { redirectPodCapture } from './redirect-capture.js';

@@ -116,7 +116,8 @@ export function requestId(raw: Record<string, unknown>): number | null {
   return typeof raw.id === 'number' && Number.isSafeInteger(raw.id) && raw.id >= 0 ? raw.id : null;
 }
 
-const UID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+// Same shape the capture layer accepts (it keys pin directories by UID).
+const UID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const MAX_IPS = 16;
 
 function invalid(path: string, what: string): never {

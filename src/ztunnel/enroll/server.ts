@@ -74,15 +74,17 @@ function sameInfo(a: PodInfo, b: PodInfo): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-function closeServer(s: net.Server): Promise<void> {
-  return new Promise((resolve) => {
-    if (!s.listening) {
-      resolve();
-      return;
-    }
-    s.close(() => resolve());
-  });
+/**
+ * Stops a listener accepting. It does not wait for the connections it
+ * accepted: those belong to the proxy layer, which drains them on
+ * `podRemoved`, and a long-lived connection must not hold up enrollment.
+ */
+function closeListener(s: net.Server): void {
+  if (s.listening) s.close();
 }
+
+/** How long close() waits for the request in progress. */
+const CLOSE_WAIT_MS = 5_000;
 
 export class EnrollmentServer extends EventEmitter<EnrollmentEvents> {
   readonly registry = new PodRegistry();
@@ -122,12 +124,16 @@ export class EnrollmentServer extends EventEmitter<EnrollmentEvents> {
     if (this.closed) return;
     this.closed = true;
     for (const c of this.connections) c.destroy();
-    if (this.server !== undefined) await closeServer(this.server);
-    if (this.server !== undefined && existsSync(this.socketPath)) unlinkSync(this.socketPath);
-    await this.queue.catch(() => undefined);
+    if (this.server !== undefined) {
+      this.server.close();
+      if (existsSync(this.socketPath)) unlinkSync(this.socketPath);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.queue, new Promise((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
+    clearTimeout(timer);
     for (const pod of this.registry.list()) {
       this.registry.delete(pod.info.uid);
-      await Promise.all(allListeners(pod.listeners).map(closeServer));
+      allListeners(pod.listeners).forEach(closeListener);
     }
   }
 
@@ -277,7 +283,7 @@ export class EnrollmentServer extends EventEmitter<EnrollmentEvents> {
       const hbone = await openWildcard(this.ports.hbone);
       return { outbound, inboundPlaintext, hbone };
     } catch (err) {
-      await Promise.all(opened.map(closeServer));
+      opened.forEach(closeListener);
       throw new EnrollError('ENROLL_CAPTURE_FAILED', `netns ${netnsPath}: cannot open in-pod listeners: ${errorMessage(err)}`, {
         cause: err,
       });
@@ -307,7 +313,7 @@ export class EnrollmentServer extends EventEmitter<EnrollmentEvents> {
         listeners.inboundPlaintext,
       );
     } catch (err) {
-      await Promise.all(allListeners(listeners).map(closeServer));
+      allListeners(listeners).forEach(closeListener);
       throw new EnrollError('ENROLL_CAPTURE_FAILED', `pod ${info.uid}: cannot attach redirection: ${errorMessage(err)}`, {
         cause: err,
       });
@@ -327,7 +333,7 @@ export class EnrollmentServer extends EventEmitter<EnrollmentEvents> {
     this.registry.delete(uid);
     this.saveRecords();
     this.emit('podRemoved', uid);
-    await Promise.all(allListeners(pod.listeners).map(closeServer));
+    allListeners(pod.listeners).forEach(closeListener);
     this.log.info({ uid, name: pod.info.name, namespace: pod.info.namespace }, 'pod removed');
   }
 
