@@ -33,8 +33,10 @@ function createCertificate(
   });
   const md = new grpc.Metadata();
   md.set('authorization', `Bearer ${token}`);
+  const call = client.createCertificate?.bind(client);
+  assert.ok(call, 'the CA client has a createCertificate method');
   return new Promise((resolve, reject) => {
-    client.createCertificate(request, md, (err: grpc.ServiceError | null, resp: IstioCertificateResponse) => {
+    call(request, md, (err: grpc.ServiceError | null, resp: IstioCertificateResponse) => {
       client.close();
       if (err) reject(err);
       else resolve(resp);
