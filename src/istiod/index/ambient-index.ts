@@ -8,10 +8,9 @@
  * rebuilt and re-encoded, and listeners hear only the names whose bytes
  * changed.
  */
-import { clone, create, toBinary, toJson, type JsonValue } from '@bufbuild/protobuf';
-import { createHash } from 'node:crypto';
+import { create, toBinary, toJson, type JsonValue } from '@bufbuild/protobuf';
 import { AuthorizationSchema, type Authorization } from '../../gen/istio/security/authorization_pb.js';
-import { AddressSchema, ServiceSchema, WorkloadSchema, type Service, type Workload } from '../../gen/istio/workload/workload_pb.js';
+import { AddressSchema, NetworkMode, ServiceSchema, WorkloadSchema, type Service, type Workload } from '../../gen/istio/workload/workload_pb.js';
 import { silentLogger, type Logger } from '../../shared/logging.js';
 import { formatSpiffeId } from '../../shared/spiffe.js';
 import type { ConfigStore } from '../config/store.js';
@@ -27,15 +26,11 @@ import { convertAuthorizationPolicy } from './authorization.js';
 import { IndexError } from './errors.js';
 import { bytesToIp, ipToBytes } from './ip.js';
 import { addTo, LabelIndex, removeFrom } from './label-index.js';
+import { equalBytes, ResourceTable } from './resource-table.js';
 import { nonEmpty, selectsNonEmpty, type Labels } from './labels.js';
 import { convertPeerAuthentication, oldest, peerAuthenticationKeys, staticStrictPolicy } from './peer-authentication.js';
-import {
-  buildKubeService,
-  buildServiceEntryServices,
-  pickCanonical,
-  pickNamespaceWinner,
-  type ServiceInfo,
-} from './services.js';
+import { buildKubeService, buildServiceEntryServices } from './services.js';
+import { ServiceTable, type WinnerChange } from './service-table.js';
 import {
   buildPodWorkload,
   buildServiceEntryWorkloads,
@@ -78,13 +73,11 @@ interface PolicyRecord {
   readonly status: string | undefined;
 }
 
-/** What one batch touched: the served bytes of each name before it, to report only real changes. */
+/** What the events of one batch marked for recomputation. */
 interface Batch {
   readonly dirtySources: Set<string>;
   readonly dirtyHostnames: Set<string>;
   readonly dirtyPeerAuthNamespaces: Set<string>;
-  readonly addressBefore: Map<string, Uint8Array | undefined>;
-  readonly authzBefore: Map<string, Uint8Array | undefined>;
 }
 
 export class AmbientIndex implements XdsResourceSource {
@@ -106,12 +99,7 @@ export class AmbientIndex implements XdsResourceSource {
   private readonly sources = new LabelIndex<SourceKind>();
 
   // ---- services ----
-  private readonly serviceInfosBySource = new Map<string, ServiceInfo[]>();
-  private readonly candidates = new Map<string, Map<string, ServiceInfo>>();
-  private readonly keysByHostname = new Map<string, Set<string>>();
-  private readonly winners = new Map<string, ServiceInfo>();
-  /** Per namespace, winners with a selector filed under one of its pairs. */
-  private readonly servicesBySelectorPair = new Map<string, Map<string, Set<string>>>();
+  private readonly serviceTable = new ServiceTable();
   /** Workload sources currently listing a service, to update them when it changes. */
   private readonly sourcesByService = new Map<string, Set<string>>();
   private readonly servicesOfSource = new Map<string, readonly string[]>();
@@ -127,13 +115,10 @@ export class AmbientIndex implements XdsResourceSource {
   private readonly convertedPeerAuths = new Map<string, string>();
 
   // ---- served ----
-  private readonly addressResources = new Map<string, XdsResource>();
-  private readonly addressAliases = new Map<string, Set<string>>();
+  private readonly addresses = new ResourceTable(ADDRESS_TYPE_URL);
   private readonly serviceMessages = new Map<string, Service>();
-  private readonly authzResources = new Map<string, XdsResource>();
+  private readonly authz = new ResourceTable(AUTHORIZATION_TYPE_URL);
   private readonly authzMessages = new Map<string, Authorization>();
-
-  private batch: Batch | undefined;
 
   constructor(
     store: ConfigStore,
@@ -150,7 +135,7 @@ export class AmbientIndex implements XdsResourceSource {
     this.onEvents(store.all().map((object) => ({ kind: 'add' as const, object })));
     this.unsubscribe = store.subscribe((events) => this.onEvents(events));
     this.log.info(
-      { workloads: this.workloadRecords.size, services: this.winners.size, authorizations: this.authzResources.size },
+      { workloads: this.workloadRecords.size, services: this.serviceTable.size, authorizations: this.authzMessages.size },
       'ambient index built',
     );
   }
@@ -164,19 +149,17 @@ export class AmbientIndex implements XdsResourceSource {
   // ---------- XdsResourceSource ----------
 
   resources(typeUrl: string): ReadonlyMap<string, XdsResource> {
-    if (typeUrl === ADDRESS_TYPE_URL) return this.addressResources;
-    if (typeUrl === AUTHORIZATION_TYPE_URL) return this.authzResources;
-    throw new IndexError('INDEX_UNKNOWN_TYPE_URL', `the ambient index does not serve ${typeUrl} (it serves ${this.typeUrls.join(', ')})`);
+    return this.table(typeUrl).all;
   }
 
   find(typeUrl: string, name: string): XdsResource | undefined {
-    const all = this.resources(typeUrl);
-    const direct = all.get(name);
-    if (direct !== undefined || typeUrl !== ADDRESS_TYPE_URL) return direct;
-    const names = this.addressAliases.get(name);
-    if (names === undefined) return undefined;
-    for (const n of names) return all.get(n);
-    return undefined;
+    return this.table(typeUrl).find(name);
+  }
+
+  private table(typeUrl: string): ResourceTable {
+    if (typeUrl === ADDRESS_TYPE_URL) return this.addresses;
+    if (typeUrl === AUTHORIZATION_TYPE_URL) return this.authz;
+    throw new IndexError('INDEX_UNKNOWN_TYPE_URL', `the ambient index does not serve ${typeUrl} (it serves ${this.typeUrls.join(', ')})`);
   }
 
   onChange(listener: (changes: readonly ResourceChange[]) => void): () => void {
@@ -219,12 +202,11 @@ export class AmbientIndex implements XdsResourceSource {
   findWorkloadByIp(ip: string, network: string = this.options.network): Workload | undefined {
     const bytes = ipToBytes(ip);
     if (bytes === undefined) return undefined;
-    const names = this.addressAliases.get(`${network}/${bytesToIp(bytes)}`);
     let fallback: Workload | undefined;
-    for (const n of names ?? []) {
+    for (const n of this.addresses.namesForAlias(`${network}/${bytesToIp(bytes)}`)) {
       const w = this.workloadRecords.get(n)?.workload;
       if (w === undefined) continue;
-      if (w.networkMode === 0) return w;
+      if (w.networkMode === NetworkMode.STANDARD) return w;
       fallback ??= w;
     }
     return fallback;
@@ -239,14 +221,10 @@ export class AmbientIndex implements XdsResourceSource {
   // ---------- event handling ----------
 
   private onEvents(events: readonly ConfigEvent[]): void {
-    const batch: Batch = {
-      dirtySources: new Set(),
-      dirtyHostnames: new Set(),
-      dirtyPeerAuthNamespaces: new Set(),
-      addressBefore: new Map(),
-      authzBefore: new Map(),
-    };
-    this.batch = batch;
+    const batch: Batch = { dirtySources: new Set(), dirtyHostnames: new Set(), dirtyPeerAuthNamespaces: new Set() };
+    this.addresses.begin();
+    this.authz.begin();
+    let changes: ResourceChange[];
     try {
       for (const ev of events) {
         const previous = ev.kind === 'update' ? ev.previous : ev.kind === 'delete' ? ev.object : undefined;
@@ -255,12 +233,8 @@ export class AmbientIndex implements XdsResourceSource {
       }
       this.flush(batch);
     } finally {
-      this.batch = undefined;
+      changes = [this.addresses.end(), this.authz.end()].filter((c) => c.updated.length + c.removed.length > 0);
     }
-    const changes = [
-      diff(ADDRESS_TYPE_URL, batch.addressBefore, this.addressResources),
-      diff(AUTHORIZATION_TYPE_URL, batch.authzBefore, this.authzResources),
-    ].filter((c) => c.updated.length + c.removed.length > 0);
     if (changes.length === 0) return;
     this.log.debug(
       { changes: changes.map((c) => ({ typeUrl: c.typeUrl, updated: c.updated.length, removed: c.removed.length })) },
@@ -309,14 +283,16 @@ export class AmbientIndex implements XdsResourceSource {
         return;
       case 'Service': {
         const info = current === undefined ? undefined : buildKubeService(current as ConfigObject<'Service'>, this.options.domainSuffix, this.options.network);
-        this.setServiceInfos(key, info === undefined ? [] : [info], b);
+        for (const h of this.serviceTable.setSource(key, info === undefined ? [] : [info])) b.dirtyHostnames.add(h);
         return;
       }
       case 'ServiceEntry': {
         const se = current as ConfigObject<'ServiceEntry'> | undefined;
         if (se === undefined) this.serviceEntries.delete(key);
         else this.serviceEntries.set(key, se);
-        this.setServiceInfos(key, se === undefined ? [] : buildServiceEntryServices(se, this.options.network), b);
+        for (const h of this.serviceTable.setSource(key, se === undefined ? [] : buildServiceEntryServices(se, this.options.network))) {
+          b.dirtyHostnames.add(h);
+        }
         this.indexSource(key, 'ServiceEntry', se?.metadata.namespace, se?.metadata.labels);
         b.dirtySources.add(key);
         return;
@@ -335,28 +311,6 @@ export class AmbientIndex implements XdsResourceSource {
   private indexSource(key: string, kind: SourceKind, namespace: string | undefined, labels: Labels | undefined): void {
     if (namespace === undefined || labels === undefined) this.sources.delete(key);
     else this.sources.set(key, { namespace, kind, labels });
-  }
-
-  private setServiceInfos(source: string, infos: ServiceInfo[], b: Batch): void {
-    for (const old of this.serviceInfosBySource.get(source) ?? []) {
-      const m = this.candidates.get(old.key);
-      m?.delete(source);
-      // The key stays filed under its hostname until recomputeHostname retires it.
-      if (m !== undefined && m.size === 0) this.candidates.delete(old.key);
-      b.dirtyHostnames.add(old.hostname);
-    }
-    if (infos.length === 0) this.serviceInfosBySource.delete(source);
-    else this.serviceInfosBySource.set(source, infos);
-    for (const info of infos) {
-      let m = this.candidates.get(info.key);
-      if (m === undefined) {
-        m = new Map();
-        this.candidates.set(info.key, m);
-      }
-      m.set(source, info);
-      addTo(this.keysByHostname, info.hostname, info.key);
-      b.dirtyHostnames.add(info.hostname);
-    }
   }
 
   private applyAuthorizationPolicy(key: string, ap: ConfigObject<'AuthorizationPolicy'> | undefined, b: Batch): void {
@@ -427,43 +381,20 @@ export class AmbientIndex implements XdsResourceSource {
   }
 
   private recomputeHostname(hostname: string, b: Batch): void {
-    const keys = [...(this.keysByHostname.get(hostname) ?? [])];
-    const chosen: ServiceInfo[] = [];
-    for (const key of keys) {
-      const w = pickNamespaceWinner(this.candidates.get(key)?.values() ?? []);
-      if (w !== undefined) chosen.push(w);
-      else removeFrom(this.keysByHostname, hostname, key);
-    }
-    const canonical = pickCanonical(chosen);
-    const next = new Map<string, ServiceInfo>();
-    for (const w of chosen) {
-      if (w.sourceKind === 'ServiceEntry' && w === canonical) {
-        const service = clone(ServiceSchema, w.service);
-        service.canonical = true;
-        next.set(w.key, { ...w, service });
-      } else {
-        next.set(w.key, w);
-      }
-    }
-    for (const key of keys) this.setWinner(key, next.get(key), b);
+    for (const change of this.serviceTable.recompute(hostname)) this.applyWinnerChange(change, b);
   }
 
-  private setWinner(key: string, next: ServiceInfo | undefined, b: Batch): void {
-    const prev = this.winners.get(key);
-    if (prev === next) return;
+  /** Serves a name's new winner and marks the workloads whose services map may change. */
+  private applyWinnerChange({ key, prev, next }: WinnerChange, b: Batch): void {
     const selectionChanged =
       prev?.selectionFingerprint !== next?.selectionFingerprint || prev?.source !== next?.source;
-    if (prev !== undefined) this.unindexServiceSelector(prev);
     if (next === undefined) {
-      this.winners.delete(key);
-      this.removeAddress(key);
+      this.addresses.remove(key);
       this.serviceMessages.delete(key);
     } else {
-      this.winners.set(key, next);
-      this.indexServiceSelector(next);
       this.serviceMessages.set(key, next.service);
       const aliases = next.service.addresses.map((a) => `${a.network}/${bytesToIp(a.address)}`);
-      this.putAddress(key, toBinary(AddressSchema, create(AddressSchema, { type: { case: 'service', value: next.service } })), aliases);
+      this.addresses.put(key, toBinary(AddressSchema, create(AddressSchema, { type: { case: 'service', value: next.service } })), aliases);
     }
     if (!selectionChanged) return;
     for (const s of this.sourcesByService.get(key) ?? []) b.dirtySources.add(s);
@@ -472,39 +403,6 @@ export class AmbientIndex implements XdsResourceSource {
     }
     // A ServiceEntry's inline endpoints carry only the hosts it won.
     for (const w of [prev, next]) if (w?.sourceKind === 'ServiceEntry') b.dirtySources.add(w.source);
-  }
-
-  private indexServiceSelector(s: ServiceInfo): void {
-    const pair = firstPair(s.selector);
-    if (pair === undefined) return;
-    let byPair = this.servicesBySelectorPair.get(s.namespace);
-    if (byPair === undefined) {
-      byPair = new Map();
-      this.servicesBySelectorPair.set(s.namespace, byPair);
-    }
-    addTo(byPair, pair, s.key);
-  }
-
-  private unindexServiceSelector(s: ServiceInfo): void {
-    const pair = firstPair(s.selector);
-    const byPair = this.servicesBySelectorPair.get(s.namespace);
-    if (pair === undefined || byPair === undefined) return;
-    removeFrom(byPair, pair, s.key);
-    if (byPair.size === 0) this.servicesBySelectorPair.delete(s.namespace);
-  }
-
-  /** Winning services in a namespace whose selector matches the labels, sorted by key. */
-  private selectingServices(namespace: string, labels: Labels): ServiceInfo[] {
-    const byPair = this.servicesBySelectorPair.get(namespace);
-    if (byPair === undefined) return [];
-    const out = new Map<string, ServiceInfo>();
-    for (const k in labels) {
-      for (const key of byPair.get(`${k}=${labels[k]}`) ?? []) {
-        const w = this.winners.get(key);
-        if (w !== undefined && selectsNonEmpty(w.selector, labels)) out.set(key, w);
-      }
-    }
-    return [...out.values()].sort((a, b) => cmp(a.key, b.key));
   }
 
   private recomputePeerAuthPolicies(b: Batch): void {
@@ -582,23 +480,18 @@ export class AmbientIndex implements XdsResourceSource {
       const keys = this.policyKeys(entry.namespace, entry.labels);
       if (kind === 'Pod') {
         const pod = this.pods.get(source) as ConfigObject<'Pod'>;
-        const services = this.selectingServices(entry.namespace, entry.labels);
+        const services = this.serviceTable.selecting(entry.namespace, entry.labels);
         serviceKeys = services.map((s) => s.key);
         const w = buildPodWorkload(this.ctx, pod, this.namespaceLabels.get(entry.namespace), services, keys);
         if (w !== undefined) built = [w];
       } else if (kind === 'WorkloadEntry') {
         const we = this.workloadEntries.get(source) as ConfigObject<'WorkloadEntry'>;
-        const services = this.selectingServices(entry.namespace, entry.labels);
+        const services = this.serviceTable.selecting(entry.namespace, entry.labels);
         serviceKeys = services.map((s) => s.key);
         built = [buildWorkloadEntryWorkload(this.ctx, we, services, keys)];
       } else {
         const se = this.serviceEntries.get(source) as ConfigObject<'ServiceEntry'>;
-        const own: ServiceInfo[] = [];
-        for (const info of this.serviceInfosBySource.get(source) ?? []) {
-          const w = this.winners.get(info.key);
-          if (w?.source === source) own.push(w);
-        }
-        built = buildServiceEntryWorkloads(this.ctx, se, own, keys);
+        built = buildServiceEntryWorkloads(this.ctx, se, this.serviceTable.wonBy(source), keys);
       }
     }
     for (const key of this.servicesOfSource.get(source) ?? []) removeFrom(this.sourcesByService, key, source);
@@ -625,7 +518,7 @@ export class AmbientIndex implements XdsResourceSource {
     if (prev !== undefined && equalBytes(prev.resource.value, bytes)) return;
     if (prev !== undefined) this.dropIdentity(prev);
     const aliases = w.addresses.map((a) => `${w.network}/${bytesToIp(a)}`);
-    const resource = this.putAddress(w.uid, bytes, aliases);
+    const resource = this.addresses.put(w.uid, bytes, aliases);
     const identity =
       w.node === ''
         ? undefined
@@ -651,7 +544,7 @@ export class AmbientIndex implements XdsResourceSource {
     if (prev === undefined) return;
     this.dropIdentity(prev);
     this.workloadRecords.delete(uid);
-    this.removeAddress(uid);
+    this.addresses.remove(uid);
   }
 
   private dropIdentity(rec: WorkloadRecord): void {
@@ -664,76 +557,15 @@ export class AmbientIndex implements XdsResourceSource {
     if (ids.size === 0) this.identitiesByNode.delete(rec.workload.node);
   }
 
-  private putAddress(name: string, bytes: Uint8Array, aliases: string[]): XdsResource {
-    const prev = this.addressResources.get(name);
-    if (prev !== undefined && equalBytes(prev.value, bytes)) return prev;
-    this.noteBefore(this.batch?.addressBefore, name, prev);
-    for (const a of prev?.aliases ?? []) removeFrom(this.addressAliases, a, name);
-    const resource: XdsResource = { name, version: contentVersion(bytes), value: bytes, aliases };
-    this.addressResources.set(name, resource);
-    for (const a of aliases) addTo(this.addressAliases, a, name);
-    return resource;
-  }
-
-  private removeAddress(name: string): void {
-    const prev = this.addressResources.get(name);
-    if (prev === undefined) return;
-    this.noteBefore(this.batch?.addressBefore, name, prev);
-    for (const a of prev.aliases ?? []) removeFrom(this.addressAliases, a, name);
-    this.addressResources.delete(name);
-  }
-
   private putAuthz(name: string, a: Authorization): void {
-    const bytes = toBinary(AuthorizationSchema, a);
-    const prev = this.authzResources.get(name);
     this.authzMessages.set(name, a);
-    if (prev !== undefined && equalBytes(prev.value, bytes)) return;
-    this.noteBefore(this.batch?.authzBefore, name, prev);
-    this.authzResources.set(name, { name, version: contentVersion(bytes), value: bytes });
+    this.authz.put(name, toBinary(AuthorizationSchema, a));
   }
 
   private removeAuthz(name: string): void {
-    const prev = this.authzResources.get(name);
-    if (prev === undefined) return;
-    this.noteBefore(this.batch?.authzBefore, name, prev);
-    this.authzResources.delete(name);
     this.authzMessages.delete(name);
+    this.authz.remove(name);
   }
-
-  private noteBefore(before: Map<string, Uint8Array | undefined> | undefined, name: string, prev: XdsResource | undefined): void {
-    if (before !== undefined && !before.has(name)) before.set(name, prev?.value);
-  }
-}
-
-function diff(typeUrl: string, before: Map<string, Uint8Array | undefined>, now: ReadonlyMap<string, XdsResource>): ResourceChange {
-  const updated: string[] = [];
-  const removed: string[] = [];
-  for (const [name, old] of before) {
-    const cur = now.get(name);
-    if (cur === undefined) {
-      if (old !== undefined) removed.push(name);
-    } else if (old === undefined || !equalBytes(old, cur.value)) {
-      updated.push(name);
-    }
-  }
-  return { typeUrl, updated: updated.sort(cmp), removed: removed.sort(cmp) };
-}
-
-/** A short content hash: equal bytes, equal version. */
-function contentVersion(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('base64url').slice(0, 22);
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function firstPair(selector: Labels | undefined): string | undefined {
-  if (selector === undefined) return undefined;
-  for (const k in selector) return `${k}=${selector[k]}`;
-  return undefined;
 }
 
 /** Every pair of `selector` is in `labels`; an empty or absent selector matches. */
