@@ -123,7 +123,9 @@ export function registerValidate(program: Command): void {
     .action(async (opts: { filename: string[]; output: 'text' | 'json' }) => {
       const files = await loadConfigFiles(opts.filename);
       const entries = validateLoadedFiles(files);
-      process.stdout.write(opts.output === 'json' ? `${JSON.stringify(entries, null, 2)}\n` : formatText(entries));
+      process.stdout.write(
+        opts.output === 'json' ? `${JSON.stringify(entries, null, 2)}\n` : formatText(entries),
+      );
       process.exitCode = entries.every((e) => e.valid) ? EXIT_OK : EXIT_FAILURE;
     });
 }

@@ -13,7 +13,12 @@ import { ConfigError } from './errors.js';
 export type ParsedDocument =
   /** `index` is the zero-based position of the document in its file (or in a JSON list). */
   | { readonly kind: 'document'; readonly index: number; readonly raw: unknown }
-  | { readonly kind: 'parse-error'; readonly index: number; readonly message: string; readonly line?: number };
+  | {
+      readonly kind: 'parse-error';
+      readonly index: number;
+      readonly message: string;
+      readonly line?: number;
+    };
 
 /** File extensions a directory scan picks up. */
 export const CONFIG_EXTENSIONS: readonly string[] = ['.yaml', '.yml', '.json'];
@@ -39,10 +44,21 @@ function parseJson(text: string): ParsedDocument[] {
   } catch (err) {
     const message = errorMessage(err);
     const pos = /position (\d+)/.exec(message);
-    return [{ kind: 'parse-error', index: 0, message: `invalid JSON: ${message}`, ...(pos?.[1] !== undefined ? { line: lineAt(text, Number(pos[1])) } : {}) }];
+    return [
+      {
+        kind: 'parse-error',
+        index: 0,
+        message: `invalid JSON: ${message}`,
+        ...(pos?.[1] !== undefined ? { line: lineAt(text, Number(pos[1])) } : {}),
+      },
+    ];
   }
   if (Array.isArray(value)) return value.map((raw, index) => ({ kind: 'document', index, raw }));
-  if (typeof value === 'object' && value !== null && Array.isArray((value as Record<string, unknown>)['items'])) {
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    Array.isArray((value as Record<string, unknown>)['items'])
+  ) {
     const kind = (value as Record<string, unknown>)['kind'];
     // `kubectl get -o json` wraps objects in a List (or FooList); any other object with `items` is a document.
     if (kind === undefined || (typeof kind === 'string' && kind.endsWith('List'))) {
@@ -62,7 +78,12 @@ function parseYaml(text: string): ParsedDocument[] {
     const first = doc.errors[0];
     if (first !== undefined) {
       const line = first.linePos?.[0]?.line;
-      out.push({ kind: 'parse-error', index, message: `invalid YAML: ${(first.message.split('\n')[0] ?? first.message).replace(/ at line \d+, column \d+:?$/, '')}`, ...(line !== undefined ? { line } : {}) });
+      out.push({
+        kind: 'parse-error',
+        index,
+        message: `invalid YAML: ${(first.message.split('\n')[0] ?? first.message).replace(/ at line \d+, column \d+:?$/, '')}`,
+        ...(line !== undefined ? { line } : {}),
+      });
       return;
     }
     // Empty documents (`---` with nothing after it, comments only) are skipped, keeping positions.
@@ -128,7 +149,10 @@ export async function loadConfigFiles(paths: readonly string[]): Promise<LoadedF
     try {
       st = await stat(p);
     } catch (err) {
-      files.push({ file: p, error: new ConfigError('CONFIG_READ_FAILED', `${p}: ${errorMessage(err)}`, { cause: err }) });
+      files.push({
+        file: p,
+        error: new ConfigError('CONFIG_READ_FAILED', `${p}: ${errorMessage(err)}`, { cause: err }),
+      });
       continue;
     }
     if (st.isDirectory()) {
@@ -136,7 +160,10 @@ export async function loadConfigFiles(paths: readonly string[]): Promise<LoadedF
       try {
         await walk(resolve(p), new Set(), found);
       } catch (err) {
-        files.push({ file: p, error: new ConfigError('CONFIG_READ_FAILED', `${p}: ${errorMessage(err)}`, { cause: err }) });
+        files.push({
+          file: p,
+          error: new ConfigError('CONFIG_READ_FAILED', `${p}: ${errorMessage(err)}`, { cause: err }),
+        });
         continue;
       }
       // Report paths relative to what the user typed.
@@ -145,7 +172,10 @@ export async function loadConfigFiles(paths: readonly string[]): Promise<LoadedF
     } else if (st.isFile()) {
       files.push({ file: p });
     } else {
-      files.push({ file: p, error: new ConfigError('CONFIG_UNSUPPORTED_FILE', `${p}: not a regular file or directory`) });
+      files.push({
+        file: p,
+        error: new ConfigError('CONFIG_UNSUPPORTED_FILE', `${p}: not a regular file or directory`),
+      });
     }
   }
   const out: LoadedFile[] = [];
@@ -158,7 +188,11 @@ export async function loadConfigFiles(paths: readonly string[]): Promise<LoadedF
       const text = await readFile(file, 'utf8');
       out.push({ kind: 'parsed', file, documents: parseConfigText(text, file) });
     } catch (err) {
-      out.push({ kind: 'unreadable', file, error: new ConfigError('CONFIG_READ_FAILED', `${file}: ${errorMessage(err)}`, { cause: err }) });
+      out.push({
+        kind: 'unreadable',
+        file,
+        error: new ConfigError('CONFIG_READ_FAILED', `${file}: ${errorMessage(err)}`, { cause: err }),
+      });
     }
   }
   return out;

@@ -36,7 +36,10 @@ describe('ambit validate (CLI)', function () {
 
   function ambit(...args: string[]): Promise<Run> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       children.add(child);
       let stdout = '';
       let stderr = '';
@@ -72,12 +75,35 @@ describe('ambit validate (CLI)', function () {
       [
         [join(FIXTURES, 'valid', 'namespace.yaml'), 0, 'Namespace', '', 'bookinfo', true],
         [join(FIXTURES, 'valid', 'namespace.yaml'), 1, 'PeerAuthentication', 'bookinfo', 'default', true],
-        [join(FIXTURES, 'valid', 'nested', 'policies.yml'), 0, 'AuthorizationPolicy', 'bookinfo', 'reviews-viewer', true],
+        [
+          join(FIXTURES, 'valid', 'nested', 'policies.yml'),
+          0,
+          'AuthorizationPolicy',
+          'bookinfo',
+          'reviews-viewer',
+          true,
+        ],
         [join(FIXTURES, 'valid', 'nested', 'services.json'), 0, 'Service', 'bookinfo', 'reviews', true],
-        [join(FIXTURES, 'valid', 'nested', 'services.json'), 1, 'VirtualService', 'bookinfo', 'reviews', true],
+        [
+          join(FIXTURES, 'valid', 'nested', 'services.json'),
+          1,
+          'VirtualService',
+          'bookinfo',
+          'reviews',
+          true,
+        ],
       ],
     );
-    for (const e of entries) assert.deepEqual(Object.keys(e).sort(), ['errors', 'file', 'index', 'kind', 'name', 'namespace', 'valid']);
+    for (const e of entries)
+      assert.deepEqual(Object.keys(e).sort(), [
+        'errors',
+        'file',
+        'index',
+        'kind',
+        'name',
+        'namespace',
+        'valid',
+      ]);
   });
 
   it('exits 1 and lists each invalid object with its field path', async () => {
@@ -97,22 +123,36 @@ describe('ambit validate (CLI)', function () {
     const r = await ambit('validate', '-f', file, '-o', 'json');
     assert.equal(r.code, 1, r.stderr);
     const entries = JSON.parse(r.stdout) as Entry[];
-    assert.deepEqual(entries.map((e) => [e.index, e.valid, e.name]), [
-      [0, true, 'good-one'],
-      [1, false, null],
-      [2, true, 'after-the-broken-one'],
-    ]);
+    assert.deepEqual(
+      entries.map((e) => [e.index, e.valid, e.name]),
+      [
+        [0, true, 'good-one'],
+        [1, false, null],
+        [2, true, 'after-the-broken-one'],
+      ],
+    );
     assert.equal(entries[1]?.errors[0]?.path, '(document)');
     assert.equal(entries[1]?.kind, null);
   });
 
   it('accepts several -f options and reports an unreadable path with exit 1', async () => {
     const missing = join(FIXTURES, 'does-not-exist.yaml');
-    const r = await ambit('validate', '-f', join(FIXTURES, 'valid', 'namespace.yaml'), '-f', missing, '-o', 'json');
+    const r = await ambit(
+      'validate',
+      '-f',
+      join(FIXTURES, 'valid', 'namespace.yaml'),
+      '-f',
+      missing,
+      '-o',
+      'json',
+    );
     assert.equal(r.code, 1, r.stderr);
     const entries = JSON.parse(r.stdout) as Entry[];
     assert.equal(entries.length, 3);
-    assert.deepEqual(entries.map((e) => e.valid), [true, true, false]);
+    assert.deepEqual(
+      entries.map((e) => e.valid),
+      [true, true, false],
+    );
     assert.equal(entries[2]?.file, missing);
     assert.equal(entries[2]?.index, null);
     assert.match(entries[2]?.errors[0]?.message ?? '', /ENOENT/);

@@ -32,7 +32,16 @@ const SOURCE_FIELDS = [
   'notServiceAccounts',
 ] as const;
 
-const OPERATION_FIELDS = ['hosts', 'notHosts', 'ports', 'notPorts', 'methods', 'notMethods', 'paths', 'notPaths'] as const;
+const OPERATION_FIELDS = [
+  'hosts',
+  'notHosts',
+  'ports',
+  'notPorts',
+  'methods',
+  'notMethods',
+  'paths',
+  'notPaths',
+] as const;
 
 const SOURCE = obj(Object.fromEntries(SOURCE_FIELDS.map((f) => [f, STRINGS])));
 const OPERATION = obj(Object.fromEntries(OPERATION_FIELDS.map((f) => [f, STRINGS])));
@@ -58,7 +67,11 @@ interface RawSpec {
   targetRefs?: Partial<PolicyTargetReference>[];
   action?: AuthorizationPolicySpec['action'];
   provider?: { name?: string };
-  rules?: { from?: { source?: AuthzSource }[]; to?: { operation?: AuthzOperation }[]; when?: Partial<AuthzCondition>[] }[];
+  rules?: {
+    from?: { source?: AuthzSource }[];
+    to?: { operation?: AuthzOperation }[];
+    when?: Partial<AuthzCondition>[];
+  }[];
 }
 
 /** Condition keys Istio knows that take a `[name]` suffix. */
@@ -92,7 +105,8 @@ function conditionKeyError(k: string): string | undefined {
   }
   if (k === 'destination.namespace') return `attribute ${k} is replaced by the metadata.namespace`;
   if (k.startsWith('destination.labels')) return `attribute ${k} is replaced by the workload selector`;
-  if (k === 'destination.name' || k === 'destination.user') return `deprecated attribute ${k}: only supported in v1alpha1`;
+  if (k === 'destination.name' || k === 'destination.user')
+    return `deprecated attribute ${k}: only supported in v1alpha1`;
   return `unknown attribute: ${k}`;
 }
 
@@ -104,10 +118,24 @@ function wildcardError(v: string): string | undefined {
   return `${JSON.stringify(v)}: wildcard "*" is only allowed as a prefix or a suffix`;
 }
 
-const WILDCARD_FIELDS = new Set(['principals', 'notPrincipals', 'requestPrincipals', 'notRequestPrincipals', 'namespaces', 'notNamespaces']);
+const WILDCARD_FIELDS = new Set([
+  'principals',
+  'notPrincipals',
+  'requestPrincipals',
+  'notRequestPrincipals',
+  'namespaces',
+  'notNamespaces',
+]);
 const IP_FIELDS = new Set(['ipBlocks', 'notIpBlocks', 'remoteIpBlocks', 'notRemoteIpBlocks']);
 /** Source fields an external (CUSTOM) authorizer cannot be given. */
-const CUSTOM_UNSUPPORTED_SOURCE = new Set(['principals', 'notPrincipals', 'requestPrincipals', 'notRequestPrincipals', 'namespaces', 'notNamespaces']);
+const CUSTOM_UNSUPPORTED_SOURCE = new Set([
+  'principals',
+  'notPrincipals',
+  'requestPrincipals',
+  'notRequestPrincipals',
+  'namespaces',
+  'notNamespaces',
+]);
 
 function checkSource(issues: Issues, path: string, src: AuthzSource, action: string): void {
   const record = src as Readonly<Record<string, readonly string[] | undefined>>;
@@ -132,8 +160,12 @@ function checkSource(issues: Issues, path: string, src: AuthzSource, action: str
     });
   }
   if ((src.serviceAccounts?.length ?? 0) > 0 || (src.notServiceAccounts?.length ?? 0) > 0) {
-    if ((src.namespaces?.length ?? 0) > 0 || (src.principals?.length ?? 0) > 0 ||
-        (src.notNamespaces?.length ?? 0) > 0 || (src.notPrincipals?.length ?? 0) > 0) {
+    if (
+      (src.namespaces?.length ?? 0) > 0 ||
+      (src.principals?.length ?? 0) > 0 ||
+      (src.notNamespaces?.length ?? 0) > 0 ||
+      (src.notPrincipals?.length ?? 0) > 0
+    ) {
       issues.add(
         field(path, (src.serviceAccounts?.length ?? 0) > 0 ? 'serviceAccounts' : 'notServiceAccounts'),
         'cannot set serviceAccounts with namespaces or principals',
@@ -145,7 +177,8 @@ function checkSource(issues: Issues, path: string, src: AuthzSource, action: str
 /** Istio path templates: `{*}` and `{**}` only, as whole segments. */
 function pathTemplateError(p: string): string | undefined {
   if (!p.includes('{*}') && !p.includes('{**}')) return undefined;
-  if (/\/\{\w+=\*\*?\}|\{\w*\}|\/\*\*?|\*\*?\//.test(p)) return `invalid or unsupported path template ${JSON.stringify(p)}`;
+  if (/\/\{\w+=\*\*?\}|\{\w*\}|\/\*\*?|\*\*?\//.test(p))
+    return `invalid or unsupported path template ${JSON.stringify(p)}`;
   return undefined;
 }
 
@@ -164,7 +197,11 @@ function checkOperation(issues: Issues, path: string, op: AuthzOperation): void 
         return;
       }
       const e =
-        f === 'ports' || f === 'notPorts' ? portStringError(v) : f === 'paths' || f === 'notPaths' ? pathTemplateError(v) : undefined;
+        f === 'ports' || f === 'notPorts'
+          ? portStringError(v)
+          : f === 'paths' || f === 'notPaths'
+            ? pathTemplateError(v)
+            : undefined;
       if (e !== undefined) issues.add(vp, e);
     });
   }
@@ -203,8 +240,14 @@ function checkCondition(issues: Issues, path: string, c: Partial<AuthzCondition>
   }
 }
 
-function buildRule(issues: Issues, path: string, rule: NonNullable<RawSpec['rules']>[number], action: string): AuthzRule {
-  if (rule.from !== undefined && rule.from.length === 0) issues.add(field(path, 'from'), 'from must not be empty');
+function buildRule(
+  issues: Issues,
+  path: string,
+  rule: NonNullable<RawSpec['rules']>[number],
+  action: string,
+): AuthzRule {
+  if (rule.from !== undefined && rule.from.length === 0)
+    issues.add(field(path, 'from'), 'from must not be empty');
   const from = rule.from?.map((f, i) => {
     const p = field(index(field(path, 'from'), i), 'source');
     if (f.source === undefined) issues.add(p, 'source is required');
@@ -220,7 +263,11 @@ function buildRule(issues: Issues, path: string, rule: NonNullable<RawSpec['rule
   });
   const when = rule.when?.map((c, i) => {
     checkCondition(issues, index(field(path, 'when'), i), c, action);
-    return { key: c.key ?? '', ...(c.values !== undefined ? { values: c.values } : {}), ...(c.notValues !== undefined ? { notValues: c.notValues } : {}) };
+    return {
+      key: c.key ?? '',
+      ...(c.values !== undefined ? { values: c.values } : {}),
+      ...(c.notValues !== undefined ? { notValues: c.notValues } : {}),
+    };
   });
   return {
     ...(from !== undefined ? { from } : {}),
@@ -246,7 +293,10 @@ export const authorizationPolicyValidator: KindValidator<'AuthorizationPolicy'> 
           'CUSTOM action without rules is meaningless as it will never be triggered; add an empty rule {} to trigger it for every request',
         );
       } else if (raw.provider?.name === undefined || raw.provider.name === '') {
-        issues.add(raw.provider === undefined ? 'spec.provider' : 'spec.provider.name', 'provider.name is required with CUSTOM action');
+        issues.add(
+          raw.provider === undefined ? 'spec.provider' : 'spec.provider.name',
+          'provider.name is required with CUSTOM action',
+        );
       }
     } else if (raw.provider !== undefined) {
       issues.add('spec.provider', `provider must not be set with non CUSTOM action, found ${action}`);

@@ -4,7 +4,25 @@
  * load-balancer rules). The spec is stored as validated plain data.
  */
 import type { L7Spec, WorkloadSelector } from '../types.js';
-import { ANY, BOOL, INT32, NUMBER, STRING, STRING_MAP, STRINGS, UINT32, arr, enumOf, field, index, key, map, obj, type Issues, type Shape } from './shape.js';
+import {
+  ANY,
+  BOOL,
+  INT32,
+  NUMBER,
+  STRING,
+  STRING_MAP,
+  STRINGS,
+  UINT32,
+  arr,
+  enumOf,
+  field,
+  index,
+  key,
+  map,
+  obj,
+  type Issues,
+  type Shape,
+} from './shape.js';
 import {
   checkDuration,
   checkExportTo,
@@ -29,7 +47,12 @@ const LOAD_BALANCER: Shape = obj({
   simple: enumOf('UNSPECIFIED', 'LEAST_CONN', 'RANDOM', 'PASSTHROUGH', 'ROUND_ROBIN', 'LEAST_REQUEST'),
   consistentHash: obj({
     httpHeaderName: STRING,
-    httpCookie: obj({ name: STRING, path: STRING, ttl: STRING, attributes: arr(obj({ name: STRING, value: STRING })) }),
+    httpCookie: obj({
+      name: STRING,
+      path: STRING,
+      ttl: STRING,
+      attributes: arr(obj({ name: STRING, value: STRING })),
+    }),
     useSourceIp: BOOL,
     httpQueryParameterName: STRING,
     ringHash: obj({ minimumRingSize: UINT32 }),
@@ -38,7 +61,11 @@ const LOAD_BALANCER: Shape = obj({
   }),
   localityLbSetting: LOCALITY_LB,
   warmupDurationSecs: STRING,
-  warmup: obj({ duration: STRING, minimumPercent: obj({ value: NUMBER }), aggression: obj({ value: NUMBER }) }),
+  warmup: obj({
+    duration: STRING,
+    minimumPercent: obj({ value: NUMBER }),
+    aggression: obj({ value: NUMBER }),
+  }),
 });
 
 const CONNECTION_POOL: Shape = obj({
@@ -179,14 +206,22 @@ interface PortPolicy {
 }
 interface TrafficPolicy extends PortPolicy {
   readonly portLevelSettings?: readonly PortPolicy[];
-  readonly tunnel?: { readonly protocol?: string; readonly targetHost?: string; readonly targetPort?: number };
+  readonly tunnel?: {
+    readonly protocol?: string;
+    readonly targetHost?: string;
+    readonly targetPort?: number;
+  };
   readonly proxyProtocol?: { readonly version?: string };
   readonly retryBudget?: { readonly percent?: { readonly value?: number } };
 }
 interface RawSpec {
   readonly host?: string;
   readonly trafficPolicy?: TrafficPolicy;
-  readonly subsets?: readonly { readonly name?: string; readonly labels?: Readonly<Record<string, string>>; readonly trafficPolicy?: TrafficPolicy }[];
+  readonly subsets?: readonly {
+    readonly name?: string;
+    readonly labels?: Readonly<Record<string, string>>;
+    readonly trafficPolicy?: TrafficPolicy;
+  }[];
   readonly exportTo?: readonly string[];
   readonly workloadSelector?: WorkloadSelector;
 }
@@ -204,8 +239,10 @@ function isPrime(n: number): boolean {
 
 function localityError(l: string): string | undefined {
   const stars = l.split('*').length - 1;
-  if (stars > 1 || (stars === 1 && !l.endsWith('*'))) return `locality ${l} wildcard '*' number can not exceed 1 and must be in the end`;
-  if (l.split('/', 3).some((part) => part === '')) return `locality ${l} must not contain empty region/zone/subzone info`;
+  if (stars > 1 || (stars === 1 && !l.endsWith('*')))
+    return `locality ${l} wildcard '*' number can not exceed 1 and must be in the end`;
+  if (l.split('/', 3).some((part) => part === ''))
+    return `locality ${l} must not contain empty region/zone/subzone info`;
   return undefined;
 }
 
@@ -216,11 +253,18 @@ function checkLocalityLb(issues: Issues, path: string, lb: LocalityLb): void {
     issues.add(path, "can not simultaneously specify 'distribute' and 'failover'");
     return;
   }
-  const topologyLabels = ['topology.kubernetes.io/region', 'topology.kubernetes.io/zone', 'topology.istio.io/subzone'];
+  const topologyLabels = [
+    'topology.kubernetes.io/region',
+    'topology.kubernetes.io/zone',
+    'topology.istio.io/subzone',
+  ];
   if (failover.length > 0) {
     lb.failoverPriority?.forEach((label, i) => {
       if (topologyLabels.includes(label)) {
-        issues.add(index(field(path, 'failoverPriority'), i), `can not simultaneously set 'failover' and topology label '${label}' in 'failoverPriority'`);
+        issues.add(
+          index(field(path, 'failoverPriority'), i),
+          `can not simultaneously set 'failover' and topology label '${label}' in 'failoverPriority'`,
+        );
       }
     });
   }
@@ -243,8 +287,10 @@ function checkLocalityLb(issues: Issues, path: string, lb: LocalityLb): void {
   failover.forEach((f, i) => {
     const p = index(field(path, 'failover'), i);
     if (f.from === f.to) issues.add(p, 'locality lb failover settings must specify different regions');
-    if ((f.from ?? '').includes('/') || (f.to ?? '').includes('/')) issues.add(p, 'locality lb failover only specify region');
-    if ((f.from ?? '').includes('*') || (f.to ?? '').includes('*')) issues.add(p, "locality lb failover region should not contain '*' wildcard");
+    if ((f.from ?? '').includes('/') || (f.to ?? '').includes('/'))
+      issues.add(p, 'locality lb failover only specify region');
+    if ((f.from ?? '').includes('*') || (f.to ?? '').includes('*'))
+      issues.add(p, "locality lb failover region should not contain '*' wildcard");
   });
 }
 
@@ -255,14 +301,20 @@ function checkLoadBalancer(issues: Issues, path: string, lb: LoadBalancer): void
   const ch = lb.consistentHash;
   if (ch !== undefined) {
     const p = field(path, 'consistentHash');
-    const keys = (['httpHeaderName', 'httpCookie', 'useSourceIp', 'httpQueryParameterName'] as const).filter((k) => ch[k] !== undefined);
+    const keys = (['httpHeaderName', 'httpCookie', 'useSourceIp', 'httpQueryParameterName'] as const).filter(
+      (k) => ch[k] !== undefined,
+    );
     if (keys.length > 1) issues.add(p, `only one hash key may be set (found ${keys.join(', ')})`);
     if (ch.httpCookie !== undefined && (ch.httpCookie.name ?? '') === '') {
       issues.add(field(p, 'httpCookie.name'), 'name required for httpCookie');
     }
-    if (ch.ringHash !== undefined && ch.maglev !== undefined) issues.add(field(p, 'maglev'), 'only one of ringHash or maglev may be set');
+    if (ch.ringHash !== undefined && ch.maglev !== undefined)
+      issues.add(field(p, 'maglev'), 'only one of ringHash or maglev may be set');
     if ((ch.minimumRingSize ?? 0) !== 0 && (ch.ringHash !== undefined || ch.maglev !== undefined)) {
-      issues.add(field(p, 'minimumRingSize'), 'only one of minimumRingSize or maglev/ringHash can be specified');
+      issues.add(
+        field(p, 'minimumRingSize'),
+        'only one of minimumRingSize or maglev/ringHash can be specified',
+      );
     }
     if (ch.maglev !== undefined) {
       const size = ch.maglev.tableSize ?? 0;
@@ -272,7 +324,8 @@ function checkLoadBalancer(issues: Issues, path: string, lb: LoadBalancer): void
       else if (!isPrime(size)) issues.add(mp, `tableSize ${size} must be a prime number for maglev`);
     }
   }
-  if (lb.localityLbSetting !== undefined) checkLocalityLb(issues, field(path, 'localityLbSetting'), lb.localityLbSetting);
+  if (lb.localityLbSetting !== undefined)
+    checkLocalityLb(issues, field(path, 'localityLbSetting'), lb.localityLbSetting);
   checkDuration(issues, field(path, 'warmupDurationSecs'), lb.warmupDurationSecs);
 }
 
@@ -284,19 +337,29 @@ function checkConnectionPool(issues: Issues, path: string, cp: ConnectionPool): 
   const http = cp.http;
   if (http !== undefined) {
     const hp = field(path, 'http');
-    for (const f of ['http1MaxPendingRequests', 'http2MaxRequests', 'maxRequestsPerConnection', 'maxRetries', 'maxConcurrentStreams'] as const) {
+    for (const f of [
+      'http1MaxPendingRequests',
+      'http2MaxRequests',
+      'maxRequestsPerConnection',
+      'maxRetries',
+      'maxConcurrentStreams',
+    ] as const) {
       const v = http[f];
       if (v !== undefined && v < 0) issues.add(field(hp, f), `${f} must be non-negative`);
     }
     checkDuration(issues, field(hp, 'idleTimeout'), http.idleTimeout);
     if (http.h2UpgradePolicy === 'UPGRADE' && http.useClientProtocol === true) {
-      issues.add(field(hp, 'useClientProtocol'), 'useClientProtocol must not be true when h2UpgradePolicy is UPGRADE');
+      issues.add(
+        field(hp, 'useClientProtocol'),
+        'useClientProtocol must not be true when h2UpgradePolicy is UPGRADE',
+      );
     }
   }
   const tcp = cp.tcp;
   if (tcp !== undefined) {
     const tp = field(path, 'tcp');
-    if (tcp.maxConnections !== undefined && tcp.maxConnections < 0) issues.add(field(tp, 'maxConnections'), 'maxConnections must be non-negative');
+    if (tcp.maxConnections !== undefined && tcp.maxConnections < 0)
+      issues.add(field(tp, 'maxConnections'), 'maxConnections must be non-negative');
     checkDuration(issues, field(tp, 'connectTimeout'), tcp.connectTimeout);
     checkDuration(issues, field(tp, 'maxConnectionDuration'), tcp.maxConnectionDuration);
     checkDuration(issues, field(tp, 'idleTimeout'), tcp.idleTimeout);
@@ -316,54 +379,90 @@ function checkOutlierDetection(issues: Issues, path: string, od: OutlierDetectio
   }
   for (const f of ['maxEjectionPercent', 'minHealthPercent'] as const) {
     const v = od[f];
-    if (v !== undefined && (v < 0 || v > 100)) issues.add(field(path, f), `percentage ${v} is not in range 0..100`);
+    if (v !== undefined && (v < 0 || v > 100))
+      issues.add(field(path, f), `percentage ${v} is not in range 0..100`);
   }
 }
 
 function checkClientTls(issues: Issues, path: string, tls: ClientTls): void {
   const mode = tls.mode ?? 'DISABLE';
   if (tls.insecureSkipVerify === true) {
-    if (mode === 'SIMPLE' && ((tls.caCertificates ?? '') !== '' || (tls.credentialName ?? '') !== '' || tls.subjectAltNames !== undefined)) {
-      issues.add(field(path, 'insecureSkipVerify'), 'cannot specify caCertificates, credentialName or subjectAltNames when insecureSkipVerify is true');
+    if (
+      mode === 'SIMPLE' &&
+      ((tls.caCertificates ?? '') !== '' ||
+        (tls.credentialName ?? '') !== '' ||
+        tls.subjectAltNames !== undefined)
+    ) {
+      issues.add(
+        field(path, 'insecureSkipVerify'),
+        'cannot specify caCertificates, credentialName or subjectAltNames when insecureSkipVerify is true',
+      );
     }
     if (mode === 'MUTUAL' && ((tls.caCertificates ?? '') !== '' || tls.subjectAltNames !== undefined)) {
-      issues.add(field(path, 'insecureSkipVerify'), 'cannot specify caCertificates or subjectAltNames when insecureSkipVerify is true');
+      issues.add(
+        field(path, 'insecureSkipVerify'),
+        'cannot specify caCertificates or subjectAltNames when insecureSkipVerify is true',
+      );
     }
   }
   if ((mode === 'SIMPLE' || mode === 'MUTUAL') && (tls.credentialName ?? '') !== '') {
-    if ([tls.clientCertificate, tls.caCertificates, tls.privateKey, tls.caCrl].some((v) => (v ?? '') !== '')) {
-      issues.add(field(path, 'credentialName'), 'cannot specify client certificates, CA certificate or CA CRL if credentialName is set');
+    if (
+      [tls.clientCertificate, tls.caCertificates, tls.privateKey, tls.caCrl].some((v) => (v ?? '') !== '')
+    ) {
+      issues.add(
+        field(path, 'credentialName'),
+        'cannot specify client certificates, CA certificate or CA CRL if credentialName is set',
+      );
     }
     return;
   }
   if (mode === 'MUTUAL') {
-    if ((tls.clientCertificate ?? '') === '') issues.add(field(path, 'clientCertificate'), 'client certificate required for mutual tls');
-    if ((tls.privateKey ?? '') === '') issues.add(field(path, 'privateKey'), 'private key required for mutual tls');
+    if ((tls.clientCertificate ?? '') === '')
+      issues.add(field(path, 'clientCertificate'), 'client certificate required for mutual tls');
+    if ((tls.privateKey ?? '') === '')
+      issues.add(field(path, 'privateKey'), 'private key required for mutual tls');
   }
 }
 
 function checkPortPolicyFields(issues: Issues, path: string, p: PortPolicy): void {
-  if (p.outlierDetection !== undefined) checkOutlierDetection(issues, field(path, 'outlierDetection'), p.outlierDetection);
-  if (p.connectionPool !== undefined) checkConnectionPool(issues, field(path, 'connectionPool'), p.connectionPool);
+  if (p.outlierDetection !== undefined)
+    checkOutlierDetection(issues, field(path, 'outlierDetection'), p.outlierDetection);
+  if (p.connectionPool !== undefined)
+    checkConnectionPool(issues, field(path, 'connectionPool'), p.connectionPool);
   if (p.loadBalancer !== undefined) checkLoadBalancer(issues, field(path, 'loadBalancer'), p.loadBalancer);
   if (p.tls !== undefined) checkClientTls(issues, field(path, 'tls'), p.tls);
 }
 
 function checkTrafficPolicy(issues: Issues, path: string, tp: TrafficPolicy): void {
-  const set = (['outlierDetection', 'connectionPool', 'loadBalancer', 'tls', 'portLevelSettings', 'tunnel', 'proxyProtocol', 'retryBudget'] as const).filter(
-    (f) => tp[f] !== undefined,
-  );
+  const set = (
+    [
+      'outlierDetection',
+      'connectionPool',
+      'loadBalancer',
+      'tls',
+      'portLevelSettings',
+      'tunnel',
+      'proxyProtocol',
+      'retryBudget',
+    ] as const
+  ).filter((f) => tp[f] !== undefined);
   if (set.length === 0 && !issues.isIncomplete(path)) {
     issues.add(path, 'traffic policy must have at least one field');
     return;
   }
-  if (tp.tunnel !== undefined && tp.proxyProtocol !== undefined) issues.add(path, 'tunnel and proxyProtocol must not be set together');
+  if (tp.tunnel !== undefined && tp.proxyProtocol !== undefined)
+    issues.add(path, 'tunnel and proxyProtocol must not be set together');
   checkPortPolicyFields(issues, path, tp);
   tp.portLevelSettings?.forEach((p, i) => {
     const pp = index(field(path, 'portLevelSettings'), i);
     if (p.port === undefined) issues.add(field(pp, 'port'), 'port is required');
     else checkPort(issues, field(pp, 'port.number'), p.port.number ?? 0);
-    if (p.outlierDetection === undefined && p.connectionPool === undefined && p.loadBalancer === undefined && p.tls === undefined) {
+    if (
+      p.outlierDetection === undefined &&
+      p.connectionPool === undefined &&
+      p.loadBalancer === undefined &&
+      p.tls === undefined
+    ) {
       issues.add(pp, 'port traffic policy must have at least one field');
     } else {
       checkPortPolicyFields(issues, pp, p);
@@ -372,12 +471,20 @@ function checkTrafficPolicy(issues: Issues, path: string, tp: TrafficPolicy): vo
   const tunnel = tp.tunnel;
   if (tunnel !== undefined) {
     const t = field(path, 'tunnel');
-    if (tunnel.protocol !== undefined && tunnel.protocol !== '' && tunnel.protocol !== 'CONNECT' && tunnel.protocol !== 'POST') {
+    if (
+      tunnel.protocol !== undefined &&
+      tunnel.protocol !== '' &&
+      tunnel.protocol !== 'CONNECT' &&
+      tunnel.protocol !== 'POST'
+    ) {
       issues.add(field(t, 'protocol'), 'tunnel protocol must be "CONNECT" or "POST"');
     }
     const host = tunnel.targetHost ?? '';
     if (fqdnError(host) !== undefined && ipError(host) !== undefined) {
-      issues.add(field(t, 'targetHost'), `tunnel target host ${JSON.stringify(host)} must be a valid FQDN or IP address`);
+      issues.add(
+        field(t, 'targetHost'),
+        `tunnel target host ${JSON.stringify(host)} must be a valid FQDN or IP address`,
+      );
     }
     checkPort(issues, field(t, 'targetPort'), tunnel.targetPort ?? 0);
   }
@@ -413,14 +520,18 @@ export const destinationRuleValidator: KindValidator<'DestinationRule'> = {
         names.add(name);
       }
       checkLabels(issues, field(p, 'labels'), s.labels);
-      if (s.trafficPolicy !== undefined) checkTrafficPolicy(issues, field(p, 'trafficPolicy'), s.trafficPolicy);
+      if (s.trafficPolicy !== undefined)
+        checkTrafficPolicy(issues, field(p, 'trafficPolicy'), s.trafficPolicy);
     });
     checkExportTo(issues, 'spec.exportTo', raw.exportTo, false);
     if (raw.workloadSelector !== undefined) {
       checkWorkloadSelector(issues, 'spec.workloadSelector', raw.workloadSelector);
       const exportTo = raw.exportTo ?? [];
       if (exportTo.some((e) => e !== '.' && e !== meta.namespace)) {
-        issues.add('spec.exportTo', 'destination rule with workload selector cannot have exportTo beyond current namespace');
+        issues.add(
+          'spec.exportTo',
+          'destination rule with workload selector cannot have exportTo beyond current namespace',
+        );
       }
     }
     const spec: L7Spec = raw as L7Spec;

@@ -64,7 +64,8 @@ export function labelKeyError(k: string): string | undefined {
     if (e !== undefined) return `invalid key ${JSON.stringify(k)}: prefix ${e}`;
   }
   if (name.length === 0) return `invalid key ${JSON.stringify(k)}: name part must not be empty`;
-  if (name.length > 63) return `invalid key ${JSON.stringify(k)}: name part must be no more than 63 characters`;
+  if (name.length > 63)
+    return `invalid key ${JSON.stringify(k)}: name part must be no more than 63 characters`;
   if (!QUALIFIED_NAME.test(name)) {
     return `invalid key ${JSON.stringify(k)}: name part must consist of alphanumeric characters, '-', '_' or '.', starting and ending with an alphanumeric character`;
   }
@@ -81,7 +82,11 @@ export function labelValueError(v: string): string | undefined {
 }
 
 /** Checks every key and value of a label map, each at `path["key"]`. */
-export function checkLabels(issues: Issues, path: string, labels: Readonly<Record<string, string>> | undefined): void {
+export function checkLabels(
+  issues: Issues,
+  path: string,
+  labels: Readonly<Record<string, string>> | undefined,
+): void {
   if (labels === undefined) return;
   for (const [k, v] of Object.entries(labels)) {
     const p = keyPath(path, k);
@@ -124,8 +129,8 @@ export function checkSelectorLabels(
 const UNIT_NS: Readonly<Record<string, number>> = {
   ns: 1,
   us: 1e3,
-  'µs': 1e3,
-  'μs': 1e3,
+  µs: 1e3,
+  μs: 1e3,
   ms: 1e6,
   s: 1e9,
   m: 60e9,
@@ -172,7 +177,8 @@ export function durationError(text: string): string | undefined {
     return `${JSON.stringify(text)} is not a duration (expected e.g. "1s", "100ms", "1m30s")`;
   }
   if (ns < 1e6) return `duration ${JSON.stringify(text)} must be at least 1ms`;
-  if (Math.round(ns) % 1e6 !== 0) return `duration ${JSON.stringify(text)}: only durations to ms precision are supported`;
+  if (Math.round(ns) % 1e6 !== 0)
+    return `duration ${JSON.stringify(text)}: only durations to ms precision are supported`;
   return undefined;
 }
 
@@ -195,7 +201,9 @@ export function checkDuration(issues: Issues, path: string, text: string | undef
 // ---------- ports ----------
 
 export function portError(n: number): string | undefined {
-  return Number.isInteger(n) && n >= 1 && n <= 65535 ? undefined : `port number ${n} must be in the range 1..65535`;
+  return Number.isInteger(n) && n >= 1 && n <= 65535
+    ? undefined
+    : `port number ${n} must be in the range 1..65535`;
 }
 
 export function checkPort(issues: Issues, path: string, n: number | undefined): void {
@@ -206,7 +214,8 @@ export function checkPort(issues: Issues, path: string, n: number | undefined): 
 
 /** A port written as text (AuthorizationPolicy ports, `destination.port` values): decimal 0..65535. */
 export function portStringError(s: string): string | undefined {
-  if (!/^[0-9]+$/.test(s) || Number(s) > 65535) return `bad port ${JSON.stringify(s)}: must be a number in 0..65535`;
+  if (!/^[0-9]+$/.test(s) || Number(s) > 65535)
+    return `bad port ${JSON.stringify(s)}: must be a number in 0..65535`;
   return undefined;
 }
 
@@ -225,7 +234,8 @@ export function cidrError(s: string): string | undefined {
   const family = isIP(addr);
   if (family === 0 || !/^[0-9]{1,3}$/.test(bits)) return `${JSON.stringify(s)} is not a valid CIDR block`;
   const max = family === 4 ? 32 : 128;
-  if (Number(bits) > max) return `${JSON.stringify(s)} is not a valid CIDR block (prefix length above ${max})`;
+  if (Number(bits) > max)
+    return `${JSON.stringify(s)} is not a valid CIDR block (prefix length above ${max})`;
   return undefined;
 }
 
@@ -254,7 +264,8 @@ function dnsLabelsError(domain: string, whole: string): string | undefined {
     const label = parts[i] ?? '';
     // A trailing dot (`istio.io.`) is allowed.
     if (i === parts.length - 1 && label === '' && i > 0) return undefined;
-    if (!istioLabelOk(label)) return `domain name ${JSON.stringify(whole)} invalid (label ${JSON.stringify(label)} invalid)`;
+    if (!istioLabelOk(label))
+      return `domain name ${JSON.stringify(whole)} invalid (label ${JSON.stringify(label)} invalid)`;
   }
   return undefined;
 }
@@ -287,7 +298,8 @@ export function wildcardDomainError(name: string): string | undefined {
 
 /** `foo*.example.com` style wildcards: only `*` or a `*.` prefix are allowed where Istio forbids partial wildcards. */
 export function partialWildcardError(name: string): string | undefined {
-  if (name.includes('*') && name !== '*' && !name.startsWith('*.')) return `partial wildcard ${JSON.stringify(name)} not allowed`;
+  if (name.includes('*') && name !== '*' && !name.startsWith('*.'))
+    return `partial wildcard ${JSON.stringify(name)} not allowed`;
   return undefined;
 }
 
@@ -303,10 +315,12 @@ export function gatewayHostError(host: string): string | undefined {
     const ns = host.slice(0, slash);
     dnsName = host.slice(slash + 1);
     if (ns === '' || dnsName === '') return 'config namespace and dnsName in host entry cannot be empty';
-    if (ns !== '*' && ns !== '.' && !istioLabelOk(ns)) return `invalid namespace value ${JSON.stringify(ns)} in gateway`;
+    if (ns !== '*' && ns !== '.' && !istioLabelOk(ns))
+      return `invalid namespace value ${JSON.stringify(ns)} in gateway`;
   }
   if (isIP(dnsName) !== 0) return undefined;
-  if (dnsName !== '*' && !dnsName.includes('.')) return `short names (non FQDN) are not allowed: ${JSON.stringify(dnsName)}`;
+  if (dnsName !== '*' && !dnsName.includes('.'))
+    return `short names (non FQDN) are not allowed: ${JSON.stringify(dnsName)}`;
   return wildcardDomainError(dnsName) ?? partialWildcardError(dnsName);
 }
 
@@ -360,7 +374,12 @@ export function isTlsProtocol(p: string): boolean {
 }
 
 /** Export-to visibility values: `.`, `*`, `~` (ServiceEntry only) or a namespace name. */
-export function checkExportTo(issues: Issues, path: string, values: readonly string[] | undefined, allowNone: boolean): void {
+export function checkExportTo(
+  issues: Issues,
+  path: string,
+  values: readonly string[] | undefined,
+  allowNone: boolean,
+): void {
   if (values === undefined) return;
   const seen = new Set<string>();
   values.forEach((v, i) => {
@@ -375,6 +394,7 @@ export function checkExportTo(issues: Issues, path: string, values: readonly str
     const e = dns1123LabelError(v);
     if (e !== undefined) issues.add(p, `invalid exportTo value: ${e}`);
   });
-  if (seen.has('*') && values.length > 1) issues.add(path, 'cannot have both public (*) and non-public exportTo values');
+  if (seen.has('*') && values.length > 1)
+    issues.add(path, 'cannot have both public (*) and non-public exportTo values');
   if (seen.has('~') && values.length > 1) issues.add(path, 'cannot export to no one (~) and someone');
 }

@@ -4,8 +4,29 @@
  * spec is stored as validated plain data for the ingress gateway.
  */
 import type { L7Spec } from '../types.js';
-import { ANY, BOOL, STRING, STRING_MAP, STRINGS, UINT32, arr, enumOf, field, index, obj, type Issues } from './shape.js';
-import { checkLabels, checkPort, gatewayHostError, ipError, isHttpProtocol, isTlsProtocol, istioProtocolError } from './fields.js';
+import {
+  ANY,
+  BOOL,
+  STRING,
+  STRING_MAP,
+  STRINGS,
+  UINT32,
+  arr,
+  enumOf,
+  field,
+  index,
+  obj,
+  type Issues,
+} from './shape.js';
+import {
+  checkLabels,
+  checkPort,
+  gatewayHostError,
+  ipError,
+  isHttpProtocol,
+  isTlsProtocol,
+  istioProtocolError,
+} from './fields.js';
 import { NETWORKING_VERSIONS, type KindValidator } from './validator.js';
 
 const TLS_VERSIONS = ['TLS_AUTO', 'TLSV1_0', 'TLSV1_1', 'TLSV1_2', 'TLSV1_3'];
@@ -54,7 +75,12 @@ interface ServerTls {
   readonly tlsCertificates?: readonly unknown[];
 }
 interface Server {
-  readonly port?: { readonly number?: number; readonly protocol?: string; readonly name?: string; readonly targetPort?: number };
+  readonly port?: {
+    readonly number?: number;
+    readonly protocol?: string;
+    readonly name?: string;
+    readonly targetPort?: number;
+  };
   readonly bind?: string;
   readonly hosts?: readonly string[];
   readonly tls?: ServerTls;
@@ -72,7 +98,10 @@ function set(v: string | undefined): boolean {
 
 function checkTls(issues: Issues, path: string, tls: ServerTls): void {
   const mode = tls.mode ?? 'PASSTHROUGH';
-  const hasCredential = set(tls.credentialName) || (tls.credentialNames?.length ?? 0) > 0 || (tls.tlsCertificates?.length ?? 0) > 0;
+  const hasCredential =
+    set(tls.credentialName) ||
+    (tls.credentialNames?.length ?? 0) > 0 ||
+    (tls.tlsCertificates?.length ?? 0) > 0;
   if (set(tls.credentialName) && (tls.credentialNames?.length ?? 0) > 0) {
     issues.add(field(path, 'credentialNames'), 'only one of credentialName or credentialNames may be set');
   }
@@ -84,23 +113,38 @@ function checkTls(issues: Issues, path: string, tls: ServerTls): void {
   }
   if ((mode === 'SIMPLE' || mode === 'MUTUAL' || mode === 'OPTIONAL_MUTUAL') && hasCredential) {
     if (set(tls.caCrl) && set(tls.credentialName)) {
-      issues.add(field(path, 'caCrl'), 'CRL is not supported with credentialName; it has to be in the credential');
+      issues.add(
+        field(path, 'caCrl'),
+        'CRL is not supported with credentialName; it has to be in the credential',
+      );
     }
     return;
   }
   if (mode === 'SIMPLE') {
-    if (!set(tls.serverCertificate)) issues.add(field(path, 'serverCertificate'), 'SIMPLE TLS requires a server certificate (or credentialName)');
-    if (!set(tls.privateKey)) issues.add(field(path, 'privateKey'), 'SIMPLE TLS requires a private key (or credentialName)');
+    if (!set(tls.serverCertificate))
+      issues.add(
+        field(path, 'serverCertificate'),
+        'SIMPLE TLS requires a server certificate (or credentialName)',
+      );
+    if (!set(tls.privateKey))
+      issues.add(field(path, 'privateKey'), 'SIMPLE TLS requires a private key (or credentialName)');
     if (set(tls.caCrl)) issues.add(field(path, 'caCrl'), 'CRL is not supported with SIMPLE TLS');
   } else if (mode === 'MUTUAL' || mode === 'OPTIONAL_MUTUAL') {
-    if (!set(tls.serverCertificate)) issues.add(field(path, 'serverCertificate'), 'MUTUAL TLS requires a server certificate (or credentialName)');
-    if (!set(tls.privateKey)) issues.add(field(path, 'privateKey'), 'MUTUAL TLS requires a private key (or credentialName)');
-    if (!set(tls.caCertificates)) issues.add(field(path, 'caCertificates'), 'MUTUAL TLS requires a client CA bundle (or credentialName)');
+    if (!set(tls.serverCertificate))
+      issues.add(
+        field(path, 'serverCertificate'),
+        'MUTUAL TLS requires a server certificate (or credentialName)',
+      );
+    if (!set(tls.privateKey))
+      issues.add(field(path, 'privateKey'), 'MUTUAL TLS requires a private key (or credentialName)');
+    if (!set(tls.caCertificates))
+      issues.add(field(path, 'caCertificates'), 'MUTUAL TLS requires a client CA bundle (or credentialName)');
   }
 }
 
 function checkServer(issues: Issues, path: string, s: Server): void {
-  if ((s.hosts?.length ?? 0) === 0) issues.add(field(path, 'hosts'), 'server config must contain at least one host');
+  if ((s.hosts?.length ?? 0) === 0)
+    issues.add(field(path, 'hosts'), 'server config must contain at least one host');
   s.hosts?.forEach((h, i) => {
     const e = gatewayHostError(h);
     if (e !== undefined) issues.add(index(field(path, 'hosts'), i), e);
@@ -119,8 +163,10 @@ function checkServer(issues: Issues, path: string, s: Server): void {
       const e = istioProtocolError(protocol);
       if (e !== undefined) issues.add(field(pp, 'protocol'), e);
     }
-    if ((port.number ?? 0) > 0 || !bind.startsWith(UNIX_PREFIX)) checkPort(issues, field(pp, 'number'), port.number ?? 0);
-    if ((port.targetPort ?? 0) > 0) issues.add(field(pp, 'targetPort'), 'targetPort has no impact on Gateways');
+    if ((port.number ?? 0) > 0 || !bind.startsWith(UNIX_PREFIX))
+      checkPort(issues, field(pp, 'number'), port.number ?? 0);
+    if ((port.targetPort ?? 0) > 0)
+      issues.add(field(pp, 'targetPort'), 'targetPort has no impact on Gateways');
     if ((port.name ?? '') === '') issues.add(field(pp, 'name'), 'port name must be set');
     portOk = issues.count === before;
   }
@@ -129,7 +175,8 @@ function checkServer(issues: Issues, path: string, s: Server): void {
     if (socket === '' || (!socket.startsWith('@') && (!socket.startsWith('/') || socket.endsWith('/')))) {
       issues.add(field(path, 'bind'), `${JSON.stringify(socket)} is not an absolute path to a file`);
     }
-    if ((port?.number ?? 0) !== 0) issues.add(field(path, 'port.number'), 'port number must be 0 for unix domain socket');
+    if ((port?.number ?? 0) !== 0)
+      issues.add(field(path, 'port.number'), 'port number must be 0 for unix domain socket');
   } else if (bind !== '') {
     const e = ipError(bind);
     if (e !== undefined) issues.add(field(path, 'bind'), e);
@@ -142,9 +189,17 @@ function checkServer(issues: Issues, path: string, s: Server): void {
     } else if (!isTlsProtocol(protocol) && s.tls !== undefined) {
       const tls = s.tls;
       const onlyRedirect =
-        (tls.mode ?? 'PASSTHROUGH') === 'PASSTHROUGH' && !set(tls.caCertificates) && !set(tls.privateKey) && !set(tls.serverCertificate);
-      if (!isHttpProtocol(protocol)) issues.add(field(path, 'tls'), 'server cannot have TLS settings for non HTTPS/TLS ports');
-      else if (!onlyRedirect) issues.add(field(path, 'tls'), 'server cannot have TLS settings for plain text HTTP ports (only httpsRedirect)');
+        (tls.mode ?? 'PASSTHROUGH') === 'PASSTHROUGH' &&
+        !set(tls.caCertificates) &&
+        !set(tls.privateKey) &&
+        !set(tls.serverCertificate);
+      if (!isHttpProtocol(protocol))
+        issues.add(field(path, 'tls'), 'server cannot have TLS settings for non HTTPS/TLS ports');
+      else if (!onlyRedirect)
+        issues.add(
+          field(path, 'tls'),
+          'server cannot have TLS settings for plain text HTTP ports (only httpsRedirect)',
+        );
     }
   }
 }
@@ -167,7 +222,8 @@ export const gatewayValidator: KindValidator<'Gateway'> = {
       checkServer(issues, p, s);
       const name = s.port?.name;
       if (name !== undefined && name !== '') {
-        if (portNames.has(name)) issues.add(field(p, 'port.name'), `port names in servers must be unique: duplicate name ${name}`);
+        if (portNames.has(name))
+          issues.add(field(p, 'port.name'), `port names in servers must be unique: duplicate name ${name}`);
         portNames.add(name);
       }
     });

@@ -159,9 +159,16 @@ export interface HttpRoute {
     readonly scheme?: string;
     readonly redirectCode?: number;
   };
-  readonly directResponse?: { readonly status?: number; readonly body?: { readonly string?: string; readonly bytes?: string } };
+  readonly directResponse?: {
+    readonly status?: number;
+    readonly body?: { readonly string?: string; readonly bytes?: string };
+  };
   readonly delegate?: { readonly name?: string; readonly namespace?: string };
-  readonly rewrite?: { readonly uri?: string; readonly authority?: string; readonly uriRegexRewrite?: { readonly match?: string; readonly rewrite?: string } };
+  readonly rewrite?: {
+    readonly uri?: string;
+    readonly authority?: string;
+    readonly uriRegexRewrite?: { readonly match?: string; readonly rewrite?: string };
+  };
   readonly timeout?: string;
   readonly retries?: {
     readonly attempts?: number;
@@ -171,8 +178,18 @@ export interface HttpRoute {
     readonly backoff?: string;
   };
   readonly fault?: {
-    readonly delay?: { readonly fixedDelay?: string; readonly exponentialDelay?: string; readonly percentage?: Percent; readonly percent?: number };
-    readonly abort?: { readonly httpStatus?: number; readonly grpcStatus?: string; readonly http2Error?: string; readonly percentage?: Percent };
+    readonly delay?: {
+      readonly fixedDelay?: string;
+      readonly exponentialDelay?: string;
+      readonly percentage?: Percent;
+      readonly percent?: number;
+    };
+    readonly abort?: {
+      readonly httpStatus?: number;
+      readonly grpcStatus?: string;
+      readonly http2Error?: string;
+      readonly percentage?: Percent;
+    };
   };
   readonly mirror?: Destination;
   readonly mirrors?: readonly { readonly destination?: Destination; readonly percentage?: Percent }[];
@@ -210,7 +227,8 @@ export function checkStringMatch(issues: Issues, path: string, m: StringMatch | 
     issues.add(path, `only one of exact, prefix or regex may be set (found ${set.join(', ')})`);
     return;
   }
-  if (m.prefix !== undefined && m.prefix === '') issues.add(field(path, 'prefix'), 'prefix string match should not be empty');
+  if (m.prefix !== undefined && m.prefix === '')
+    issues.add(field(path, 'prefix'), 'prefix string match should not be empty');
   if (m.regex !== undefined) {
     const e = m.regex === '' ? 'regex string match should not be empty' : regexError(m.regex);
     if (e !== undefined) issues.add(field(path, 'regex'), e);
@@ -221,25 +239,38 @@ const HEADER_NAME = /^[-_A-Za-z0-9]+$/;
 
 export function headerNameError(name: string): string | undefined {
   if (name === '') return 'header name cannot be empty';
-  return HEADER_NAME.test(name) ? undefined : `header name ${JSON.stringify(name)} is not a valid header name`;
+  return HEADER_NAME.test(name)
+    ? undefined
+    : `header name ${JSON.stringify(name)} is not a valid header name`;
 }
 
 function headerValueError(v: string): string | undefined {
   // eslint-disable-next-line no-control-regex
-  return /[\u0000-\u0008\u000A-\u001F\u007F]/.test(v) ? `header value ${JSON.stringify(v)} contains control characters` : undefined;
+  return /[\u0000-\u0008\u000A-\u001F\u007F]/.test(v)
+    ? `header value ${JSON.stringify(v)} contains control characters`
+    : undefined;
 }
 
 function isInternalHeader(name: string): boolean {
   return name.startsWith(':') || name.toLowerCase() === 'host';
 }
 
-function checkHeaderOperations(issues: Issues, path: string, ops: HeaderOperations | undefined, request: boolean): void {
+function checkHeaderOperations(
+  issues: Issues,
+  path: string,
+  ops: HeaderOperations | undefined,
+  request: boolean,
+): void {
   if (ops === undefined) return;
   for (const op of ['set', 'add'] as const) {
     for (const [name, value] of Object.entries(ops[op] ?? {})) {
       const p = key(field(path, op), name);
       if (name === '') issues.add(p, 'header name cannot be empty');
-      else if (request ? isInternalHeader(name) && !['host', ':authority'].includes(name.toLowerCase()) : isInternalHeader(name)) {
+      else if (
+        request
+          ? isInternalHeader(name) && !['host', ':authority'].includes(name.toLowerCase())
+          : isInternalHeader(name)
+      ) {
         issues.add(p, `invalid header ${JSON.stringify(name)}: cannot modify host or pseudo headers`);
       }
       const ve = headerValueError(value);
@@ -249,7 +280,8 @@ function checkHeaderOperations(issues: Issues, path: string, ops: HeaderOperatio
   ops.remove?.forEach((name, i) => {
     const p = index(field(path, 'remove'), i);
     if (name === '') issues.add(p, 'header name cannot be empty');
-    else if (isInternalHeader(name)) issues.add(p, `invalid header ${JSON.stringify(name)}: cannot remove host or pseudo headers`);
+    else if (isInternalHeader(name))
+      issues.add(p, `invalid header ${JSON.stringify(name)}: cannot remove host or pseudo headers`);
   });
 }
 
@@ -280,7 +312,11 @@ export function checkDestination(issues: Issues, path: string, d: Destination | 
  * their total need not be 100, but none may be negative and several
  * destinations may not all weigh zero.
  */
-export function checkRouteDestinations(issues: Issues, path: string, routes: readonly RouteDestination[] | undefined): void {
+export function checkRouteDestinations(
+  issues: Issues,
+  path: string,
+  routes: readonly RouteDestination[] | undefined,
+): void {
   if (routes === undefined) return;
   let total = 0;
   routes.forEach((r, i) => {
@@ -292,14 +328,20 @@ export function checkRouteDestinations(issues: Issues, path: string, routes: rea
     if (w < 0) issues.add(field(p, 'weight'), `weight ${w} must not be negative`);
     total += w;
   });
-  if (routes.length > 1 && total === 0) issues.add(path, 'total destination weight = 0; at least one destination needs a positive weight');
+  if (routes.length > 1 && total === 0)
+    issues.add(path, 'total destination weight = 0; at least one destination needs a positive weight');
 }
 
 /** Istio's match and route checks on `sourceLabels`, `gateways`, `port`, `sourceNamespace`. */
 export function checkMatchCommon(
   issues: Issues,
   path: string,
-  m: { readonly port?: number; readonly sourceLabels?: Readonly<Record<string, string>>; readonly gateways?: readonly string[]; readonly sourceNamespace?: string },
+  m: {
+    readonly port?: number;
+    readonly sourceLabels?: Readonly<Record<string, string>>;
+    readonly gateways?: readonly string[];
+    readonly sourceNamespace?: string;
+  },
 ): void {
   if (m.port !== undefined && m.port !== 0) checkPort(issues, field(path, 'port'), m.port);
   checkLabels(issues, field(path, 'sourceLabels'), m.sourceLabels);
@@ -323,7 +365,17 @@ function checkPercent(issues: Issues, path: string, p: Percent | undefined): voi
 
 // ---------- HTTP route ----------
 
-const SUPPORTED_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE']);
+const SUPPORTED_METHODS = new Set([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'CONNECT',
+  'OPTIONS',
+  'TRACE',
+]);
 
 const RETRY_ON_POLICIES = new Set([
   '5xx',
@@ -346,9 +398,9 @@ const RETRY_ON_POLICIES = new Set([
 
 /** The HTTP status codes Go's http.StatusText knows (Istio accepts them in retryOn). */
 const KNOWN_STATUS = new Set([
-  100, 101, 102, 103, 200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 307, 308, 400, 401, 402,
-  403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 418, 421, 422, 423, 424, 425, 426, 428, 429, 431,
-  451, 500, 501, 502, 503, 504, 505, 506, 507, 508, 510, 511,
+  100, 101, 102, 103, 200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 307,
+  308, 400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 418, 421,
+  422, 423, 424, 425, 426, 428, 429, 431, 451, 500, 501, 502, 503, 504, 505, 506, 507, 508, 510, 511,
 ]);
 
 const GRPC_STATUS = new Set([
@@ -374,28 +426,39 @@ const GRPC_STATUS = new Set([
 function checkConflicts(issues: Issues, path: string, r: HttpRoute): void {
   const hasRoute = (r.route?.length ?? 0) > 0;
   if (r.delegate !== undefined) {
-    if (r.redirect !== undefined) issues.add(field(path, 'redirect'), 'a route with delegate must not specify redirect');
+    if (r.redirect !== undefined)
+      issues.add(field(path, 'redirect'), 'a route with delegate must not specify redirect');
     if (hasRoute) issues.add(field(path, 'route'), 'a route with delegate must not specify route');
-    if (r.directResponse !== undefined) issues.add(field(path, 'directResponse'), 'a route with delegate must not specify directResponse');
-    if (r.delegate.name === undefined || r.delegate.name === '') issues.add(field(path, 'delegate.name'), 'delegate name is required');
+    if (r.directResponse !== undefined)
+      issues.add(field(path, 'directResponse'), 'a route with delegate must not specify directResponse');
+    if (r.delegate.name === undefined || r.delegate.name === '')
+      issues.add(field(path, 'delegate.name'), 'delegate name is required');
     return;
   }
-  const actions = [hasRoute ? 'route' : '', r.redirect !== undefined ? 'redirect' : '', r.directResponse !== undefined ? 'directResponse' : ''].filter(
-    (a) => a !== '',
-  );
+  const actions = [
+    hasRoute ? 'route' : '',
+    r.redirect !== undefined ? 'redirect' : '',
+    r.directResponse !== undefined ? 'directResponse' : '',
+  ].filter((a) => a !== '');
   if (actions.length === 0) {
     if (!issues.isIncomplete(path)) issues.add(path, 'one of route, redirect or directResponse is required');
   } else if (actions.length > 1) {
-    issues.add(field(path, actions[1] ?? ''), `HTTP route cannot contain both ${actions[0]} and ${actions[1]}`);
+    issues.add(
+      field(path, actions[1] ?? ''),
+      `HTTP route cannot contain both ${actions[0]} and ${actions[1]}`,
+    );
   }
   if (r.redirect !== undefined) {
-    if (r.fault !== undefined) issues.add(field(path, 'fault'), 'HTTP route cannot contain both fault and redirect');
-    if (r.rewrite !== undefined) issues.add(field(path, 'rewrite'), 'HTTP route cannot contain both rewrite and redirect');
+    if (r.fault !== undefined)
+      issues.add(field(path, 'fault'), 'HTTP route cannot contain both fault and redirect');
+    if (r.rewrite !== undefined)
+      issues.add(field(path, 'rewrite'), 'HTTP route cannot contain both rewrite and redirect');
   }
 }
 
 function checkMatch(issues: Issues, path: string, m: HttpMatch): void {
-  for (const f of ['uri', 'scheme', 'method', 'authority'] as const) checkStringMatch(issues, field(path, f), m[f]);
+  for (const f of ['uri', 'scheme', 'method', 'authority'] as const)
+    checkStringMatch(issues, field(path, f), m[f]);
   for (const f of ['headers', 'withoutHeaders'] as const) {
     for (const [name, sm] of Object.entries(m[f] ?? {})) {
       const p = key(field(path, f), name);
@@ -404,16 +467,28 @@ function checkMatch(issues: Issues, path: string, m: HttpMatch): void {
       checkStringMatch(issues, p, sm);
     }
   }
-  for (const [name, sm] of Object.entries(m.queryParams ?? {})) checkStringMatch(issues, key(field(path, 'queryParams'), name), sm);
+  for (const [name, sm] of Object.entries(m.queryParams ?? {}))
+    checkStringMatch(issues, key(field(path, 'queryParams'), name), sm);
   checkMatchCommon(issues, path, m);
 }
 
 function checkRedirect(issues: Issues, path: string, r: NonNullable<HttpRoute['redirect']>): void {
-  if ((r.uri ?? '') === '' && (r.authority ?? '') === '' && r.port === undefined && r.derivePort === undefined && (r.scheme ?? '') === '') {
+  if (
+    (r.uri ?? '') === '' &&
+    (r.authority ?? '') === '' &&
+    r.port === undefined &&
+    r.derivePort === undefined &&
+    (r.scheme ?? '') === ''
+  ) {
     issues.add(path, 'redirect must specify uri, authority, scheme, port or derivePort');
   }
-  if (r.port !== undefined && r.derivePort !== undefined) issues.add(field(path, 'derivePort'), 'only one of port or derivePort may be set');
-  if (r.redirectCode !== undefined && r.redirectCode !== 0 && (r.redirectCode < 300 || r.redirectCode > 399)) {
+  if (r.port !== undefined && r.derivePort !== undefined)
+    issues.add(field(path, 'derivePort'), 'only one of port or derivePort may be set');
+  if (
+    r.redirectCode !== undefined &&
+    r.redirectCode !== 0 &&
+    (r.redirectCode < 300 || r.redirectCode > 399)
+  ) {
     issues.add(field(path, 'redirectCode'), `${r.redirectCode} is not a valid redirect code, must be 3xx`);
   }
   if (r.scheme !== undefined && r.scheme !== '' && r.scheme !== 'http' && r.scheme !== 'https') {
@@ -422,18 +497,31 @@ function checkRedirect(issues: Issues, path: string, r: NonNullable<HttpRoute['r
   if (r.port !== undefined && r.port !== 0) checkPort(issues, field(path, 'port'), r.port);
 }
 
-function checkDirectResponse(issues: Issues, path: string, d: NonNullable<HttpRoute['directResponse']>): void {
+function checkDirectResponse(
+  issues: Issues,
+  path: string,
+  d: NonNullable<HttpRoute['directResponse']>,
+): void {
   const status = d.status ?? 0;
-  if (status < 200 || status > 599) issues.add(field(path, 'status'), `HTTP status ${status} is not in range 200-599`);
-  if (d.body?.string !== undefined && d.body.bytes !== undefined) issues.add(field(path, 'body'), 'only one of string or bytes may be set');
+  if (status < 200 || status > 599)
+    issues.add(field(path, 'status'), `HTTP status ${status} is not in range 200-599`);
+  if (d.body?.string !== undefined && d.body.bytes !== undefined)
+    issues.add(field(path, 'body'), 'only one of string or bytes may be set');
   const size = Buffer.byteLength(d.body?.string ?? '') + Buffer.byteLength(d.body?.bytes ?? '', 'base64');
-  if (size > 1024 * 1024) issues.add(field(path, 'body'), 'large direct responses may impact control plane performance, must be less than 1MB');
+  if (size > 1024 * 1024)
+    issues.add(
+      field(path, 'body'),
+      'large direct responses may impact control plane performance, must be less than 1MB',
+    );
 }
 
 function checkRetries(issues: Issues, path: string, r: NonNullable<HttpRoute['retries']>): void {
   const attempts = r.attempts ?? 0;
   if (attempts < 0) issues.add(field(path, 'attempts'), 'attempts cannot be negative');
-  if (attempts === 0 && (r.perTryTimeout !== undefined || (r.retryOn ?? '') !== '' || r.retryRemoteLocalities !== undefined)) {
+  if (
+    attempts === 0 &&
+    (r.perTryTimeout !== undefined || (r.retryOn ?? '') !== '' || r.retryRemoteLocalities !== undefined)
+  ) {
     issues.add(path, 'retry policy configured when attempts are set to 0 (disabled)');
   }
   checkDuration(issues, field(path, 'perTryTimeout'), r.perTryTimeout);
@@ -449,19 +537,28 @@ function checkRetries(issues: Issues, path: string, r: NonNullable<HttpRoute['re
 }
 
 function checkFault(issues: Issues, path: string, f: NonNullable<HttpRoute['fault']>): void {
-  if (f.abort === undefined && f.delay === undefined) issues.add(path, 'HTTP fault injection must have an abort and/or a delay');
+  if (f.abort === undefined && f.delay === undefined)
+    issues.add(path, 'HTTP fault injection must have an abort and/or a delay');
   if (f.abort !== undefined) {
     const a = f.abort;
     const p = field(path, 'abort');
     checkPercent(issues, field(p, 'percentage'), a.percentage);
     const kinds = (['httpStatus', 'grpcStatus', 'http2Error'] as const).filter((k) => a[k] !== undefined);
-    if (kinds.length > 1) issues.add(p, `only one of httpStatus, grpcStatus or http2Error may be set (found ${kinds.join(', ')})`);
-    if (a.http2Error !== undefined) issues.add(field(p, 'http2Error'), 'HTTP/2 abort fault injection not supported yet');
+    if (kinds.length > 1)
+      issues.add(
+        p,
+        `only one of httpStatus, grpcStatus or http2Error may be set (found ${kinds.join(', ')})`,
+      );
+    if (a.http2Error !== undefined)
+      issues.add(field(p, 'http2Error'), 'HTTP/2 abort fault injection not supported yet');
     if (a.httpStatus !== undefined && (a.httpStatus < 200 || a.httpStatus > 599)) {
       issues.add(field(p, 'httpStatus'), `HTTP status ${a.httpStatus} is not in range 200-599`);
     }
     if (a.grpcStatus !== undefined && !GRPC_STATUS.has(a.grpcStatus)) {
-      issues.add(field(p, 'grpcStatus'), `gRPC status ${JSON.stringify(a.grpcStatus)} is not supported (e.g. NOT_FOUND, UNAVAILABLE)`);
+      issues.add(
+        field(p, 'grpcStatus'),
+        `gRPC status ${JSON.stringify(a.grpcStatus)} is not supported (e.g. NOT_FOUND, UNAVAILABLE)`,
+      );
     }
   }
   if (f.delay !== undefined) {
@@ -471,20 +568,27 @@ function checkFault(issues: Issues, path: string, f: NonNullable<HttpRoute['faul
     if (d.percent !== undefined && (d.percent < 0 || d.percent > 100)) {
       issues.add(field(p, 'percent'), `percentage ${d.percent} is not in range 0..100`);
     }
-    if (d.fixedDelay !== undefined && d.exponentialDelay !== undefined) issues.add(p, 'only one of fixedDelay or exponentialDelay may be set');
+    if (d.fixedDelay !== undefined && d.exponentialDelay !== undefined)
+      issues.add(p, 'only one of fixedDelay or exponentialDelay may be set');
     checkDuration(issues, field(p, 'fixedDelay'), d.fixedDelay);
-    if (d.exponentialDelay !== undefined) issues.add(field(p, 'exponentialDelay'), 'exponentialDelay not supported yet');
+    if (d.exponentialDelay !== undefined)
+      issues.add(field(p, 'exponentialDelay'), 'exponentialDelay not supported yet');
   }
 }
 
 function checkCors(issues: Issues, path: string, c: NonNullable<HttpRoute['corsPolicy']>): void {
   c.allowOrigins?.forEach((o, i) => {
     const p = index(field(path, 'allowOrigins'), i);
-    if ((o.exact ?? o.prefix ?? o.regex ?? '') === '') issues.add(p, 'allowOrigins entries need a non-empty exact, prefix or regex');
+    if ((o.exact ?? o.prefix ?? o.regex ?? '') === '')
+      issues.add(p, 'allowOrigins entries need a non-empty exact, prefix or regex');
     else checkStringMatch(issues, p, o);
   });
   c.allowMethods?.forEach((m, i) => {
-    if (!SUPPORTED_METHODS.has(m)) issues.add(index(field(path, 'allowMethods'), i), `${JSON.stringify(m)} is not a supported HTTP method`);
+    if (!SUPPORTED_METHODS.has(m))
+      issues.add(
+        index(field(path, 'allowMethods'), i),
+        `${JSON.stringify(m)} is not a supported HTTP method`,
+      );
   });
   for (const f of ['allowHeaders', 'exposeHeaders'] as const) {
     c[f]?.forEach((h, i) => {
@@ -495,12 +599,14 @@ function checkCors(issues: Issues, path: string, c: NonNullable<HttpRoute['corsP
   if (c.maxAge !== undefined) {
     const e = durationError(c.maxAge);
     if (e !== undefined) issues.add(field(path, 'maxAge'), e);
-    else if ((parseDurationNs(c.maxAge) ?? 0) % 1e9 !== 0) issues.add(field(path, 'maxAge'), 'maxAge is accurate only to seconds precision');
+    else if ((parseDurationNs(c.maxAge) ?? 0) % 1e9 !== 0)
+      issues.add(field(path, 'maxAge'), 'maxAge is accurate only to seconds precision');
   }
 }
 
 function checkRewrite(issues: Issues, path: string, r: NonNullable<HttpRoute['rewrite']>): void {
-  if ((r.uri ?? '') !== '' && r.uriRegexRewrite !== undefined) issues.add(path, 'rewrite may only contain one of uri or uriRegexRewrite');
+  if ((r.uri ?? '') !== '' && r.uriRegexRewrite !== undefined)
+    issues.add(path, 'rewrite may only contain one of uri or uriRegexRewrite');
   if ((r.uri ?? '') === '' && r.uriRegexRewrite === undefined && (r.authority ?? '') === '') {
     issues.add(path, 'rewrite must specify at least one of uri, uriRegexRewrite or authority');
   }
@@ -517,19 +623,27 @@ function checkRewrite(issues: Issues, path: string, r: NonNullable<HttpRoute['re
 
 function checkMirrors(issues: Issues, path: string, r: HttpRoute): void {
   if (r.mirrorPercent !== undefined && r.mirrorPercent > 100) {
-    issues.add(field(path, 'mirrorPercent'), `mirrorPercent must have a max value of 100 (it has ${r.mirrorPercent})`);
+    issues.add(
+      field(path, 'mirrorPercent'),
+      `mirrorPercent must have a max value of 100 (it has ${r.mirrorPercent})`,
+    );
   }
   const mp = r.mirrorPercentage?.value;
   if (mp !== undefined && (mp < 0 || mp > 100)) {
-    issues.add(field(path, 'mirrorPercentage.value'), `mirrorPercentage must be in range 0..100 (it has ${mp})`);
+    issues.add(
+      field(path, 'mirrorPercentage.value'),
+      `mirrorPercentage must be in range 0..100 (it has ${mp})`,
+    );
   }
   checkDestination(issues, field(path, 'mirror'), r.mirror);
   r.mirrors?.forEach((m, i) => {
     const p = index(field(path, 'mirrors'), i);
-    if (m.destination === undefined) issues.add(field(p, 'destination'), 'destination is required for mirrors');
+    if (m.destination === undefined)
+      issues.add(field(p, 'destination'), 'destination is required for mirrors');
     else checkDestination(issues, field(p, 'destination'), m.destination);
     const v = m.percentage?.value;
-    if (v !== undefined && (v < 0 || v > 100)) issues.add(field(p, 'percentage.value'), `mirror percentage must be in range 0..100 (it has ${v})`);
+    if (v !== undefined && (v < 0 || v > 100))
+      issues.add(field(p, 'percentage.value'), `mirror percentage must be in range 0..100 (it has ${v})`);
   });
 }
 
@@ -542,7 +656,8 @@ export function checkHttpRoute(issues: Issues, path: string, r: HttpRoute): void
   if (r.fault !== undefined) checkFault(issues, field(path, 'fault'), r.fault);
   checkMirrors(issues, path, r);
   if (r.redirect !== undefined) checkRedirect(issues, field(path, 'redirect'), r.redirect);
-  if (r.directResponse !== undefined) checkDirectResponse(issues, field(path, 'directResponse'), r.directResponse);
+  if (r.directResponse !== undefined)
+    checkDirectResponse(issues, field(path, 'directResponse'), r.directResponse);
   if (r.retries !== undefined) checkRetries(issues, field(path, 'retries'), r.retries);
   if (r.rewrite !== undefined) checkRewrite(issues, field(path, 'rewrite'), r.rewrite);
   checkRouteDestinations(issues, field(path, 'route'), r.route);

@@ -51,7 +51,10 @@ function validatorFor(kind: string): KindValidator | undefined {
 }
 
 /** The kinds `validateDocument` accepts, with their apiVersions. */
-export function supportedKinds(): readonly { readonly kind: ConfigKind; readonly apiVersions: readonly string[] }[] {
+export function supportedKinds(): readonly {
+  readonly kind: ConfigKind;
+  readonly apiVersions: readonly string[];
+}[] {
   return Object.values(VALIDATORS).map((v) => ({ kind: v.kind, apiVersions: v.apiVersions }));
 }
 
@@ -59,7 +62,12 @@ const DRY_RUN_ANNOTATION = 'istio.io/dry-run';
 const GO_BOOLS = new Set(['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False']);
 
 /** Istio accepts `istio.io/dry-run` only on ALLOW/DENY AuthorizationPolicies, with a boolean value. */
-function checkDryRun(issues: Issues, kind: ConfigKind, annotations: Readonly<Record<string, string>>, spec: unknown): void {
+function checkDryRun(
+  issues: Issues,
+  kind: ConfigKind,
+  annotations: Readonly<Record<string, string>>,
+  spec: unknown,
+): void {
   const value = annotations[DRY_RUN_ANNOTATION];
   if (value === undefined) return;
   const path = key('metadata.annotations', DRY_RUN_ANNOTATION);
@@ -67,9 +75,13 @@ function checkDryRun(issues: Issues, kind: ConfigKind, annotations: Readonly<Rec
     issues.add(path, `${kind} does not support the ${DRY_RUN_ANNOTATION} annotation; remove it`);
     return;
   }
-  const action = (isRecord(spec) && typeof spec['action'] === 'string' ? spec['action'] : undefined) ?? 'ALLOW';
+  const action =
+    (isRecord(spec) && typeof spec['action'] === 'string' ? spec['action'] : undefined) ?? 'ALLOW';
   if (action !== 'ALLOW' && action !== 'DENY') {
-    issues.add(path, `the ${DRY_RUN_ANNOTATION} annotation only supports action ALLOW or DENY, found ${action}`);
+    issues.add(
+      path,
+      `the ${DRY_RUN_ANNOTATION} annotation only supports action ALLOW or DENY, found ${action}`,
+    );
   } else if (!GO_BOOLS.has(value)) {
     issues.add(path, `invalid value ${JSON.stringify(value)}: must be "true" or "false"`);
   }
@@ -101,7 +113,10 @@ export function validateDocument(raw: unknown, origin: ConfigOrigin): Validation
   }
   const validator = validatorFor(kindValue);
   if (validator === undefined) {
-    issues.add('kind', `unsupported kind ${JSON.stringify(kindValue)}; supported: ${Object.keys(VALIDATORS).join(', ')}`);
+    issues.add(
+      'kind',
+      `unsupported kind ${JSON.stringify(kindValue)}; supported: ${Object.keys(VALIDATORS).join(', ')}`,
+    );
     return invalid(issues.errors, { objectKind: kindValue, ...identity });
   }
   const withKind = { objectKind: kindValue, ...identity };

@@ -3,8 +3,26 @@
  * of the kind, namespace defaulting, labels and annotations.
  */
 import type { ObjectMeta } from '../types.js';
-import { ANY, INT64, STRING, STRING_MAP, STRINGS, arr, decodeFields, isRecord, key, type Issues, type Shape } from './shape.js';
-import { checkLabels, dns1035LabelError, dns1123LabelError, dns1123SubdomainError, labelKeyError } from './fields.js';
+import {
+  ANY,
+  INT64,
+  STRING,
+  STRING_MAP,
+  STRINGS,
+  arr,
+  decodeFields,
+  isRecord,
+  key,
+  type Issues,
+  type Shape,
+} from './shape.js';
+import {
+  checkLabels,
+  dns1035LabelError,
+  dns1123LabelError,
+  dns1123SubdomainError,
+  labelKeyError,
+} from './fields.js';
 
 /** How a kind's `metadata.name` must look. */
 export type NameRule = 'dns1123-subdomain' | 'dns1123-label' | 'dns1035-label';
@@ -97,7 +115,10 @@ export function decodeMetadata(
     size += Buffer.byteLength(k) + Buffer.byteLength(v);
   }
   if (size > MAX_ANNOTATIONS_BYTES) {
-    issues.add('metadata.annotations', `annotations are ${size} bytes; the limit is ${MAX_ANNOTATIONS_BYTES}`);
+    issues.add(
+      'metadata.annotations',
+      `annotations are ${size} bytes; the limit is ${MAX_ANNOTATIONS_BYTES}`,
+    );
   }
 
   return {

@@ -26,7 +26,10 @@ function checkPortKeys(issues: Issues, ports: Readonly<Record<string, unknown>>)
   for (const k of Object.keys(ports)) {
     // The proto map key is a uint32: YAML gives it as text, which must be a plain decimal port.
     if (!/^[0-9]+$/.test(k) || Number(k) < 1 || Number(k) > 65535) {
-      issues.add(key('spec.portLevelMtls', k), `port ${JSON.stringify(k)} must be a number in the range 1..65535`);
+      issues.add(
+        key('spec.portLevelMtls', k),
+        `port ${JSON.stringify(k)} must be a number in the range 1..65535`,
+      );
     }
   }
 }
@@ -40,12 +43,17 @@ export const peerAuthenticationValidator: KindValidator<'PeerAuthentication'> = 
   build(top, _meta, issues) {
     const raw = (top['spec'] ?? {}) as RawSpec;
     checkWorkloadSelector(issues, 'spec.selector', raw.selector);
-    const emptySelector = raw.selector === undefined || Object.keys(raw.selector.matchLabels ?? {}).length === 0;
+    const emptySelector =
+      raw.selector === undefined || Object.keys(raw.selector.matchLabels ?? {}).length === 0;
     if (raw.portLevelMtls !== undefined) {
       const n = Object.keys(raw.portLevelMtls).length;
-      if (n === 0) issues.add('spec.portLevelMtls', 'portLevelMtls, if defined, must have at least one element');
+      if (n === 0)
+        issues.add('spec.portLevelMtls', 'portLevelMtls, if defined, must have at least one element');
       else if (emptySelector) {
-        issues.add('spec.portLevelMtls', 'portLevelMtls requires a workload selector (mesh and namespace policies cannot have port level mTLS)');
+        issues.add(
+          'spec.portLevelMtls',
+          'portLevelMtls requires a workload selector (mesh and namespace policies cannot have port level mTLS)',
+        );
       }
       checkPortKeys(issues, raw.portLevelMtls);
     }

@@ -18,7 +18,14 @@ import {
   obj,
   type Issues,
 } from './shape.js';
-import { checkLabels, checkPort, dns1123LabelError, dns1123SubdomainError, ianaSvcNameError, ipError } from './fields.js';
+import {
+  checkLabels,
+  checkPort,
+  dns1123LabelError,
+  dns1123SubdomainError,
+  ianaSvcNameError,
+  ipError,
+} from './fields.js';
 import type { KindValidator } from './validator.js';
 
 const CONTAINER_PORT = obj({
@@ -101,15 +108,17 @@ const POD_SPEC = obj({
 
 const POD_STATUS = obj({
   phase: enumOf('Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'),
-  conditions: arr(obj({
-    type: STRING,
-    status: STRING,
-    lastProbeTime: STRING,
-    lastTransitionTime: STRING,
-    reason: STRING,
-    message: STRING,
-    observedGeneration: INT64,
-  })),
+  conditions: arr(
+    obj({
+      type: STRING,
+      status: STRING,
+      lastProbeTime: STRING,
+      lastTransitionTime: STRING,
+      reason: STRING,
+      message: STRING,
+      observedGeneration: INT64,
+    }),
+  ),
   message: STRING,
   reason: STRING,
   nominatedNodeName: STRING,
@@ -168,7 +177,8 @@ function buildContainers(
     } else {
       const e = dns1123LabelError(c.name);
       if (e !== undefined) issues.add(field(path, 'name'), e);
-      if (names.has(c.name)) issues.add(field(path, 'name'), `duplicate container name ${JSON.stringify(c.name)}`);
+      if (names.has(c.name))
+        issues.add(field(path, 'name'), `duplicate container name ${JSON.stringify(c.name)}`);
       names.add(c.name);
     }
     const ports = (c.ports ?? []).map((p, j): ContainerPort => {
@@ -183,7 +193,8 @@ function buildContainers(
       if (p.name !== undefined && p.name !== '') {
         const e = ianaSvcNameError(p.name);
         if (e !== undefined) issues.add(field(pp, 'name'), e);
-        if (portNames.has(p.name)) issues.add(field(pp, 'name'), `duplicate port name ${JSON.stringify(p.name)}`);
+        if (portNames.has(p.name))
+          issues.add(field(pp, 'name'), `duplicate port name ${JSON.stringify(p.name)}`);
         portNames.add(p.name);
       }
       return {
@@ -250,7 +261,11 @@ export const podValidator: KindValidator<'Pod'> = {
       const e = dns1123SubdomainError(raw.nodeName);
       if (e !== undefined) issues.add('spec.nodeName', e);
     }
-    checkLabels(issues, 'spec.nodeSelector', (top['spec'] as { nodeSelector?: Record<string, string> } | undefined)?.nodeSelector);
+    checkLabels(
+      issues,
+      'spec.nodeSelector',
+      (top['spec'] as { nodeSelector?: Record<string, string> } | undefined)?.nodeSelector,
+    );
     const status = buildStatus(issues, top['status'] as RawStatus | undefined);
     const spec: PodSpec = {
       ...(raw.nodeName !== undefined ? { nodeName: raw.nodeName } : {}),

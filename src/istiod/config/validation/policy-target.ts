@@ -19,15 +19,23 @@ const ALLOWED_TARGETS: readonly (readonly [string, string])[] = [
   ['gateway.networking.k8s.io', 'Gateway'],
 ];
 
-export function checkWorkloadSelector(issues: Issues, path: string, selector: WorkloadSelector | undefined): void {
+export function checkWorkloadSelector(
+  issues: Issues,
+  path: string,
+  selector: WorkloadSelector | undefined,
+): void {
   if (selector === undefined) return;
   checkSelectorLabels(issues, field(path, 'matchLabels'), selector.matchLabels);
 }
 
 function checkTargetRef(issues: Issues, path: string, ref: Partial<PolicyTargetReference>): void {
-  if (ref.name === undefined || ref.name === '') issues.add(field(path, 'name'), 'targetRef name must be set');
+  if (ref.name === undefined || ref.name === '')
+    issues.add(field(path, 'name'), 'targetRef name must be set');
   if (ref.namespace !== undefined && ref.namespace !== '') {
-    issues.add(field(path, 'namespace'), 'targetRef namespace must not be set; cross namespace referencing is not supported');
+    issues.add(
+      field(path, 'namespace'),
+      'targetRef namespace must not be set; cross namespace referencing is not supported',
+    );
   }
   const group = ref.group === 'core' ? '' : (ref.group ?? '');
   const kind = ref.kind ?? '';
@@ -51,7 +59,8 @@ export function checkPolicyTarget(
   checkWorkloadSelector(issues, 'spec.selector', spec.selector);
   const set = [spec.selector !== undefined, spec.targetRef !== undefined, (spec.targetRefs?.length ?? 0) > 0];
   if (set.filter(Boolean).length > 1) {
-    const where = spec.targetRefs !== undefined && spec.targetRefs.length > 0 ? 'spec.targetRefs' : 'spec.targetRef';
+    const where =
+      spec.targetRefs !== undefined && spec.targetRefs.length > 0 ? 'spec.targetRefs' : 'spec.targetRef';
     issues.add(where, 'only one of selector, targetRef or targetRefs can be set');
   }
   if (spec.targetRef !== undefined) checkTargetRef(issues, 'spec.targetRef', spec.targetRef);

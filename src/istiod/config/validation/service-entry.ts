@@ -3,7 +3,20 @@
  * the rules tying resolution to endpoints (ValidateServiceEntry).
  */
 import type { ServiceEntryPort, ServiceEntrySpec, WorkloadEntrySpec } from '../types.js';
-import { ANY, STRING, STRING_MAP, STRINGS, UINT32, arr, enumOf, field, index, key, obj, type Issues } from './shape.js';
+import {
+  ANY,
+  STRING,
+  STRING_MAP,
+  STRINGS,
+  UINT32,
+  arr,
+  enumOf,
+  field,
+  index,
+  key,
+  obj,
+  type Issues,
+} from './shape.js';
 import {
   checkExportTo,
   fqdnError,
@@ -48,7 +61,8 @@ function checkSelector(issues: Issues, labels: Readonly<Record<string, string>>)
   for (const [k, v] of Object.entries(labels)) {
     const p = key('spec.workloadSelector.labels', k);
     if (k === '') issues.add(p, 'empty key is not supported in selector');
-    else if (k.includes('*') || v.includes('*')) issues.add(p, `wildcard is not supported in selector: "${k}=${v}"`);
+    else if (k.includes('*') || v.includes('*'))
+      issues.add(p, `wildcard is not supported in selector: "${k}=${v}"`);
     else {
       const e = labelKeyError(k) ?? labelValueError(v);
       if (e !== undefined) issues.add(p, e);
@@ -66,14 +80,16 @@ function checkPorts(issues: Issues, ports: readonly Partial<ServiceEntryPort>[])
     else {
       const e = istioPortNameError(name);
       if (e !== undefined) issues.add(field(path, 'name'), e);
-      if (names.has(name)) issues.add(field(path, 'name'), `service entry port name ${JSON.stringify(name)} already defined`);
+      if (names.has(name))
+        issues.add(field(path, 'name'), `service entry port name ${JSON.stringify(name)} already defined`);
     }
     names.add(name);
     if (p.number === undefined) issues.add(field(path, 'number'), 'port number is required');
     else {
       const e = portError(p.number);
       if (e !== undefined) issues.add(field(path, 'number'), e);
-      if (numbers.has(p.number)) issues.add(field(path, 'number'), `service entry port ${p.number} already defined`);
+      if (numbers.has(p.number))
+        issues.add(field(path, 'number'), `service entry port ${p.number} already defined`);
       numbers.add(p.number);
     }
     if (p.targetPort !== undefined && p.targetPort !== 0) {
@@ -120,11 +136,15 @@ export const serviceEntryValidator: KindValidator<'ServiceEntry'> = {
     const endpoints = raw.endpoints ?? [];
     switch (resolution) {
       case 'NONE':
-        if (endpoints.length > 0) issues.add('spec.endpoints', 'no endpoints should be provided for resolution type NONE');
+        if (endpoints.length > 0)
+          issues.add('spec.endpoints', 'no endpoints should be provided for resolution type NONE');
         break;
       case 'STATIC':
         endpoints.forEach((ep, i) => {
-          checkWorkloadEntry(issues, index('spec.endpoints', i), ep, { servicePorts: portNames, allowHostname: false });
+          checkWorkloadEntry(issues, index('spec.endpoints', i), ep, {
+            servicePorts: portNames,
+            allowHostname: false,
+          });
         });
         break;
       case 'DNS':
@@ -132,21 +152,34 @@ export const serviceEntryValidator: KindValidator<'ServiceEntry'> = {
         if (endpoints.length === 0) {
           hosts.forEach((h, i) => {
             if (h !== '*' && wildcardDomainError(h) === undefined && fqdnError(h) !== undefined) {
-              issues.add(index('spec.hosts', i), `hosts must be FQDN if no endpoints are provided for resolution mode ${resolution}`);
+              issues.add(
+                index('spec.hosts', i),
+                `hosts must be FQDN if no endpoints are provided for resolution mode ${resolution}`,
+              );
             }
           });
         }
         if (resolution === 'DNS_ROUND_ROBIN' && endpoints.length > 1) {
-          issues.add('spec.endpoints', `there must only be 0 or 1 endpoint for resolution mode ${resolution}`);
+          issues.add(
+            'spec.endpoints',
+            `there must only be 0 or 1 endpoint for resolution mode ${resolution}`,
+          );
         }
         endpoints.forEach((ep, i) => {
-          checkWorkloadEntry(issues, index('spec.endpoints', i), ep, { servicePorts: portNames, allowHostname: true });
+          checkWorkloadEntry(issues, index('spec.endpoints', i), ep, {
+            servicePorts: portNames,
+            allowHostname: true,
+          });
         });
         break;
     }
     if (resolution !== 'NONE' && hosts.length > 1) {
       const i = ports.findIndex((p) => !isHttpProtocol(p.protocol ?? '') && !isTlsProtocol(p.protocol ?? ''));
-      if (i >= 0) issues.add(field(index('spec.ports', i), 'protocol'), 'multiple hosts provided with non-HTTP, non-TLS ports');
+      if (i >= 0)
+        issues.add(
+          field(index('spec.ports', i), 'protocol'),
+          'multiple hosts provided with non-HTTP, non-TLS ports',
+        );
     }
     checkExportTo(issues, 'spec.exportTo', raw.exportTo, true);
     const spec: ServiceEntrySpec = {
@@ -156,7 +189,9 @@ export const serviceEntryValidator: KindValidator<'ServiceEntry'> = {
       ...(raw.location !== undefined ? { location: raw.location } : {}),
       ...(raw.resolution !== undefined ? { resolution: raw.resolution } : {}),
       ...(raw.endpoints !== undefined ? { endpoints: raw.endpoints } : {}),
-      ...(raw.workloadSelector !== undefined ? { workloadSelector: { labels: raw.workloadSelector.labels ?? {} } } : {}),
+      ...(raw.workloadSelector !== undefined
+        ? { workloadSelector: { labels: raw.workloadSelector.labels ?? {} } }
+        : {}),
       ...(raw.exportTo !== undefined ? { exportTo: raw.exportTo } : {}),
       ...(raw.subjectAltNames !== undefined ? { subjectAltNames: raw.subjectAltNames } : {}),
     };

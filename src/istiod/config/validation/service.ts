@@ -101,7 +101,8 @@ function buildPorts(issues: Issues, spec: RawSpec, type: ServiceSpec['type']): S
     if (p.port === undefined) issues.add(field(path, 'port'), 'port is required');
     else checkPort(issues, field(path, 'port'), p.port);
     if (p.name === undefined || p.name === '') {
-      if (ports.length > 1) issues.add(field(path, 'name'), 'name is required when a service has more than one port');
+      if (ports.length > 1)
+        issues.add(field(path, 'name'), 'name is required when a service has more than one port');
     } else {
       const e = dns1123LabelError(p.name);
       if (e !== undefined) issues.add(field(path, 'name'), e);
@@ -118,7 +119,8 @@ function buildPorts(issues: Issues, spec: RawSpec, type: ServiceSpec['type']): S
       if (e !== undefined) issues.add(field(path, 'targetPort'), e);
     } else if (typeof p.targetPort === 'string') {
       const e = ianaSvcNameError(p.targetPort);
-      if (e !== undefined) issues.add(field(path, 'targetPort'), `must be a port number or a port name: ${e}`);
+      if (e !== undefined)
+        issues.add(field(path, 'targetPort'), `must be a port number or a port name: ${e}`);
     }
     if (p.nodePort !== undefined && p.nodePort !== 0) {
       if (type !== 'NodePort' && type !== 'LoadBalancer') {
@@ -151,14 +153,24 @@ export const serviceValidator: KindValidator<'Service'> = {
     const ports = buildPorts(issues, raw, type);
     const headless = raw.clusterIP === 'None';
     if (ports.length === 0 && type !== 'ExternalName' && !headless && top['spec'] !== undefined) {
-      issues.add('spec.ports', 'at least one port is required (unless type is ExternalName or clusterIP is None)');
+      issues.add(
+        'spec.ports',
+        'at least one port is required (unless type is ExternalName or clusterIP is None)',
+      );
     }
     if (raw.clusterIP !== undefined) checkClusterIP(issues, 'spec.clusterIP', raw.clusterIP);
     raw.clusterIPs?.forEach((ip, i) => checkClusterIP(issues, index('spec.clusterIPs', i), ip));
-    if (raw.clusterIP !== undefined && raw.clusterIP !== '' && raw.clusterIPs !== undefined && raw.clusterIPs.length > 0) {
-      if (raw.clusterIPs[0] !== raw.clusterIP) issues.add('spec.clusterIPs', 'clusterIPs[0] must match clusterIP');
+    if (
+      raw.clusterIP !== undefined &&
+      raw.clusterIP !== '' &&
+      raw.clusterIPs !== undefined &&
+      raw.clusterIPs.length > 0
+    ) {
+      if (raw.clusterIPs[0] !== raw.clusterIP)
+        issues.add('spec.clusterIPs', 'clusterIPs[0] must match clusterIP');
     }
-    if ((raw.clusterIPs?.length ?? 0) > 2) issues.add('spec.clusterIPs', 'at most two cluster IPs (one per family)');
+    if ((raw.clusterIPs?.length ?? 0) > 2)
+      issues.add('spec.clusterIPs', 'at most two cluster IPs (one per family)');
     if ((raw.ipFamilies?.length ?? 0) > 2) issues.add('spec.ipFamilies', 'at most two IP families');
     checkLabels(issues, 'spec.selector', raw.selector);
     if (type === 'ExternalName') {

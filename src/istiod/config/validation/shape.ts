@@ -223,7 +223,8 @@ function decodeValue(value: unknown, shape: Shape, path: string, issues: Issues)
         }
         const d = decodeValue(v, shape.of, p, issues);
         // defineProperty: a "__proto__" key must stay data, not replace the prototype.
-        if (d !== MISSING) Object.defineProperty(out, k, { value: d, enumerable: true, writable: true, configurable: true });
+        if (d !== MISSING)
+          Object.defineProperty(out, k, { value: d, enumerable: true, writable: true, configurable: true });
       }
       return out;
     }

@@ -94,17 +94,22 @@ function checkSubnets(issues: Issues, path: string, subnets: readonly string[] |
 }
 
 function checkTlsRoute(issues: Issues, path: string, r: L4Route, hosts: readonly string[]): void {
-  if ((r.match?.length ?? 0) === 0) issues.add(field(path, 'match'), 'TLS route must have at least one match condition');
+  if ((r.match?.length ?? 0) === 0)
+    issues.add(field(path, 'match'), 'TLS route must have at least one match condition');
   r.match?.forEach((m, i) => {
     const mp = index(field(path, 'match'), i);
-    if ((m.sniHosts?.length ?? 0) === 0) issues.add(field(mp, 'sniHosts'), 'TLS match must have at least one SNI host');
+    if ((m.sniHosts?.length ?? 0) === 0)
+      issues.add(field(mp, 'sniHosts'), 'TLS match must have at least one SNI host');
     m.sniHosts?.forEach((sni, j) => {
       const sp = index(field(mp, 'sniHosts'), j);
       if (ipError(sni) === undefined) return;
       const e = wildcardDomainError(sni);
       if (e !== undefined) issues.add(sp, e);
       else if (!hosts.some((h) => sniWithin(sni, h))) {
-        issues.add(sp, `SNI host ${JSON.stringify(sni)} is not a compatible subset of any of the virtual service hosts: [${hosts.join(', ')}]`);
+        issues.add(
+          sp,
+          `SNI host ${JSON.stringify(sni)} is not a compatible subset of any of the virtual service hosts: [${hosts.join(', ')}]`,
+        );
       }
     });
     checkSubnets(issues, field(mp, 'destinationSubnets'), m.destinationSubnets);
@@ -164,7 +169,8 @@ export const virtualServiceValidator: KindValidator<'VirtualService'> = {
         for (let j = i + 1; j < hosts.length; j++) {
           const a = hosts[i] ?? '';
           const b = hosts[j] ?? '';
-          if (hostsOverlap(a, b)) issues.add(index('spec.hosts', j), `duplicate hosts in virtual service: ${a} & ${b}`);
+          if (hostsOverlap(a, b))
+            issues.add(index('spec.hosts', j), `duplicate hosts in virtual service: ${a} & ${b}`);
         }
       }
     }

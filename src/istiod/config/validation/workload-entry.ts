@@ -4,7 +4,14 @@
  */
 import type { WorkloadEntrySpec } from '../types.js';
 import { ANY, STRING, STRING_MAP, UINT32, field, key, map, obj, type Issues, type Shape } from './shape.js';
-import { checkLabels, dns1123SubdomainError, fqdnError, ipError, istioPortNameError, portError } from './fields.js';
+import {
+  checkLabels,
+  dns1123SubdomainError,
+  fqdnError,
+  ipError,
+  istioPortNameError,
+  portError,
+} from './fields.js';
 import { NETWORKING_VERSIONS, type KindValidator } from './validator.js';
 
 export const WORKLOAD_ENTRY: Shape = obj({
@@ -27,10 +34,16 @@ export interface EndpointRules {
 }
 
 /** Checks one workload entry (or ServiceEntry endpoint) whose fields are at `path`. */
-export function checkWorkloadEntry(issues: Issues, path: string, we: WorkloadEntrySpec, rules: EndpointRules): void {
+export function checkWorkloadEntry(
+  issues: Issues,
+  path: string,
+  we: WorkloadEntrySpec,
+  rules: EndpointRules,
+): void {
   const addr = we.address ?? '';
   if (addr === '') {
-    if (we.network === undefined || we.network === '') issues.add(field(path, 'address'), 'address is required (unless network is set)');
+    if (we.network === undefined || we.network === '')
+      issues.add(field(path, 'address'), 'address is required (unless network is set)');
   } else if (addr.startsWith(UNIX_PREFIX)) {
     const socket = addr.slice(UNIX_PREFIX.length);
     if (socket === '') issues.add(field(path, 'address'), 'unix address must not be empty');
@@ -41,9 +54,16 @@ export function checkWorkloadEntry(issues: Issues, path: string, we: WorkloadEnt
       issues.add(field(path, 'ports'), `unix endpoint ${addr} must not include ports`);
     }
   } else if (ipError(addr) !== undefined) {
-    if (!rules.allowHostname) issues.add(field(path, 'address'), `endpoint address ${JSON.stringify(addr)} is not a valid IP address`);
+    if (!rules.allowHostname)
+      issues.add(
+        field(path, 'address'),
+        `endpoint address ${JSON.stringify(addr)} is not a valid IP address`,
+      );
     else if (fqdnError(addr) !== undefined) {
-      issues.add(field(path, 'address'), `endpoint address ${JSON.stringify(addr)} is not a valid FQDN or an IP address`);
+      issues.add(
+        field(path, 'address'),
+        `endpoint address ${JSON.stringify(addr)} is not a valid FQDN or an IP address`,
+      );
     }
   }
   for (const [name, port] of Object.entries(we.ports ?? {})) {

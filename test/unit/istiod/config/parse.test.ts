@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfigFiles, parseConfigText, type ParsedDocument } from '../../../../src/istiod/config/parse.js';
+import {
+  loadConfigFiles,
+  parseConfigText,
+  type ParsedDocument,
+} from '../../../../src/istiod/config/parse.js';
 
 function documents(docs: readonly ParsedDocument[]): { index: number; raw: unknown }[] {
   return docs.flatMap((d) => (d.kind === 'document' ? [{ index: d.index, raw: d.raw }] : []));
@@ -50,7 +54,9 @@ describe('parseConfigText', () => {
   });
 
   it('reads a JSON object as one document', () => {
-    assert.deepEqual(documents(parseConfigText('{"kind": "Namespace"}', 'x.json')), [{ index: 0, raw: { kind: 'Namespace' } }]);
+    assert.deepEqual(documents(parseConfigText('{"kind": "Namespace"}', 'x.json')), [
+      { index: 0, raw: { kind: 'Namespace' } },
+    ]);
   });
 
   it('reads the items of a JSON List as documents', () => {
@@ -62,7 +68,9 @@ describe('parseConfigText', () => {
   });
 
   it('reads an object with only items as a list', () => {
-    assert.deepEqual(documents(parseConfigText('{"items": [{"kind": "A"}]}', 'x.json')), [{ index: 0, raw: { kind: 'A' } }]);
+    assert.deepEqual(documents(parseConfigText('{"items": [{"kind": "A"}]}', 'x.json')), [
+      { index: 0, raw: { kind: 'A' } },
+    ]);
   });
 
   it('reads a top-level JSON array of objects', () => {
@@ -119,7 +127,8 @@ describe('loadConfigFiles', () => {
     await writeFile(f, 'a: 1\n');
     const files = await loadConfigFiles([f]);
     assert.equal(files[0]?.kind, 'parsed');
-    if (files[0]?.kind === 'parsed') assert.deepEqual(documents(files[0].documents), [{ index: 0, raw: { a: 1 } }]);
+    if (files[0]?.kind === 'parsed')
+      assert.deepEqual(documents(files[0].documents), [{ index: 0, raw: { a: 1 } }]);
   });
 
   it('reports a missing path as unreadable and keeps going', async () => {
@@ -137,6 +146,9 @@ describe('loadConfigFiles', () => {
     await writeFile(join(dir, 'sub', 'a.yaml'), 'a: 1\n');
     await symlink(dir, join(dir, 'sub', 'loop'));
     const files = await loadConfigFiles([dir]);
-    assert.deepEqual(files.map((f) => f.file), [join(dir, 'sub', 'a.yaml')]);
+    assert.deepEqual(
+      files.map((f) => f.file),
+      [join(dir, 'sub', 'a.yaml')],
+    );
   });
 });

@@ -6,7 +6,10 @@
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
 import type { AnyConfigObject } from '../../../../../src/istiod/config/types.js';
-import { validateDocument, type ValidationResult } from '../../../../../src/istiod/config/validation/index.js';
+import {
+  validateDocument,
+  type ValidationResult,
+} from '../../../../../src/istiod/config/validation/index.js';
 
 export interface ValidationCase {
   /** What the case shows, as a sentence. */
@@ -30,7 +33,12 @@ function indent(fragment: string, by: string): string {
 }
 
 /** A full document of `kind` named `name` in namespace `ns` with the given spec fragment. */
-export function doc(apiVersion: string, kind: string, spec: string, meta = 'name: test\n  namespace: demo'): string {
+export function doc(
+  apiVersion: string,
+  kind: string,
+  spec: string,
+  meta = 'name: test\n  namespace: demo',
+): string {
   const body = spec.trim() === '' ? '' : `\nspec:\n${indent(spec, '  ')}`;
   return `apiVersion: ${apiVersion}\nkind: ${kind}\nmetadata:\n  ${meta}${body}\n`;
 }
