@@ -237,6 +237,16 @@ class BpfRedirect implements Redirect {
     // A pod re-added with a new network namespace (sandbox restarted) replaces the old enrollment.
     const previous = this.pins.findPod(pod.uid);
     if (previous !== undefined && previous.netnsCookie !== netnsCookie) await this.unenrollPod(pod.uid);
+    // Same netns, other cgroup: the cgroup links must move (a pinned link is otherwise kept as is).
+    if (previous !== undefined && previous.netnsCookie === netnsCookie && previous.record.cgroupId !== cgroupId) {
+      try {
+        for (const type of ATTACH_TYPES) {
+          if (type !== 'sk_lookup') await this.addon.detach(linkPin(this.pinDir, pod.uid, type));
+        }
+      } catch (err) {
+        return fail('REDIRECT_ATTACH_FAILED', err);
+      }
+    }
 
     const { fds } = this.pins;
     try {

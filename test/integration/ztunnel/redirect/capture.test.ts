@@ -251,6 +251,16 @@ describe('redirect: capture of an enrolled pod on a real kernel', function () {
     assert.deepEqual(await fromPodA(PEER_IP, 9000), { ok: true, data: `outbound ${PEER_IP}:9000 v4` });
   });
 
+  it('re-enrolling with another cgroup moves the cgroup links to it', async () => {
+    const other = world.addCgroup('pod-a-moved');
+    await r().enrollPod(enrollment(agentInboundFd(), { cgroupPath: other }));
+    const out = await world.runIn(other, podA.name, ['node', '-e', TCP_CLIENT_JS, PEER_IP, '9000']);
+    assert.deepEqual(parseClientResult(out.stdout, out.stderr), { ok: true, data: `outbound ${PEER_IP}:9000 v4` });
+    assert.deepEqual(await fromPodA(PEER_IP, 9000), { ok: true, data: `peer ${PEER_IP}:9000` });
+    await r().enrollPod(enrollment(agentInboundFd(), { excludedPorts: [9001], excludedCidrs: [`${PEER_IP_EXCLUDED}/32`] }));
+    assert.deepEqual(await fromPodA(PEER_IP, 9000), { ok: true, data: `outbound ${PEER_IP}:9000 v4` });
+  });
+
   it('counts decisions by reason and reports the pod from the pins', () => {
     const status = readRedirectStatus({ instance });
     assert.equal(status.pinned, true);
