@@ -198,18 +198,19 @@ export class AmbientIndex implements XdsResourceSource {
     return new Set(this.identitiesByNode.get(node)?.keys() ?? []);
   }
 
-  /** The workload owning an IP on a network (default: this index's network); host-network workloads only when nothing else has it. */
+  /**
+   * The workload owning an IP on a network (default: this index's network).
+   * Host-network workloads share their node's IP, so they are never found by
+   * IP (nor carry IP aliases), as in Istio.
+   */
   findWorkloadByIp(ip: string, network: string = this.options.network): Workload | undefined {
     const bytes = ipToBytes(ip);
     if (bytes === undefined) return undefined;
-    let fallback: Workload | undefined;
     for (const n of this.addresses.namesForAlias(`${network}/${bytesToIp(bytes)}`)) {
       const w = this.workloadRecords.get(n)?.workload;
-      if (w === undefined) continue;
-      if (w.networkMode === NetworkMode.STANDARD) return w;
-      fallback ??= w;
+      if (w !== undefined) return w;
     }
-    return fallback;
+    return undefined;
   }
 
   /** Why a policy is not sent or is sent narrowed ("<ns>/<name>"), as istiod reports in its status. */
@@ -517,7 +518,8 @@ export class AmbientIndex implements XdsResourceSource {
     const prev = this.workloadRecords.get(w.uid);
     if (prev !== undefined && equalBytes(prev.resource.value, bytes)) return;
     if (prev !== undefined) this.dropIdentity(prev);
-    const aliases = w.addresses.map((a) => `${w.network}/${bytesToIp(a)}`);
+    const aliases =
+      w.networkMode === NetworkMode.HOST_NETWORK ? [] : w.addresses.map((a) => `${w.network}/${bytesToIp(a)}`);
     const resource = this.addresses.put(w.uid, bytes, aliases);
     const identity =
       w.node === ''

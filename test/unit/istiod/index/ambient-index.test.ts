@@ -16,6 +16,7 @@ import {
   pod,
   service,
   serviceEntry,
+  workloadEntry,
 } from '../../../support/config-objects.js';
 import { fixture } from './fixture.js';
 
@@ -75,6 +76,24 @@ describe('istiod/index/ambient-index', () => {
       const { index } = world();
       assert.deepEqual(index.typeUrls, [ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL]);
       assert.throws(() => index.resources(WORKLOAD_TYPE_URL), (e: unknown) => e instanceof IndexError && e.code === 'INDEX_UNKNOWN_TYPE_URL');
+    });
+
+    it('never finds a host-network workload by IP (it shares the node IP)', () => {
+      const { index } = fixture([
+        pod({ name: 'host', namespace: 'ns', ip: '192.168.1.10', hostNetwork: true }),
+        pod({ name: 'other-host', namespace: 'ns', ip: '192.168.1.10', hostNetwork: true }),
+      ]);
+      assert.equal(index.workloads().length, 2);
+      assert.equal(index.findWorkloadByIp('192.168.1.10'), undefined);
+      assert.equal(index.find(ADDRESS_TYPE_URL, '/192.168.1.10'), undefined);
+    });
+
+    it('a pod and a WorkloadEntry may share an IP; lookups by IP find one of them', () => {
+      const { index } = fixture([
+        pod({ name: 'p', namespace: 'ns', ip: '10.7.0.1' }),
+        workloadEntry({ name: 'we', namespace: 'ns' }, { address: '10.7.0.1' }),
+      ]);
+      assert.ok(['p', 'we'].includes(index.findWorkloadByIp('10.7.0.1')?.name ?? ''));
     });
 
     it('finds workloads by IP and lists the identities on a node', () => {
