@@ -98,7 +98,7 @@ export interface SubjectAltNames {
 function ipBytes(ip: string): Buffer {
   const family = isIP(ip);
   if (family === 4) return Buffer.from(ip.split('.').map(Number));
-  if (family === 6) {
+  if (family === 6 && !ip.includes('.')) {
     const [head = '', tail = ''] = ip.split('::');
     const groups = (s: string): string[] => (s === '' ? [] : s.split(':'));
     const h = groups(head);
@@ -108,7 +108,10 @@ function ipBytes(ip: string): Buffer {
     all.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
     return out;
   }
-  throw new CaError('CA_SIGN_FAILED', `"${ip}" is not an IP address for a SAN`);
+  throw new CaError(
+    'CA_SIGN_FAILED',
+    `"${ip}" is not an IP address usable in a SAN (IPv4, or IPv6 in hex groups)`,
+  );
 }
 
 /** The GeneralNames of a subjectAltName: URIs [6], DNS names [2], IP addresses [7]. */

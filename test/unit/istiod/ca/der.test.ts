@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import * as der from '../../../../src/istiod/ca/der.js';
+import { generalNames } from '../../../../src/istiod/ca/x509.js';
 
 describe('istiod/ca/der', () => {
   const times: { date: string; hex: string }[] = [
@@ -48,5 +49,26 @@ describe('istiod/ca/der', () => {
     assert.equal(lines[0], '-----BEGIN CERTIFICATE-----');
     assert.equal(lines[1]?.length, 64);
     assert.ok(pem.endsWith('-----END CERTIFICATE-----\n'));
+  });
+});
+
+describe('istiod/ca/x509 generalNames', () => {
+  const ips: { ip: string; hex: string }[] = [
+    { ip: '127.0.0.1', hex: '87047f000001' },
+    { ip: '::1', hex: '871000000000000000000000000000000001' },
+    { ip: 'fd00:1::2', hex: '8710fd000001000000000000000000000002' },
+  ];
+  for (const c of ips) {
+    it(`encodes the IP SAN ${c.ip} as ${c.hex}`, () => {
+      assert.equal(
+        generalNames({ ipAddresses: [c.ip] })
+          .subarray(2)
+          .toString('hex'),
+        c.hex,
+      );
+    });
+  }
+  it('refuses an IP SAN that is not an address', () => {
+    assert.throws(() => generalNames({ ipAddresses: ['localhost'] }), /not an IP address/);
   });
 });
