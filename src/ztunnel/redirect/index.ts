@@ -32,3 +32,4 @@ export type {
 export { COUNTER_NAMES, PACKET_MARK, PORT_OUTBOUND, PORT_INBOUND_PLAINTEXT, PORT_HBONE } from './types.js';
 export { RedirectError, type RedirectErrorCode, type NativeError, isNativeError } from './errors.js';
 export { openRedirect, readRedirectStatus, destroyInstance, instancePinDir, DEFAULT_BPFFS_ROOT } from './redirect.js';
+export { registerRedirectMetrics, REDIRECT_DECISIONS_METRIC, COUNTER_LABELS } from './metrics.js';
