@@ -51,7 +51,12 @@ export class InMemoryResourceSource implements XdsResourceSource {
   }
 
   /** Adds or replaces a resource; identical bytes and aliases are a no-op. Returns the stored resource. */
-  set(typeUrl: string, name: string, value: Uint8Array | string, aliases: readonly string[] = []): XdsResource {
+  set(
+    typeUrl: string,
+    name: string,
+    value: Uint8Array | string,
+    aliases: readonly string[] = [],
+  ): XdsResource {
     const map = this.typeMap(typeUrl);
     const bytes = typeof value === 'string' ? new TextEncoder().encode(value) : value;
     const version = createHash('sha256').update(bytes).update(aliases.join('\0')).digest('hex').slice(0, 16);
@@ -101,7 +106,9 @@ export class InMemoryResourceSource implements XdsResourceSource {
 
   private record(typeUrl: string, name: string, kind: 'updated' | 'removed'): void {
     if (this.pending === undefined) {
-      this.emit([{ typeUrl, updated: kind === 'updated' ? [name] : [], removed: kind === 'removed' ? [name] : [] }]);
+      this.emit([
+        { typeUrl, updated: kind === 'updated' ? [name] : [], removed: kind === 'removed' ? [name] : [] },
+      ]);
       return;
     }
     let entry = this.pending.get(typeUrl);

@@ -78,7 +78,9 @@ class Inbox<T> {
       const item = this.items.shift();
       if (item !== undefined) return item;
       if (this.ended !== undefined) {
-        throw new Error(`${what}: stream ended (${this.ended.code} ${this.ended.details}) before a response arrived`);
+        throw new Error(
+          `${what}: stream ended (${this.ended.code} ${this.ended.details}) before a response arrived`,
+        );
       }
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`${what}: no response within ${timeoutMs} ms`);
@@ -94,7 +96,8 @@ class Inbox<T> {
 
   async none(ms: number, what: string): Promise<void> {
     await new Promise((r) => setTimeout(r, ms));
-    if (this.items.length > 0) throw new Error(`${what}: expected no response within ${ms} ms, got ${this.items.length}`);
+    if (this.items.length > 0)
+      throw new Error(`${what}: expected no response within ${ms} ms, got ${this.items.length}`);
   }
 
   async waitEnd(timeoutMs: number): Promise<StreamEnd> {
@@ -128,7 +131,9 @@ abstract class BaseClient<Req, Resp> {
       'grpc.max_receive_message_length': 200 * 1024 * 1024,
       ...options.channelOptions,
     });
-    const start = (this.client as unknown as Record<string, () => grpc.ClientDuplexStream<Req, Resp>>)[method];
+    const start = (this.client as unknown as Record<string, () => grpc.ClientDuplexStream<Req, Resp>>)[
+      method
+    ];
     if (start === undefined) throw new Error(`ADS client has no method ${method}`);
     this.call = start.call(this.client);
     this.call.on('data', (m: Resp) => this.inbox.push(m));
@@ -241,7 +246,12 @@ export class SotwXdsClient extends BaseClient<DiscoveryRequest, DiscoveryRespons
     this.request(resp.typeUrl, names, resp);
   }
 
-  nack(resp: DiscoveryResponse, lastGoodVersion: string, message: string, names: readonly string[] = []): void {
+  nack(
+    resp: DiscoveryResponse,
+    lastGoodVersion: string,
+    message: string,
+    names: readonly string[] = [],
+  ): void {
     this.send({
       typeUrl: resp.typeUrl,
       resourceNames: [...names],

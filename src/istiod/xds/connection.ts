@@ -16,6 +16,7 @@ import { errorMessage } from '../../shared/errors.js';
 import { XdsError } from './errors.js';
 import { metricType, type XdsMetrics } from './metrics.js';
 import { decodeNode, type XdsNode } from './node.js';
+import type { PushThrottle } from './push-throttle.js';
 import type { XdsResourceSource } from './resource-source.js';
 import type { SyncStatus, TypeSyncStatus } from './sync-status.js';
 
@@ -26,10 +27,14 @@ export interface ConnectionContext {
   readonly logger: Logger;
   readonly maxQueuedPushes: number;
   readonly sendTimeoutMs: number;
+  /** Shared by every connection: bounds the full syncs in flight. */
+  readonly throttle: PushThrottle;
   /** A nonce never handed out before by this server. */
   nextNonce(): string;
   /** The server's current push version (system_version_info). */
   pushVersion(): string;
+  /** Sequence number of the last source change seen (what the source reflects now). */
+  changeSeq(): number;
   /** Called once the node is known (first request). */
   onNode(conn: ConnectionHandle): void;
   /** Called once when the stream is gone. */
@@ -43,7 +48,8 @@ export interface ConnectionHandle {
   readonly node: XdsNode | undefined;
   readonly bytesSent: number;
   readonly isClosed: boolean;
-  enqueue(typeUrl: string, names: ReadonlySet<string>, changedAtMs: number): void;
+  /** `changes`: changed name -> sequence number of its last source change. */
+  enqueue(typeUrl: string, changes: ReadonlyMap<string, number>, changedAtMs: number): void;
   syncStatus(): SyncStatus;
   close(graceMs: number): Promise<void>;
   reset(): void;
@@ -61,11 +67,16 @@ export interface BuiltResponse {
 export interface Subscription {
   readonly typeUrl: string;
   readonly hasWork: boolean;
+  /** The pending work is a full sync (or close to one), so it goes through the push throttle. */
+  readonly isLarge: boolean;
   pendingSinceMs: number | undefined;
   recordSent(nonce: string, version: string): void;
 }
 
-export abstract class XdsConnection<Req, Sub extends Subscription = Subscription> implements ConnectionHandle {
+export abstract class XdsConnection<
+  Req,
+  Sub extends Subscription = Subscription,
+> implements ConnectionHandle {
   readonly id: string;
   readonly peer: string;
   readonly connectedAt = new Date();
@@ -79,6 +90,9 @@ export abstract class XdsConnection<Req, Sub extends Subscription = Subscription
   /** A response is written and not yet taken by the transport. */
   private inFlight = false;
   private nextTypeIndex = 0;
+  /** This connection holds a push-throttle slot until its current write completes. */
+  private holdsSlot = false;
+  private readonly wake = (): void => this.schedule();
   private stallTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private ending = false;
@@ -104,14 +118,18 @@ export abstract class XdsConnection<Req, Sub extends Subscription = Subscription
   }
 
   /** Queues changed names of one type (after the server's debounce). */
-  enqueue(typeUrl: string, names: ReadonlySet<string>, changedAtMs: number): void {
+  enqueue(typeUrl: string, changes: ReadonlyMap<string, number>, changedAtMs: number): void {
     if (this.closed || this.ending) return;
     const sub = this.subs.get(typeUrl);
     if (sub === undefined) return;
-    if (this.enqueueInto(sub, names, changedAtMs)) this.schedule();
+    if (this.enqueueInto(sub, changes, changedAtMs)) this.schedule();
   }
 
-  protected abstract enqueueInto(sub: Sub, names: ReadonlySet<string>, changedAtMs: number): boolean;
+  protected abstract enqueueInto(
+    sub: Sub,
+    changes: ReadonlyMap<string, number>,
+    changedAtMs: number,
+  ): boolean;
   protected abstract handleRequest(req: Req): void;
   protected abstract nodeOf(req: Req): Parameters<typeof decodeNode>[0];
   protected abstract build(sub: Sub): BuiltResponse | undefined;
@@ -122,7 +140,10 @@ export abstract class XdsConnection<Req, Sub extends Subscription = Subscription
     try {
       if (this.node === undefined) {
         this.node = decodeNode(this.nodeOf(req));
-        this.log.info({ node: this.node.rawId, nodeName: this.node.nodeName, protocol: this.protocol }, 'xds client connected');
+        this.log.info(
+          { node: this.node.rawId, nodeName: this.node.nodeName, protocol: this.protocol },
+          'xds client connected',
+        );
         this.ctx.onNode(this);
       }
       this.handleRequest(req);
@@ -154,10 +175,17 @@ export abstract class XdsConnection<Req, Sub extends Subscription = Subscription
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[(this.nextTypeIndex + i) % subs.length] as Sub;
       if (!sub.hasWork) continue;
+      if (sub.isLarge && !this.holdsSlot) {
+        if (!this.ctx.throttle.tryAcquire(this.wake)) continue;
+        this.holdsSlot = true;
+      }
       const startedAt = performance.now();
       const pendingSinceMs = sub.pendingSinceMs;
       const out = this.build(sub);
-      if (out === undefined) continue;
+      if (out === undefined) {
+        this.releaseSlot();
+        continue;
+      }
       this.nextTypeIndex = (this.nextTypeIndex + i + 1) % subs.length;
       sub.recordSent(out.nonce, out.version);
       const type = metricType(sub.typeUrl);
@@ -170,7 +198,13 @@ export abstract class XdsConnection<Req, Sub extends Subscription = Subscription
       this.bytesSent += out.bytes.length;
       if (this.log.isLevelEnabled('debug')) {
         this.log.debug(
-          { typeUrl: sub.typeUrl, nonce: out.nonce, resources: out.resourceCount, removed: out.removedCount, bytes: out.bytes.length },
+          {
+            typeUrl: sub.typeUrl,
+            nonce: out.nonce,
+            resources: out.resourceCount,
+            removed: out.removedCount,
+            bytes: out.bytes.length,
+          },
           'xds push',
         );
       }
@@ -185,12 +219,16 @@ export abstract class XdsConnection<Req, Sub extends Subscription = Subscription
     if (this.ctx.sendTimeoutMs > 0) {
       this.stallTimer = setTimeout(() => {
         this.ctx.metrics.writeTimeouts.inc();
-        this.log.warn({ node: this.node?.rawId, sendTimeoutMs: this.ctx.sendTimeoutMs }, 'xds client took no data; closing');
+        this.log.warn(
+          { node: this.node?.rawId, sendTimeoutMs: this.ctx.sendTimeoutMs },
+          'xds client took no data; closing',
+        );
         this.reset();
       }, this.ctx.sendTimeoutMs);
     }
     this.call.write(bytes, () => {
       this.inFlight = false;
+      this.releaseSlot();
       if (this.stallTimer !== undefined) clearTimeout(this.stallTimer);
       this.stallTimer = undefined;
       this.ctx.metrics.sendTime.observe((performance.now() - writeStartedAt) / 1000);
@@ -236,9 +274,17 @@ export abstract class XdsConnection<Req, Sub extends Subscription = Subscription
     return done.finally(() => clearTimeout(timer));
   }
 
+  private releaseSlot(): void {
+    if (!this.holdsSlot) return;
+    this.holdsSlot = false;
+    this.ctx.throttle.release();
+  }
+
   private finish(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.ctx.throttle.cancel(this.wake);
+    this.releaseSlot();
     if (this.stallTimer !== undefined) clearTimeout(this.stallTimer);
     this.stallTimer = undefined;
     this.log.info({ node: this.node?.rawId, reason, bytesSent: this.bytesSent }, 'xds client disconnected');
@@ -279,7 +325,12 @@ function findHttp2Stream(call: object): ClosableStream | undefined {
   let node: unknown = (call as { call?: unknown }).call;
   for (let depth = 0; depth < 8 && typeof node === 'object' && node !== null; depth++) {
     const stream = (node as { stream?: unknown }).stream;
-    if (typeof stream === 'object' && stream !== null && typeof (stream as { close?: unknown }).close === 'function' && 'rstCode' in stream) {
+    if (
+      typeof stream === 'object' &&
+      stream !== null &&
+      typeof (stream as { close?: unknown }).close === 'function' &&
+      'rstCode' in stream
+    ) {
       return stream as unknown as ClosableStream;
     }
     node = (node as { nextCall?: unknown }).nextCall;

@@ -11,7 +11,11 @@ import { syncState, type TypeSyncStatus } from './sync-status.js';
 export class DeltaConnection extends XdsConnection<DeltaDiscoveryRequest, DeltaSubscription> {
   readonly protocol = 'delta' as const;
 
-  constructor(ctx: ConnectionContext, call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, Uint8Array>, id: string) {
+  constructor(
+    ctx: ConnectionContext,
+    call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, Uint8Array>,
+    id: string,
+  ) {
     super(ctx, call, id);
   }
 
@@ -37,13 +41,22 @@ export class DeltaConnection extends XdsConnection<DeltaDiscoveryRequest, DeltaS
       case 'nack':
         this.ctx.metrics.rejects.labels(type).inc();
         this.log.warn(
-          { node: this.node?.rawId, typeUrl, nonce: req.responseNonce, code: req.errorDetail?.code, detail: sub.lastNack },
+          {
+            node: this.node?.rawId,
+            typeUrl,
+            nonce: req.responseNonce,
+            code: req.errorDetail?.code,
+            detail: sub.lastNack,
+          },
           'nacked xds push',
         );
         break;
       case 'stale':
         this.ctx.metrics.expiredNonce.labels(type).inc();
-        this.log.debug({ typeUrl, nonce: req.responseNonce, nonceSent: sub.nonceSent }, 'xds request with an expired nonce');
+        this.log.debug(
+          { typeUrl, nonce: req.responseNonce, nonceSent: sub.nonceSent },
+          'xds request with an expired nonce',
+        );
         break;
       case 'initial':
         this.log.debug(
@@ -62,12 +75,16 @@ export class DeltaConnection extends XdsConnection<DeltaDiscoveryRequest, DeltaS
     if (sub.hasWork) this.schedule();
   }
 
-  protected enqueueInto(sub: DeltaSubscription, names: ReadonlySet<string>, changedAtMs: number): boolean {
-    return sub.enqueue(names, changedAtMs, this.ctx.source, this.ctx.maxQueuedPushes);
+  protected enqueueInto(
+    sub: DeltaSubscription,
+    changes: ReadonlyMap<string, number>,
+    changedAtMs: number,
+  ): boolean {
+    return sub.enqueue(changes, changedAtMs, this.ctx.source, this.ctx.maxQueuedPushes);
   }
 
   protected build(sub: DeltaSubscription): BuiltResponse | undefined {
-    const body = sub.takeResponse(this.ctx.source);
+    const body = sub.takeResponse(this.ctx.source, this.ctx.changeSeq());
     if (body === undefined) return undefined;
     const nonce = this.ctx.nextNonce();
     const version = this.ctx.pushVersion();
@@ -86,7 +103,12 @@ export class DeltaConnection extends XdsConnection<DeltaDiscoveryRequest, DeltaS
       typeUrl: sub.typeUrl,
       wildcard: sub.wildcard,
       subscribed: [...sub.subscribed].sort(),
-      resourceCount: sub.known.size,
+      // A wildcard subscriber holds the whole type once anything was sent.
+      resourceCount: sub.wildcard
+        ? sub.nonceSent === ''
+          ? 0
+          : this.ctx.source.resources(sub.typeUrl).size
+        : sub.known.size,
       nonceSent: sub.nonceSent,
       nonceAcked: sub.nonceAcked,
       versionSent: sub.versionSent,

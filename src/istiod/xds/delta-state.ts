@@ -16,11 +16,20 @@
  *
  * Pending work is a set of names, so repeated changes of one name merge and
  * the memory a slow client costs is bounded by the number of resources.
+ *
+ * What the client holds is tracked per name only for explicit (on-demand)
+ * subscriptions, which are small. A wildcard subscriber holds everything the
+ * source serves; tracking 10,000 names for each of 100 agents would cost
+ * a million map entries, so wildcard subscriptions keep only the versions
+ * announced on reconnect until the first full sync, and always send removals.
  */
 import type { DeltaDiscoveryRequest } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
 import type { XdsResource, XdsResourceSource } from './resource-source.js';
 
 export const WILDCARD = '*';
+
+/** Pending names beyond which a push counts as large (see PushThrottle). */
+export const LARGE_PUSH_NAMES = 1000;
 
 /** How a request was classified, for metrics and logs. */
 export type DeltaRequestKind = 'initial' | 'ack' | 'nack' | 'stale' | 'subscription';
@@ -35,8 +44,12 @@ export class DeltaSubscription {
   wildcard = false;
   /** Names and aliases the client subscribed to explicitly (never `*`). */
   readonly subscribed = new Set<string>();
-  /** Resource name -> the version the client holds, as far as the server knows. */
+  /** Resource name -> the version the client holds (explicit subscriptions only; empty while wildcard). */
   readonly known = new Map<string, string>();
+  /** Wildcard only: `initial_resource_versions` of the first request, until the first full sync. */
+  private initialVersions: Map<string, string> | undefined;
+  /** Wildcard only: removed names kept when the queue collapsed into a full resync. */
+  private readonly pendingRemoved = new Set<string>();
   /** Subscribed alias -> the resource name it resolved to. */
   readonly aliasOf = new Map<string, string>();
 
@@ -48,6 +61,8 @@ export class DeltaSubscription {
   fullResync = false;
   /** A response is owed even if it would be empty (initial requests). */
   mustRespond = false;
+  /** The source change sequence a full sync reflected: batches up to it are already sent. */
+  private syncedThroughSeq = -1;
   /** Earliest change time (ms since epoch) among the pending changes, for convergence time. */
   pendingSinceMs: number | undefined;
 
@@ -63,6 +78,11 @@ export class DeltaSubscription {
     this.typeUrl = typeUrl;
   }
 
+  /** Pending work this big is a (near) full sync. */
+  get isLarge(): boolean {
+    return this.fullResync || this.pending.size + this.forced.size > LARGE_PUSH_NAMES;
+  }
+
   get hasWork(): boolean {
     return this.mustRespond || this.fullResync || this.pending.size > 0 || this.forced.size > 0;
   }
@@ -76,11 +96,17 @@ export class DeltaSubscription {
     if (first) {
       kind = 'initial';
       this.mustRespond = true;
-      this.wildcard = req.resourceNamesSubscribe.length === 0;
-      if (this.wildcard) this.fullResync = true;
-      for (const [name, version] of Object.entries(req.initialResourceVersions)) {
-        this.known.set(name, version);
-        if (!this.wildcard) {
+      const subscribe = req.resourceNamesSubscribe;
+      this.wildcard =
+        subscribe.length === 0 ||
+        (subscribe.includes(WILDCARD) && !req.resourceNamesUnsubscribe.includes(WILDCARD));
+      const initial = Object.entries(req.initialResourceVersions);
+      if (this.wildcard) {
+        this.fullResync = true;
+        if (initial.length > 0) this.initialVersions = new Map(initial);
+      } else {
+        for (const [name, version] of initial) {
+          this.known.set(name, version);
           this.subscribed.add(name);
           this.pending.add(name);
         }
@@ -108,8 +134,11 @@ export class DeltaSubscription {
     for (const name of subscribe) {
       if (name === WILDCARD) {
         if (!this.wildcard) {
+          // What explicit subscriptions hold still counts: the full sync skips it.
           this.wildcard = true;
           this.fullResync = true;
+          this.initialVersions = new Map(this.known);
+          this.known.clear();
         }
         continue;
       }
@@ -119,9 +148,11 @@ export class DeltaSubscription {
     for (const name of unsubscribe) {
       if (name === WILDCARD) {
         if (this.wildcard) {
+          // Explicitly subscribed names keep flowing (by `subscribed`); their versions are learnt again on send.
           this.wildcard = false;
           this.fullResync = false;
-          this.dropUnsubscribedKnown();
+          this.initialVersions = undefined;
+          this.pendingRemoved.clear();
         }
         continue;
       }
@@ -134,13 +165,6 @@ export class DeltaSubscription {
         this.known.delete(name);
         if (resolved !== undefined && !this.isWanted(resolved)) this.known.delete(resolved);
       }
-    }
-  }
-
-  /** After leaving wildcard, forget what the client holds only because of it. */
-  private dropUnsubscribedKnown(): void {
-    for (const name of [...this.known.keys()]) {
-      if (!this.isWanted(name)) this.known.delete(name);
     }
   }
 
@@ -162,20 +186,33 @@ export class DeltaSubscription {
   }
 
   /**
-   * Queues changed names. Past `maxPending` names the queue collapses into a
-   * full resync, which compares versions instead of remembering names.
+   * Queues changed names (name -> sequence number of its last source
+   * change). A change made before this subscription's last full sync is
+   * already in what was sent and is skipped. Past `maxPending` names the
+   * queue collapses into a full resync.
    */
-  enqueue(names: Iterable<string>, changedAtMs: number, source: XdsResourceSource, maxPending: number): boolean {
+  enqueue(
+    changes: Iterable<string> | ReadonlyMap<string, number>,
+    changedAtMs: number,
+    source: XdsResourceSource,
+    maxPending: number,
+  ): boolean {
     let queued = false;
-    for (const name of names) {
+    const entries: Iterable<[string, number]> =
+      changes instanceof Map
+        ? changes
+        : [...(changes as Iterable<string>)].map((n) => [n, Number.MAX_SAFE_INTEGER]);
+    for (const [name, seq] of entries) {
+      if (seq <= this.syncedThroughSeq) continue;
       if (!this.wants(name, source)) continue;
       queued = true;
-      if (this.fullResync) continue;
-      this.pending.add(name);
-      if (this.pending.size > maxPending) {
-        this.pending.clear();
-        this.fullResync = true;
+      if (this.fullResync) {
+        // A full resync finds updates by itself; removals it cannot see without per-name tracking.
+        if (this.wildcard && source.find(this.typeUrl, name) === undefined) this.pendingRemoved.add(name);
+        continue;
       }
+      this.pending.add(name);
+      if (this.pending.size > maxPending) this.collapse(source);
     }
     if (queued && (this.pendingSinceMs === undefined || changedAtMs < this.pendingSinceMs)) {
       this.pendingSinceMs = changedAtMs;
@@ -183,12 +220,23 @@ export class DeltaSubscription {
     return queued;
   }
 
+  private collapse(source: XdsResourceSource): void {
+    if (this.wildcard) {
+      for (const name of this.pending) {
+        if (source.find(this.typeUrl, name) === undefined) this.pendingRemoved.add(name);
+      }
+    }
+    this.pending.clear();
+    this.fullResync = true;
+  }
+
   /**
    * Turns the pending work into a response body against the current source,
    * records what the client will hold, and clears the queue. Returns
-   * undefined when nothing needs sending.
+   * undefined when nothing needs sending. `currentSeq` is the source change
+   * sequence the source reflects now.
    */
-  takeResponse(source: XdsResourceSource): DeltaResponseBody | undefined {
+  takeResponse(source: XdsResourceSource, currentSeq = -1): DeltaResponseBody | undefined {
     if (!this.hasWork) return undefined;
     const resources: XdsResource[] = [];
     const removed: string[] = [];
@@ -198,7 +246,8 @@ export class DeltaSubscription {
       const forced = this.forced.has(key);
       if (resource === undefined) {
         if (removedSet.has(key)) return;
-        if (this.known.has(key) || forced) {
+        // Unknown names and vanished names are both answered as removed (Envoy's delta rules).
+        if (this.wildcard || forced || this.known.has(key) || this.subscribed.has(key)) {
           this.known.delete(key);
           removed.push(key);
           removedSet.add(key);
@@ -208,18 +257,23 @@ export class DeltaSubscription {
       if (emitted.has(resource.name)) return;
       if (!this.wildcard && !forced && !this.wantsResource(key, resource)) return;
       if (key !== resource.name) this.aliasOf.set(key, resource.name);
-      if (!forced && this.known.get(resource.name) === resource.version) return;
+      const held = this.wildcard ? this.initialVersions?.get(resource.name) : this.known.get(resource.name);
+      if (!forced && held === resource.version) return;
       emitted.add(resource.name);
       resources.push(resource);
-      this.known.set(resource.name, resource.version);
+      if (!this.wildcard) this.known.set(resource.name, resource.version);
     };
 
     if (this.fullResync) {
+      this.syncedThroughSeq = currentSeq;
       if (this.wildcard) {
         for (const resource of source.resources(this.typeUrl).values()) consider(resource.name, resource);
-        for (const name of [...this.known.keys()]) {
+        for (const name of this.initialVersions?.keys() ?? []) {
           if (!emitted.has(name) && source.find(this.typeUrl, name) === undefined) consider(name, undefined);
         }
+        for (const name of this.pendingRemoved) consider(name, source.find(this.typeUrl, name));
+        this.initialVersions = undefined;
+        this.pendingRemoved.clear();
       } else {
         const keys = new Set<string>([...this.subscribed, ...this.known.keys(), ...this.aliasOf.keys()]);
         for (const key of keys) consider(key, source.find(this.typeUrl, key));
@@ -242,7 +296,8 @@ export class DeltaSubscription {
   }
 
   private wantsResource(key: string, resource: XdsResource): boolean {
-    if (this.subscribed.has(key) || this.subscribed.has(resource.name) || this.known.has(resource.name)) return true;
+    if (this.subscribed.has(key) || this.subscribed.has(resource.name) || this.known.has(resource.name))
+      return true;
     return resource.aliases?.some((a) => this.subscribed.has(a)) ?? false;
   }
 

@@ -57,7 +57,8 @@ export interface DeltaResponseParts {
 export function encodeDeltaResponse(parts: DeltaResponseParts): Uint8Array {
   const w = new BinaryWriter();
   if (parts.systemVersionInfo !== '') w.tag(1, WireType.LengthDelimited).string(parts.systemVersionInfo);
-  for (const r of parts.resources) w.tag(2, WireType.LengthDelimited).bytes(encodeDeltaResource(parts.typeUrl, r));
+  for (const r of parts.resources)
+    w.tag(2, WireType.LengthDelimited).bytes(encodeDeltaResource(parts.typeUrl, r));
   w.tag(4, WireType.LengthDelimited).string(parts.typeUrl);
   w.tag(5, WireType.LengthDelimited).string(parts.nonce);
   for (const name of parts.removed) w.tag(6, WireType.LengthDelimited).string(name);

@@ -52,7 +52,10 @@ export const XDS_SERVER_OPTIONS: grpc.ServerOptions = {
 
 export async function listenXds(xds: XdsServer, options: XdsListenOptions): Promise<XdsListeners> {
   if (options.tlsAddress !== undefined && options.tls === undefined) {
-    throw new XdsError('XDS_INVALID_OPTION', `xds TLS address ${options.tlsAddress}: no certificate and key given`);
+    throw new XdsError(
+      'XDS_INVALID_OPTION',
+      `xds TLS address ${options.tlsAddress}: no certificate and key given`,
+    );
   }
   const created: grpc.Server[] = [];
   const result: {
@@ -63,14 +66,22 @@ export async function listenXds(xds: XdsServer, options: XdsListenOptions): Prom
   } = {};
   try {
     if (options.plaintextAddress !== undefined) {
-      const server = options.plaintextServer ?? track(created, new grpc.Server({ ...XDS_SERVER_OPTIONS, ...options.serverOptions }));
+      const server =
+        options.plaintextServer ??
+        track(created, new grpc.Server({ ...XDS_SERVER_OPTIONS, ...options.serverOptions }));
       xds.addToServer(server);
-      result.plaintextPort = await bind(server, options.plaintextAddress, grpc.ServerCredentials.createInsecure());
+      result.plaintextPort = await bind(
+        server,
+        options.plaintextAddress,
+        grpc.ServerCredentials.createInsecure(),
+      );
       result.plaintextServer = server;
     }
     if (options.tlsAddress !== undefined && options.tls !== undefined) {
       const tls = options.tls;
-      const server = options.tlsServer ?? track(created, new grpc.Server({ ...XDS_SERVER_OPTIONS, ...options.serverOptions }));
+      const server =
+        options.tlsServer ??
+        track(created, new grpc.Server({ ...XDS_SERVER_OPTIONS, ...options.serverOptions }));
       xds.addToServer(server);
       const creds = grpc.ServerCredentials.createSsl(
         tls.rootPem !== undefined ? Buffer.from(tls.rootPem) : null,
@@ -100,7 +111,11 @@ function bind(server: grpc.Server, address: string, creds: grpc.ServerCredential
   return new Promise((resolve, reject) => {
     server.bindAsync(address, creds, (err, port) => {
       if (err !== null) {
-        reject(new XdsError('XDS_LISTEN_FAILED', `xds: cannot listen on ${address}: ${errorMessage(err)}`, { cause: err }));
+        reject(
+          new XdsError('XDS_LISTEN_FAILED', `xds: cannot listen on ${address}: ${errorMessage(err)}`, {
+            cause: err,
+          }),
+        );
         return;
       }
       resolve(port);

@@ -1,6 +1,22 @@
 /** The xDS server: delta and SotW ADS over gRPC for ztunnel and friends. */
-export { XdsServer, type XdsServerOptions, DEFAULT_DEBOUNCE_MS, DEFAULT_MAX_DEBOUNCE_MS, DEFAULT_MAX_QUEUED_PUSHES, DEFAULT_SEND_TIMEOUT_MS } from './server.js';
-export { listenXds, XDS_PLAINTEXT_PORT, XDS_TLS_PORT, XDS_SERVER_OPTIONS, type XdsListenOptions, type XdsListeners, type XdsTlsMaterial } from './grpc-listen.js';
+export {
+  XdsServer,
+  type XdsServerOptions,
+  DEFAULT_DEBOUNCE_MS,
+  DEFAULT_MAX_DEBOUNCE_MS,
+  DEFAULT_MAX_QUEUED_PUSHES,
+  DEFAULT_SEND_TIMEOUT_MS,
+  DEFAULT_PUSH_THROTTLE,
+} from './server.js';
+export {
+  listenXds,
+  XDS_PLAINTEXT_PORT,
+  XDS_TLS_PORT,
+  XDS_SERVER_OPTIONS,
+  type XdsListenOptions,
+  type XdsListeners,
+  type XdsTlsMaterial,
+} from './grpc-listen.js';
 export { parseNodeId, decodeNode, NODE_TYPES, type NodeType, type XdsNode, type XdsNodeId } from './node.js';
 export { XdsError, type XdsErrorCode } from './errors.js';
 export { XdsMetrics, metricType, type MetricType } from './metrics.js';

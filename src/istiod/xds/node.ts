@@ -49,7 +49,10 @@ export function parseNodeId(raw: string): XdsNodeId {
   }
   const [type, ipAddress, id, domain] = parts as [string, string, string, string];
   if (!(NODE_TYPES as readonly string[]).includes(type)) {
-    throw new XdsError('XDS_INVALID_NODE_ID', `node id "${raw}": type "${type}" is not one of ${NODE_TYPES.join(', ')}`);
+    throw new XdsError(
+      'XDS_INVALID_NODE_ID',
+      `node id "${raw}": type "${type}" is not one of ${NODE_TYPES.join(', ')}`,
+    );
   }
   if (ipAddress === '') {
     throw new XdsError('XDS_INVALID_NODE_ID', `node id "${raw}": the IP part is empty`);

@@ -13,12 +13,16 @@ import { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { adsServiceDefinition } from '../../shared/grpc/services.js';
 import { silentLogger } from '../../shared/logging.js';
-import type { DeltaDiscoveryRequest, DiscoveryRequest } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
+import type {
+  DeltaDiscoveryRequest,
+  DiscoveryRequest,
+} from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
 import type { ConnectionContext, ConnectionHandle } from './connection.js';
 import { DeltaConnection } from './delta-connection.js';
 import { XdsError } from './errors.js';
 import { XdsMetrics, versionLabel } from './metrics.js';
 import type { ResourceChange, XdsResourceSource } from './resource-source.js';
+import { PushThrottle } from './push-throttle.js';
 import { SotwConnection } from './sotw-connection.js';
 import type { SyncStatus } from './sync-status.js';
 
@@ -27,6 +31,7 @@ export const DEFAULT_MAX_DEBOUNCE_MS = 10_000;
 export const DEFAULT_MAX_QUEUED_PUSHES = 10_000;
 export const DEFAULT_SEND_TIMEOUT_MS = 30_000;
 export const DEFAULT_CLOSE_GRACE_MS = 5_000;
+export const DEFAULT_PUSH_THROTTLE = 10;
 
 export interface XdsServerOptions {
   readonly source: XdsResourceSource;
@@ -41,6 +46,8 @@ export interface XdsServerOptions {
   readonly maxQueuedPushes?: number;
   /** A connection that takes no data for this long is reset; 0 never. */
   readonly sendTimeoutMs?: number;
+  /** Full syncs in flight at once across all connections (istiod's PILOT_PUSH_THROTTLE). */
+  readonly pushThrottle?: number;
 }
 
 const METHOD_DELTA = '/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources';
@@ -51,7 +58,11 @@ const METHOD_SOTW = '/envoy.service.discovery.v3.AggregatedDiscoveryService/Stre
  * encoded once and shared by every connection (see encode.ts). Requests
  * decode as in `adsServiceDefinition`.
  */
-function preEncodedAdsDefinition(): { definition: grpc.ServiceDefinition; deltaKey: string; sotwKey: string } {
+function preEncodedAdsDefinition(): {
+  definition: grpc.ServiceDefinition;
+  deltaKey: string;
+  sotwKey: string;
+} {
   const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   let deltaKey = '';
   let sotwKey = '';
@@ -83,9 +94,11 @@ export class XdsServer {
   private nonceCounter = 0;
   private connectionCounter = 0;
   private version = 0;
-  /** Changed names per type since the last push. */
-  private batch = new Map<string, Set<string>>();
+  /** Changed names per type since the last push, with the sequence number of each name's last change. */
+  private batch = new Map<string, Map<string, number>>();
   private batchStartedMs: number | undefined;
+  /** Counts source change notifications; a batch is tagged with the last one it holds. */
+  private changeSeq = 0;
   private debounceTimer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private closing = false;
@@ -96,8 +109,14 @@ export class XdsServer {
     this.registry = options.registry ?? new Registry();
     this.metrics = new XdsMetrics(this.registry);
     this.debounceMs = nonNegative('debounceMs', options.debounceMs ?? DEFAULT_DEBOUNCE_MS);
-    this.maxDebounceMs = Math.max(this.debounceMs, nonNegative('maxDebounceMs', options.maxDebounceMs ?? DEFAULT_MAX_DEBOUNCE_MS));
-    const maxQueuedPushes = nonNegative('maxQueuedPushes', options.maxQueuedPushes ?? DEFAULT_MAX_QUEUED_PUSHES);
+    this.maxDebounceMs = Math.max(
+      this.debounceMs,
+      nonNegative('maxDebounceMs', options.maxDebounceMs ?? DEFAULT_MAX_DEBOUNCE_MS),
+    );
+    const maxQueuedPushes = nonNegative(
+      'maxQueuedPushes',
+      options.maxQueuedPushes ?? DEFAULT_MAX_QUEUED_PUSHES,
+    );
     const sendTimeoutMs = nonNegative('sendTimeoutMs', options.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS);
     this.context = {
       source: this.source,
@@ -105,8 +124,12 @@ export class XdsServer {
       logger: this.log,
       maxQueuedPushes,
       sendTimeoutMs,
+      throttle: new PushThrottle(
+        Math.max(1, nonNegative('pushThrottle', options.pushThrottle ?? DEFAULT_PUSH_THROTTLE)),
+      ),
       nextNonce: () => `${this.noncePrefix}-${(++this.nonceCounter).toString(36)}`,
       pushVersion: () => String(this.version),
+      changeSeq: () => this.changeSeq,
       onNode: (conn) => this.metrics.clients.labels(versionLabel(conn.node?.istioVersion ?? '')).inc(),
       onClosed: (conn) => {
         if (this.connections.delete(conn.id) && conn.node !== undefined) {
@@ -147,7 +170,9 @@ export class XdsServer {
   /** Per-connection state for `/debug/syncz`, sorted by node id then connection. */
   syncStatus(): SyncStatus[] {
     const all = [...this.connections.values()].map((c) => c.syncStatus());
-    all.sort((a, b) => (a.nodeId === b.nodeId ? cmp(a.connectionId, b.connectionId) : cmp(a.nodeId, b.nodeId)));
+    all.sort((a, b) =>
+      a.nodeId === b.nodeId ? cmp(a.connectionId, b.connectionId) : cmp(a.nodeId, b.nodeId),
+    );
     return all;
   }
 
@@ -171,7 +196,7 @@ export class XdsServer {
     this.batchStartedMs = undefined;
     this.version++;
     for (const conn of this.connections.values()) {
-      for (const [typeUrl, names] of batch) conn.enqueue(typeUrl, names, changedAtMs);
+      for (const [typeUrl, changes] of batch) conn.enqueue(typeUrl, changes, changedAtMs);
     }
   }
 
@@ -192,15 +217,16 @@ export class XdsServer {
 
   private onSourceChange(changes: readonly ResourceChange[]): void {
     if (this.closing) return;
+    this.changeSeq++;
     const now = Date.now();
     for (const change of changes) {
       let names = this.batch.get(change.typeUrl);
       if (names === undefined) {
-        names = new Set();
+        names = new Map();
         this.batch.set(change.typeUrl, names);
       }
-      for (const n of change.updated) names.add(n);
-      for (const n of change.removed) names.add(n);
+      for (const n of change.updated) names.set(n, this.changeSeq);
+      for (const n of change.removed) names.set(n, this.changeSeq);
     }
     if (this.batch.size === 0) return;
     this.batchStartedMs ??= now;
@@ -223,14 +249,22 @@ export class XdsServer {
 
   private refuseWhileClosing(call: grpc.ServerDuplexStream<unknown, Uint8Array>): boolean {
     if (!this.closing) return false;
-    call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'xds server is shutting down', name: 'XdsError', message: 'shutting down' });
+    call.emit('error', {
+      code: grpc.status.UNAVAILABLE,
+      details: 'xds server is shutting down',
+      name: 'XdsError',
+      message: 'shutting down',
+    });
     return true;
   }
 }
 
 function nonNegative(name: string, value: number): number {
   if (!Number.isFinite(value) || value < 0) {
-    throw new XdsError('XDS_INVALID_OPTION', `xds server option ${name}: ${value} is not a non-negative number`);
+    throw new XdsError(
+      'XDS_INVALID_OPTION',
+      `xds server option ${name}: ${value} is not a non-negative number`,
+    );
   }
   return value;
 }

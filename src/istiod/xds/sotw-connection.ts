@@ -12,7 +12,11 @@ export class SotwConnection extends XdsConnection<DiscoveryRequest, SotwSubscrip
   readonly protocol = 'sotw' as const;
   private readonly resourceCounts = new Map<string, number>();
 
-  constructor(ctx: ConnectionContext, call: grpc.ServerDuplexStream<DiscoveryRequest, Uint8Array>, id: string) {
+  constructor(
+    ctx: ConnectionContext,
+    call: grpc.ServerDuplexStream<DiscoveryRequest, Uint8Array>,
+    id: string,
+  ) {
     super(ctx, call, id);
   }
 
@@ -37,25 +41,43 @@ export class SotwConnection extends XdsConnection<DiscoveryRequest, SotwSubscrip
     if (kind === 'nack') {
       this.ctx.metrics.rejects.labels(type).inc();
       this.log.warn(
-        { node: this.node?.rawId, typeUrl, nonce: req.responseNonce, version: req.versionInfo, detail: sub.lastNack },
+        {
+          node: this.node?.rawId,
+          typeUrl,
+          nonce: req.responseNonce,
+          version: req.versionInfo,
+          detail: sub.lastNack,
+        },
         'nacked xds push',
       );
     } else if (kind === 'stale') {
       this.ctx.metrics.expiredNonce.labels(type).inc();
-      this.log.debug({ typeUrl, nonce: req.responseNonce, nonceSent: sub.nonceSent }, 'xds request with an expired nonce');
+      this.log.debug(
+        { typeUrl, nonce: req.responseNonce, nonceSent: sub.nonceSent },
+        'xds request with an expired nonce',
+      );
     }
     if (sub.hasWork) this.schedule();
   }
 
-  protected enqueueInto(sub: SotwSubscription, names: ReadonlySet<string>, changedAtMs: number): boolean {
-    return sub.enqueue(names, changedAtMs, this.ctx.source);
+  protected enqueueInto(
+    sub: SotwSubscription,
+    changes: ReadonlyMap<string, number>,
+    changedAtMs: number,
+  ): boolean {
+    return sub.enqueue(changes.keys(), changedAtMs, this.ctx.source);
   }
 
   protected build(sub: SotwSubscription): BuiltResponse | undefined {
     const body = sub.takeResponse(this.ctx.source);
     if (body === undefined) return undefined;
     const nonce = this.ctx.nextNonce();
-    const bytes = encodeSotwResponse({ versionInfo: body.versionInfo, typeUrl: sub.typeUrl, nonce, resources: body.resources });
+    const bytes = encodeSotwResponse({
+      versionInfo: body.versionInfo,
+      typeUrl: sub.typeUrl,
+      nonce,
+      resources: body.resources,
+    });
     this.resourceCounts.set(sub.typeUrl, body.resources.length);
     return { bytes, nonce, version: body.versionInfo, resourceCount: body.resources.length, removedCount: 0 };
   }

@@ -45,6 +45,11 @@ export class SotwSubscription {
     return this.names.size === 0;
   }
 
+  /** A wildcard SotW response is the whole type. */
+  get isLarge(): boolean {
+    return this.wildcard;
+  }
+
   get hasWork(): boolean {
     return this.mustRespond || this.dirty;
   }
@@ -94,7 +99,8 @@ export class SotwSubscription {
     }
     if (queued) {
       this.dirty = true;
-      if (this.pendingSinceMs === undefined || changedAtMs < this.pendingSinceMs) this.pendingSinceMs = changedAtMs;
+      if (this.pendingSinceMs === undefined || changedAtMs < this.pendingSinceMs)
+        this.pendingSinceMs = changedAtMs;
     }
     return queued;
   }

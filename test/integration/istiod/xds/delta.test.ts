@@ -64,7 +64,8 @@ describe('xds server: delta ADS over gRPC', () => {
     const c = h.delta();
     c.subscribe(ADDRESS_TYPE_URL);
     c.ack(await c.next());
-    for (let i = 0; i < 5; i++) h.source.set(ADDRESS_TYPE_URL, 'Kubernetes//Pod/default/a', `workload-a-v${i}`, ['/10.0.0.1']);
+    for (let i = 0; i < 5; i++)
+      h.source.set(ADDRESS_TYPE_URL, 'Kubernetes//Pod/default/a', `workload-a-v${i}`, ['/10.0.0.1']);
     const resp = await c.next();
     assert.deepEqual(resourceNames(resp), ['Kubernetes//Pod/default/a']);
     assert.equal(Buffer.from(resp.resources[0]?.resource?.value ?? []).toString(), 'workload-a-v4');
@@ -107,7 +108,10 @@ describe('xds server: delta ADS over gRPC', () => {
     const c = h.delta();
     c.subscribe(ADDRESS_TYPE_URL, ['Kubernetes//Pod/default/a', '/10.96.0.1', '/10.9.9.9']);
     const resp = await c.next();
-    assert.deepEqual(resourceNames(resp), ['Kubernetes//Pod/default/a', 'default/svc.default.svc.cluster.local']);
+    assert.deepEqual(resourceNames(resp), [
+      'Kubernetes//Pod/default/a',
+      'default/svc.default.svc.cluster.local',
+    ]);
     assert.deepEqual(resp.removedResources, ['/10.9.9.9']);
     c.ack(resp);
 
@@ -134,7 +138,9 @@ describe('xds server: delta ADS over gRPC', () => {
     c.ack(appeared);
 
     c.unsubscribe(ADDRESS_TYPE_URL, ['Kubernetes//Pod/default/a']);
-    await eventually(() => !(h.server.syncStatus()[0]?.types[0]?.subscribed ?? []).includes('Kubernetes//Pod/default/a'));
+    await eventually(
+      () => !(h.server.syncStatus()[0]?.types[0]?.subscribed ?? []).includes('Kubernetes//Pod/default/a'),
+    );
     h.source.set(ADDRESS_TYPE_URL, 'Kubernetes//Pod/default/a', 'workload-a-2', ['/10.0.0.1']);
     await c.expectNone(100);
   });
@@ -203,7 +209,9 @@ describe('xds server: delta ADS over gRPC', () => {
     h.source.set(ADDRESS_TYPE_URL, 'Kubernetes//Pod/default/a', 'a-2', ['/10.0.0.1']);
     const second = await c.next();
     c.ack(first);
-    await eventually(async () => (await metricValue(h.registry, 'pilot_xds_expired_nonce', { type: 'wds' })) === 1);
+    await eventually(
+      async () => (await metricValue(h.registry, 'pilot_xds_expired_nonce', { type: 'wds' })) === 1,
+    );
     assert.equal(h.server.syncStatus()[0]?.types[0]?.state, 'STALE');
     assert.equal(h.server.syncStatus()[0]?.types[0]?.nonceAcked, '');
     c.ack(second);
@@ -236,7 +244,8 @@ describe('xds server: delta ADS over gRPC', () => {
     h = await startHarness({ sendTimeoutMs: 1500 });
     const big = 'x'.repeat(16 * 1024);
     h.source.batch(() => {
-      for (let i = 0; i < 400; i++) h.source.set(ADDRESS_TYPE_URL, `Kubernetes//Pod/default/w${i}`, `${i}${big}`);
+      for (let i = 0; i < 400; i++)
+        h.source.set(ADDRESS_TYPE_URL, `Kubernetes//Pod/default/w${i}`, `${i}${big}`);
     });
     const stuck = h.delta({ podName: 'stuck' });
     stuck.pause();
@@ -262,8 +271,16 @@ describe('xds server: delta ADS over gRPC', () => {
     const stuckStatus = h.server.syncStatus().find((s) => s.nodeId.includes('stuck'));
     assert.equal(stuckStatus?.types[0]?.pending, true);
 
-    await eventually(async () => (await metricValue(h.registry, 'pilot_xds_write_timeout')) === 1, 5000, 'write timeout');
-    await eventually(() => h.server.syncStatus().every((s) => !s.nodeId.includes('stuck')), 2000, 'stuck connection gone');
+    await eventually(
+      async () => (await metricValue(h.registry, 'pilot_xds_write_timeout')) === 1,
+      5000,
+      'write timeout',
+    );
+    await eventually(
+      () => h.server.syncStatus().every((s) => !s.nodeId.includes('stuck')),
+      2000,
+      'stuck connection gone',
+    );
   });
 
   it('a first request without a node, or with a malformed node id, is refused with INVALID_ARGUMENT', async () => {

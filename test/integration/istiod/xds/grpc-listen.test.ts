@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { Registry } from 'prom-client';
-import { ADDRESS_TYPE_URL, XdsServer, listenXds, type XdsListeners } from '../../../../src/istiod/xds/index.js';
+import {
+  ADDRESS_TYPE_URL,
+  XdsServer,
+  listenXds,
+  type XdsListeners,
+} from '../../../../src/istiod/xds/index.js';
 import { createTestPki } from '../../../support/ca.js';
 import { InMemoryResourceSource } from '../../../support/resource-source.js';
 import { DeltaXdsClient } from '../../../support/xds-client.js';

@@ -3,7 +3,12 @@
  * clients it hands out tracked so `stop()` closes everything.
  */
 import { Registry, type Histogram, type Counter, type Gauge } from 'prom-client';
-import { XdsServer, listenXds, type XdsListeners, type XdsServerOptions } from '../../../../src/istiod/xds/index.js';
+import {
+  XdsServer,
+  listenXds,
+  type XdsListeners,
+  type XdsServerOptions,
+} from '../../../../src/istiod/xds/index.js';
 import { InMemoryResourceSource } from '../../../support/resource-source.js';
 import { DeltaXdsClient, SotwXdsClient, type TestClientOptions } from '../../../support/xds-client.js';
 
@@ -52,7 +57,11 @@ export async function startHarness(
 }
 
 /** The value of a counter or gauge child with these labels (0 when absent). */
-export async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+export async function metricValue(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
   const metric = registry.getSingleMetric(name) as Counter | Gauge | undefined;
   if (metric === undefined) throw new Error(`metric ${name} is not registered`);
   const data = await metric.get();
@@ -69,7 +78,11 @@ export async function histogramCount(registry: Registry, name: string): Promise<
 }
 
 /** Polls until `check` returns true (bounded). */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 3000, what = 'condition'): Promise<void> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 3000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;

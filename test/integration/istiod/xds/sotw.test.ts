@@ -25,10 +25,10 @@ describe('xds server: state-of-the-world ADS over gRPC', () => {
     assert.equal(resp.typeUrl, ADDRESS_TYPE_URL);
     assert.equal(resp.resources.length, 2);
     assert.ok(resp.resources.every((r) => r.typeUrl === ADDRESS_TYPE_URL));
-    assert.deepEqual(
-      resp.resources.map((r) => Buffer.from(r.value).toString()).sort(),
-      ['workload-a', 'workload-b'],
-    );
+    assert.deepEqual(resp.resources.map((r) => Buffer.from(r.value).toString()).sort(), [
+      'workload-a',
+      'workload-b',
+    ]);
     assert.notEqual(resp.versionInfo, '');
     assert.notEqual(resp.nonce, '');
     c.ack(resp);
@@ -88,7 +88,9 @@ describe('xds server: state-of-the-world ADS over gRPC', () => {
     h.source.set(ADDRESS_TYPE_URL, 'Kubernetes//Pod/default/a', 'workload-a-2', ['/10.0.0.1']);
     await c.next();
     c.ack(first);
-    await eventually(async () => (await metricValue(h.registry, 'pilot_xds_expired_nonce', { type: 'wds' })) === 1);
+    await eventually(
+      async () => (await metricValue(h.registry, 'pilot_xds_expired_nonce', { type: 'wds' })) === 1,
+    );
     await c.expectNone(100);
     assert.equal(h.server.syncStatus()[0]?.types[0]?.state, 'STALE');
   });

@@ -11,7 +11,9 @@ function req(init: MessageInitShape<typeof DeltaDiscoveryRequestSchema> = {}) {
   return create(DeltaDiscoveryRequestSchema, { typeUrl: T, ...init });
 }
 
-function names(body: ReturnType<DeltaSubscription['takeResponse']>): { resources: string[]; removed: string[] } | undefined {
+function names(
+  body: ReturnType<DeltaSubscription['takeResponse']>,
+): { resources: string[]; removed: string[] } | undefined {
   if (body === undefined) return undefined;
   return { resources: body.resources.map((r) => r.name).sort(), removed: [...body.removed].sort() };
 }
@@ -28,7 +30,11 @@ describe('delta xds subscription state', () => {
   const firstRequests = [
     { name: 'no names', init: {}, wildcard: true },
     { name: 'explicit "*"', init: { resourceNamesSubscribe: ['*'] }, wildcard: true },
-    { name: '"*" subscribed and unsubscribed', init: { resourceNamesSubscribe: ['*'], resourceNamesUnsubscribe: ['*'] }, wildcard: false },
+    {
+      name: '"*" subscribed and unsubscribed',
+      init: { resourceNamesSubscribe: ['*'], resourceNamesUnsubscribe: ['*'] },
+      wildcard: false,
+    },
     { name: 'one name', init: { resourceNamesSubscribe: ['a'] }, wildcard: false },
   ];
   for (const c of firstRequests) {
@@ -82,7 +88,10 @@ describe('delta xds subscription state', () => {
     s.recordSent('n1', '1');
     assert.equal(s.applyRequest(req({ responseNonce: 'n1' }), false), 'ack');
     s.recordSent('n2', '2');
-    assert.equal(s.applyRequest(req({ responseNonce: 'n2', errorDetail: { message: 'a: bad' } }), false), 'nack');
+    assert.equal(
+      s.applyRequest(req({ responseNonce: 'n2', errorDetail: { message: 'a: bad' } }), false),
+      'nack',
+    );
     assert.equal(s.nonceAcked, 'n1');
     assert.equal(s.versionAcked, '1');
     assert.equal(s.lastNack, 'a: bad');
@@ -103,17 +112,22 @@ describe('delta xds subscription state', () => {
     assert.deepEqual(names(s.takeResponse(source)), { resources: ['b'], removed: [] });
   });
 
-  it('changes past maxPending collapse into a full compare that sends only what differs', () => {
+  it('changes past maxPending collapse into a full resync of the whole type', () => {
     const s = new DeltaSubscription(T);
     s.applyRequest(req(), true);
     s.takeResponse(source);
     source.batch(() => {
       for (let i = 0; i < 10; i++) source.set(T, `n${i}`, `N${i}`);
     });
-    s.enqueue(Array.from({ length: 10 }, (_, i) => `n${i}`), Date.now(), source, 3);
+    s.enqueue(
+      Array.from({ length: 10 }, (_, i) => `n${i}`),
+      Date.now(),
+      source,
+      3,
+    );
     assert.equal(s.pending.size, 0);
     assert.equal(s.fullResync, true);
-    assert.equal(names(s.takeResponse(source))?.resources.length, 10);
+    assert.equal(names(s.takeResponse(source))?.resources.length, 12);
   });
 
   it('repeated changes of one name stay one pending entry', () => {
@@ -128,14 +142,61 @@ describe('delta xds subscription state', () => {
     assert.deepEqual(names(s.takeResponse(source)), { resources: ['a'], removed: [] });
   });
 
-  it('leaving wildcard keeps only explicitly subscribed names', () => {
+  it('leaving wildcard keeps only explicitly subscribed names flowing', () => {
     const s = new DeltaSubscription(T);
     s.applyRequest(req({ resourceNamesSubscribe: ['*', 'a'] }), true);
     s.takeResponse(source);
     s.recordSent('n1', '1');
     s.applyRequest(req({ responseNonce: 'n1', resourceNamesUnsubscribe: ['*'] }), false);
     assert.equal(s.wildcard, false);
-    assert.deepEqual([...s.known.keys()], ['a']);
     assert.equal(s.enqueue(['b'], Date.now(), source, 100), false);
+    source.set(T, 'a', 'A2', ['/10.0.0.1']);
+    assert.equal(s.enqueue(['a'], Date.now(), source, 100), true);
+    assert.deepEqual(names(s.takeResponse(source)), { resources: ['a'], removed: [] });
+  });
+
+  it('a batch of changes made before the last full sync is not sent again', () => {
+    const s = new DeltaSubscription(T);
+    s.applyRequest(req(), true);
+    s.takeResponse(source, 7);
+    assert.equal(s.enqueue(new Map([['a', 7]]), Date.now(), source, 100), false);
+    assert.equal(
+      s.enqueue(
+        new Map([
+          ['a', 5],
+          ['b', 8],
+        ]),
+        Date.now(),
+        source,
+        100,
+      ),
+      true,
+    );
+    assert.deepEqual([...s.pending], ['b']);
+  });
+
+  it('a wildcard subscription keeps no per-name state once synced, and sends removals', () => {
+    const s = new DeltaSubscription(T);
+    s.applyRequest(req({ initialResourceVersions: { gone: 'v' } }), true);
+    assert.deepEqual(names(s.takeResponse(source)), { resources: ['a', 'b'], removed: ['gone'] });
+    assert.equal(s.known.size, 0);
+    source.delete(T, 'a');
+    s.enqueue(['a'], Date.now(), source, 100);
+    assert.deepEqual(names(s.takeResponse(source)), { resources: [], removed: ['a'] });
+  });
+
+  it('removals survive a collapse into a full resync of a wildcard subscription', () => {
+    const s = new DeltaSubscription(T);
+    s.applyRequest(req(), true);
+    s.takeResponse(source);
+    source.batch(() => {
+      source.delete(T, 'a');
+      for (let i = 0; i < 5; i++) source.set(T, `n${i}`, `N${i}`);
+    });
+    s.enqueue(['a', 'n0', 'n1', 'n2', 'n3', 'n4'], Date.now(), source, 2);
+    assert.equal(s.fullResync, true);
+    const body = names(s.takeResponse(source));
+    assert.deepEqual(body?.removed, ['a']);
+    assert.deepEqual(body?.resources, ['b', 'n0', 'n1', 'n2', 'n3', 'n4']);
   });
 });

@@ -4,11 +4,20 @@ import {
   DeltaDiscoveryResponseSchema,
   DiscoveryResponseSchema,
 } from '../../../../src/gen/envoy/service/discovery/v3/discovery_pb.js';
-import { encodeDeltaResource, encodeDeltaResponse, encodeSotwResponse } from '../../../../src/istiod/xds/encode.js';
+import {
+  encodeDeltaResource,
+  encodeDeltaResponse,
+  encodeSotwResponse,
+} from '../../../../src/istiod/xds/encode.js';
 import { ADDRESS_TYPE_URL, type XdsResource } from '../../../../src/istiod/xds/resource-source.js';
 
 describe('xds response encoding', () => {
-  const a: XdsResource = { name: 'Kubernetes//Pod/ns/a', version: 'v1', value: new Uint8Array([1, 2, 3]), aliases: ['/10.0.0.1', 'x'] };
+  const a: XdsResource = {
+    name: 'Kubernetes//Pod/ns/a',
+    version: 'v1',
+    value: new Uint8Array([1, 2, 3]),
+    aliases: ['/10.0.0.1', 'x'],
+  };
   const b: XdsResource = { name: 'ns/svc.ns.svc.cluster.local', version: '', value: new Uint8Array() };
 
   it('a delta response decodes with Envoy schema to the same fields', () => {
@@ -25,7 +34,13 @@ describe('xds response encoding', () => {
     assert.equal(m.nonce, 'n-1');
     assert.deepEqual(m.removedResources, ['gone-1', 'gone-2']);
     assert.deepEqual(
-      m.resources.map((r) => ({ name: r.name, version: r.version, aliases: r.aliases, t: r.resource?.typeUrl, v: [...(r.resource?.value ?? [])] })),
+      m.resources.map((r) => ({
+        name: r.name,
+        version: r.version,
+        aliases: r.aliases,
+        t: r.resource?.typeUrl,
+        v: [...(r.resource?.value ?? [])],
+      })),
       [
         { name: a.name, version: 'v1', aliases: ['/10.0.0.1', 'x'], t: ADDRESS_TYPE_URL, v: [1, 2, 3] },
         { name: b.name, version: '', aliases: [], t: ADDRESS_TYPE_URL, v: [] },

@@ -47,7 +47,9 @@ describe('xds node ids', () => {
 
   it('the node name comes from metadata NODE_NAME, falling back to the id', () => {
     const id = 'ztunnel~10.0.0.1~zt.istio-system~istio-system.svc.cluster.local';
-    const withName = decodeNode(create(NodeSchema, { id, metadata: { NODE_NAME: 'worker-2', CLUSTER_ID: 'Kubernetes', N: 3 } }));
+    const withName = decodeNode(
+      create(NodeSchema, { id, metadata: { NODE_NAME: 'worker-2', CLUSTER_ID: 'Kubernetes', N: 3 } }),
+    );
     assert.equal(withName.nodeName, 'worker-2');
     assert.equal(withName.clusterId, 'Kubernetes');
     assert.deepEqual(withName.metadata, { NODE_NAME: 'worker-2', CLUSTER_ID: 'Kubernetes' });

@@ -36,7 +36,11 @@ describe('SotW xds subscription state', () => {
 
   const requests = [
     { name: 'an ACK with the current nonce', init: { responseNonce: 'n1', versionInfo: 'v1' }, want: 'ack' },
-    { name: 'a NACK', init: { responseNonce: 'n1', versionInfo: 'v0', errorDetail: { message: 'bad' } }, want: 'nack' },
+    {
+      name: 'a NACK',
+      init: { responseNonce: 'n1', versionInfo: 'v0', errorDetail: { message: 'bad' } },
+      want: 'nack',
+    },
     { name: 'an old nonce', init: { responseNonce: 'n0', versionInfo: 'v0' }, want: 'stale' },
     { name: 'no nonce', init: {}, want: 'subscription' },
   ];
@@ -54,7 +58,10 @@ describe('SotW xds subscription state', () => {
     s.applyRequest(req({ resourceNames: ['ns/a'] }), true);
     const r = s.takeResponse(source);
     s.recordSent('n1', r?.versionInfo ?? '');
-    s.applyRequest(req({ responseNonce: 'n1', versionInfo: r?.versionInfo ?? '', resourceNames: ['ns/a', 'ns/b'] }), false);
+    s.applyRequest(
+      req({ responseNonce: 'n1', versionInfo: r?.versionInfo ?? '', resourceNames: ['ns/a', 'ns/b'] }),
+      false,
+    );
     assert.equal(s.takeResponse(source)?.resources.length, 2);
   });
 });
