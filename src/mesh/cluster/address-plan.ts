@@ -66,6 +66,35 @@ export function cidrsOverlap(a: Ipv4Cidr, b: Ipv4Cidr): boolean {
   return ((a.network & mask(shorter)) >>> 0) === ((b.network & mask(shorter)) >>> 0);
 }
 
+/**
+ * IPv6 (optional, dual-stack): a fixed ULA /48 split into one /64 per node
+ * for pods and one /64 for the underlay. ULAs (RFC 4193) never leave the
+ * namespaces and cannot clash with global routes.
+ */
+const IPV6_PREFIX = 'fd61:6d62:6974';
+const IPV6_UNDERLAY_SUBNET = 0xffff;
+
+/** RFC 5952 text form, so addresses compare equal to what sockets report. */
+function canonical6(text: string): string {
+  return new URL(`http://[${text}]/`).hostname.slice(1, -1);
+}
+
+export function nodeIp6(index: number): string {
+  return canonical6(`${IPV6_PREFIX}:${IPV6_UNDERLAY_SUBNET.toString(16)}::${(NODE_HOST_OFFSET + index).toString(16)}`);
+}
+
+export function podCidr6(nodeIndex: number): string {
+  return `${canonical6(`${IPV6_PREFIX}:${nodeIndex.toString(16)}::`)}/64`;
+}
+
+export function podGateway6(nodeIndex: number): string {
+  return canonical6(`${IPV6_PREFIX}:${nodeIndex.toString(16)}::1`);
+}
+
+export function podIp6(nodeIndex: number, podIndex: number): string {
+  return canonical6(`${IPV6_PREFIX}:${nodeIndex.toString(16)}::${(POD_HOST_OFFSET + podIndex).toString(16)}`);
+}
+
 /** The concrete addresses of a cluster. */
 export class AddressPlan {
   readonly nodeSubnet: Ipv4Cidr;

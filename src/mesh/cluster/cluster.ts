@@ -10,7 +10,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AddressPlan, type AddressPlanOptions } from './address-plan.js';
+import { AddressPlan, nodeIp6, podCidr6, podGateway6, podIp6, type AddressPlanOptions } from './address-plan.js';
 import { mustRun, type CommandResult } from './command.js';
 import { ClusterError } from './errors.js';
 import { execIn, spawnIn, stopProcess, type ClusterProcess, type Placement, type SpawnOptions } from './processes.js';
@@ -26,6 +26,8 @@ export interface ClusterOptions {
   readonly cgroupRoot?: string;
   readonly stateDir?: string;
   readonly addresses?: AddressPlanOptions;
+  /** Also give nodes and pods IPv6 (ULA) addresses and routes. Default false. */
+  readonly ipv6?: boolean;
   /**
    * Tear down on SIGINT/SIGTERM and at process exit (default true). Set it
    * to false for a cluster meant to outlive its creator; the state file then
@@ -40,6 +42,9 @@ export interface ClusterNode {
   readonly index: number;
   readonly ip: string;
   readonly podCidr: string;
+  /** Present in a dual-stack cluster. */
+  readonly ip6?: string;
+  readonly podCidr6?: string;
   readonly netns: string;
   readonly netnsPath: string;
   readonly cgroup: string;
@@ -52,6 +57,10 @@ export interface ClusterPod {
   readonly namespace: string;
   readonly node: string;
   readonly ip: string;
+  /** Present in a dual-stack cluster. */
+  readonly ip6?: string;
+  /** Every address of the pod: IPv4 first. */
+  readonly ips: readonly string[];
   readonly netns: string;
   readonly netnsPath: string;
   readonly cgroup: string;
@@ -109,11 +118,13 @@ export class NetnsCluster {
   private readonly processes = new Map<number, ClusterProcess>();
   private readonly podCounts = new Map<string, number>();
   private readonly tracked: boolean;
+  private readonly ipv6: boolean;
   private destroyed = false;
 
   /** Use createCluster(); the constructor only records the empty state. */
-  constructor(prefix: string, plan: AddressPlan, cgroupRoot: string, stateDir: string, tracked: boolean) {
+  constructor(prefix: string, plan: AddressPlan, cgroupRoot: string, stateDir: string, tracked: boolean, ipv6 = false) {
     this.prefix = prefix;
+    this.ipv6 = ipv6;
     this.plan = plan;
     this.stateFile = join(stateDir, `${prefix}.json`);
     this.tracked = tracked;
@@ -171,6 +182,9 @@ export class NetnsCluster {
       for (const other of this.state.nodes) {
         if (other.name === n.name) continue;
         await mustRun(['ip', '-n', n.netns, 'route', 'add', other.podCidr, 'via', other.ip, 'dev', 'eth0']);
+        if (other.podCidr6 !== undefined && other.ip6 !== undefined) {
+          await mustRun(['ip', '-n', n.netns, '-6', 'route', 'add', other.podCidr6, 'via', other.ip6, 'dev', 'eth0']);
+        }
       }
     }
   }
@@ -186,10 +200,12 @@ export class NetnsCluster {
       podGateway: this.plan.podGateway(index),
       cgroup: join(this.state.cgroupDir, `node.${name}`),
       underlayLink: `vn${index}`,
+      ...(this.ipv6 ? { ip6: nodeIp6(index), podCidr6: podCidr6(index), podGateway6: podGateway6(index) } : {}),
     };
     this.update({ nodes: [...this.state.nodes, node] });
     const u = this.state.underlay.netns;
     await mustRun(['ip', 'netns', 'add', node.netns]);
+    if (this.ipv6) await this.skipDad(node.netns);
     await mustRun(['ip', '-n', node.netns, 'link', 'set', 'lo', 'up']);
     await mustRun(['ip', '-n', node.netns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', node.underlayLink, 'netns', u]);
     await mustRun(['ip', '-n', u, 'link', 'set', node.underlayLink, 'master', BRIDGE]);
@@ -197,7 +213,21 @@ export class NetnsCluster {
     await mustRun(['ip', '-n', node.netns, 'addr', 'add', `${node.ip}/${this.plan.nodeSubnet.prefixLength}`, 'dev', 'eth0']);
     await mustRun(['ip', '-n', node.netns, 'link', 'set', 'eth0', 'up']);
     await mustRun(['ip', 'netns', 'exec', node.netns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    if (node.ip6 !== undefined) {
+      await mustRun(['ip', 'netns', 'exec', node.netns, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
+      // nodad: duplicate address detection would hold the address back for a second or more.
+      await mustRun(['ip', '-n', node.netns, '-6', 'addr', 'add', `${node.ip6}/64`, 'dev', 'eth0', 'nodad']);
+    }
     mkdirSync(node.cgroup, { recursive: true });
+  }
+
+  /**
+   * Turns duplicate address detection off for links created later in the
+   * namespace: nobody else can own an address inside it, and DAD would
+   * hold link-local addresses (and so neighbour discovery) back for seconds.
+   */
+  private async skipDad(netns: string): Promise<void> {
+    await mustRun(['ip', 'netns', 'exec', netns, 'sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
   }
 
   /** Adds a pod on a node: namespace, veth, /32 address, default route, cgroup. */
@@ -221,10 +251,12 @@ export class NetnsCluster {
       ip: this.plan.podIp(node.index, index),
       cgroup: join(this.state.cgroupDir, name),
       nodeLink: `vp${index}`,
+      ...(node.podGateway6 !== undefined ? { ip6: podIp6(node.index, index) } : {}),
     };
     this.update({ pods: [...this.state.pods, pod] });
     const ns = pod.netns;
     await mustRun(['ip', 'netns', 'add', ns]);
+    if (this.ipv6) await this.skipDad(ns);
     await mustRun(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
     await mustRun(['ip', '-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', pod.nodeLink, 'netns', node.netns]);
     await mustRun(['ip', '-n', ns, 'addr', 'add', `${pod.ip}/32`, 'dev', 'eth0']);
@@ -236,6 +268,13 @@ export class NetnsCluster {
     await mustRun(['ip', '-n', node.netns, 'addr', 'add', `${node.podGateway}/32`, 'dev', pod.nodeLink]);
     await mustRun(['ip', '-n', node.netns, 'link', 'set', pod.nodeLink, 'up']);
     await mustRun(['ip', '-n', node.netns, 'route', 'add', `${pod.ip}/32`, 'dev', pod.nodeLink]);
+    if (pod.ip6 !== undefined && node.podGateway6 !== undefined) {
+      await mustRun(['ip', '-n', ns, '-6', 'addr', 'add', `${pod.ip6}/128`, 'dev', 'eth0', 'nodad']);
+      await mustRun(['ip', '-n', ns, '-6', 'route', 'add', node.podGateway6, 'dev', 'eth0']);
+      await mustRun(['ip', '-n', ns, '-6', 'route', 'add', 'default', 'via', node.podGateway6, 'dev', 'eth0']);
+      await mustRun(['ip', '-n', node.netns, '-6', 'addr', 'add', `${node.podGateway6}/128`, 'dev', pod.nodeLink, 'nodad']);
+      await mustRun(['ip', '-n', node.netns, '-6', 'route', 'add', `${pod.ip6}/128`, 'dev', pod.nodeLink]);
+    }
     mkdirSync(pod.cgroup, { recursive: true });
     return this.podView(pod);
   }
@@ -315,11 +354,31 @@ export class NetnsCluster {
   }
 
   private nodeView(n: NodeState): ClusterNode {
-    return { name: n.name, index: n.index, ip: n.ip, podCidr: n.podCidr, netns: n.netns, netnsPath: netnsPath(n.netns), cgroup: n.cgroup };
+    return {
+      name: n.name,
+      index: n.index,
+      ip: n.ip,
+      podCidr: n.podCidr,
+      ...(n.ip6 !== undefined && n.podCidr6 !== undefined ? { ip6: n.ip6, podCidr6: n.podCidr6 } : {}),
+      netns: n.netns,
+      netnsPath: netnsPath(n.netns),
+      cgroup: n.cgroup,
+    };
   }
 
   private podView(p: PodState): ClusterPod {
-    return { name: p.name, uid: p.uid, namespace: POD_NAMESPACE, node: p.node, ip: p.ip, netns: p.netns, netnsPath: netnsPath(p.netns), cgroup: p.cgroup };
+    return {
+      name: p.name,
+      uid: p.uid,
+      namespace: POD_NAMESPACE,
+      node: p.node,
+      ip: p.ip,
+      ...(p.ip6 !== undefined ? { ip6: p.ip6 } : {}),
+      ips: p.ip6 === undefined ? [p.ip] : [p.ip, p.ip6],
+      netns: p.netns,
+      netnsPath: netnsPath(p.netns),
+      cgroup: p.cgroup,
+    };
   }
 
   private update(change: Partial<ClusterState>): void {
@@ -369,6 +428,7 @@ export async function createCluster(options: ClusterOptions): Promise<NetnsClust
     options.cgroupRoot ?? DEFAULT_CGROUP_ROOT,
     options.stateDir ?? DEFAULT_STATE_DIR,
     options.teardownOnExit ?? true,
+    options.ipv6 ?? false,
   );
   try {
     await cluster.build(options.nodes);

@@ -19,6 +19,10 @@ export interface NodeState {
   readonly ip: string;
   readonly podCidr: string;
   readonly podGateway: string;
+  /** Set when the cluster is dual-stack. */
+  readonly ip6?: string;
+  readonly podCidr6?: string;
+  readonly podGateway6?: string;
   /** Absolute cgroup v2 directory for processes started on the node. */
   readonly cgroup: string;
   /** The node's veth end inside the underlay namespace. */
@@ -32,6 +36,8 @@ export interface PodState {
   readonly index: number;
   readonly netns: string;
   readonly ip: string;
+  /** Set when the cluster is dual-stack. */
+  readonly ip6?: string;
   readonly cgroup: string;
   /** The pod's veth end inside its node's namespace. */
   readonly nodeLink: string;

@@ -112,6 +112,32 @@ describe('netns cluster (e2e)', function () {
     });
   });
 
+  describe('dual-stack', () => {
+    let c: NetnsCluster;
+    before(async () => {
+      c = await createCluster({ nodes: 2, podsPerNode: 1, stateDir: state.dir, ipv6: true });
+      clusters.push(c);
+      await startEchoServer(c, { pod: 'node1-p0' }, 7000, '::');
+    });
+
+    it('gives pods an IPv6 address from their node /64 besides the IPv4 one', () => {
+      assert.deepEqual(
+        c.pods.map((p) => p.ips),
+        [
+          ['10.251.0.2', 'fd61:6d62:6974::2'],
+          ['10.251.1.2', 'fd61:6d62:6974:1::2'],
+        ],
+      );
+    });
+
+    it('carries TCP over IPv6 and IPv4 across nodes', async () => {
+      const v6 = c.pod('node1-p0').ip6 ?? '';
+      assert.deepEqual(await tcpFromPod(c, 'node0-p0', v6, 7000, 'six'), { kind: 'reply', text: `fd61:6d62:6974:1::2:7000 six` });
+      const v4 = c.pod('node1-p0').ip;
+      assert.deepEqual(await tcpFromPod(c, 'node0-p0', v4, 7000, 'four'), { kind: 'reply', text: `::ffff:${v4}:7000 four` });
+    });
+  });
+
   it('tears down everything it made, running processes included', async () => {
     const c = await createCluster({ nodes: 2, podsPerNode: 1, stateDir: state.dir });
     clusters.push(c);

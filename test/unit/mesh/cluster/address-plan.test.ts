@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { AddressPlan, cidrsOverlap, parseCidr } from '../../../../src/mesh/cluster/address-plan.js';
+import { AddressPlan, cidrsOverlap, nodeIp6, parseCidr, podCidr6, podGateway6, podIp6 } from '../../../../src/mesh/cluster/address-plan.js';
 import { ClusterError } from '../../../../src/mesh/cluster/errors.js';
 
 describe('AddressPlan', () => {
@@ -54,5 +54,12 @@ describe('AddressPlan', () => {
     for (const bad of ['10.1.2', '10.1.2.256', '10.1.2.3/33', 'x.1.2.3']) {
       assert.throws(() => parseCidr(bad), (e: unknown) => e instanceof ClusterError, bad);
     }
+  });
+
+  it('writes IPv6 addresses in the canonical form sockets report', () => {
+    assert.deepEqual(
+      [nodeIp6(0), podCidr6(0), podGateway6(1), podIp6(0, 0), podIp6(10, 300)],
+      ['fd61:6d62:6974:ffff::a', 'fd61:6d62:6974::/64', 'fd61:6d62:6974:1::1', 'fd61:6d62:6974::2', 'fd61:6d62:6974:a::12e'],
+    );
   });
 });
