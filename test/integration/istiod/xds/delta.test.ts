@@ -293,6 +293,7 @@ describe('xds server: delta ADS over gRPC', () => {
     const end = await badId.waitEnd();
     assert.equal(end.code, grpc.status.INVALID_ARGUMENT);
     assert.match(end.details, /4/);
+    await eventually(() => h.server.connectionCount === 0, 2000, 'refused streams forgotten');
   });
 
   it('syncz names each connection by node id and NODE_NAME with its peer and per-type state', async () => {
