@@ -38,7 +38,13 @@ function meta(m: MetaInit, namespaced = true): ObjectMeta {
 }
 
 export function namespace(name: string, labels: Record<string, string> = {}): ConfigObject<'Namespace'> {
-  return { kind: 'Namespace', apiVersion: 'v1', metadata: meta({ name, labels }, false), spec: {}, origin: ORIGIN };
+  return {
+    kind: 'Namespace',
+    apiVersion: 'v1',
+    metadata: meta({ name, labels }, false),
+    spec: {},
+    origin: ORIGIN,
+  };
 }
 
 export interface PodInit extends MetaInit {
@@ -52,7 +58,11 @@ export interface PodInit extends MetaInit {
   readonly phase?: string;
   /** Default true. */
   readonly ready?: boolean;
-  readonly containerPorts?: readonly { name?: string; containerPort: number; protocol?: 'TCP' | 'UDP' | 'SCTP' }[];
+  readonly containerPorts?: readonly {
+    name?: string;
+    containerPort: number;
+    protocol?: 'TCP' | 'UDP' | 'SCTP';
+  }[];
 }
 
 /** A running, ready pod with IP 10.0.0.1 unless told otherwise. */
@@ -112,19 +122,49 @@ export function service(s: ServiceInit): ConfigObject<'Service'> {
 }
 
 export function serviceEntry(m: MetaInit, spec: ServiceEntrySpec): ConfigObject<'ServiceEntry'> {
-  return { kind: 'ServiceEntry', apiVersion: 'networking.istio.io/v1', metadata: meta(m), spec, origin: ORIGIN };
+  return {
+    kind: 'ServiceEntry',
+    apiVersion: 'networking.istio.io/v1',
+    metadata: meta(m),
+    spec,
+    origin: ORIGIN,
+  };
 }
 
 export function workloadEntry(m: MetaInit, spec: WorkloadEntrySpec): ConfigObject<'WorkloadEntry'> {
-  return { kind: 'WorkloadEntry', apiVersion: 'networking.istio.io/v1', metadata: meta(m), spec, origin: ORIGIN };
+  return {
+    kind: 'WorkloadEntry',
+    apiVersion: 'networking.istio.io/v1',
+    metadata: meta(m),
+    spec,
+    origin: ORIGIN,
+  };
 }
 
-export function authorizationPolicy(m: MetaInit, spec: AuthorizationPolicySpec): ConfigObject<'AuthorizationPolicy'> {
-  return { kind: 'AuthorizationPolicy', apiVersion: 'security.istio.io/v1', metadata: meta(m), spec, origin: ORIGIN };
+export function authorizationPolicy(
+  m: MetaInit,
+  spec: AuthorizationPolicySpec,
+): ConfigObject<'AuthorizationPolicy'> {
+  return {
+    kind: 'AuthorizationPolicy',
+    apiVersion: 'security.istio.io/v1',
+    metadata: meta(m),
+    spec,
+    origin: ORIGIN,
+  };
 }
 
-export function peerAuthentication(m: MetaInit, spec: PeerAuthenticationSpec): ConfigObject<'PeerAuthentication'> {
-  return { kind: 'PeerAuthentication', apiVersion: 'security.istio.io/v1', metadata: meta(m), spec, origin: ORIGIN };
+export function peerAuthentication(
+  m: MetaInit,
+  spec: PeerAuthenticationSpec,
+): ConfigObject<'PeerAuthentication'> {
+  return {
+    kind: 'PeerAuthentication',
+    apiVersion: 'security.istio.io/v1',
+    metadata: meta(m),
+    spec,
+    origin: ORIGIN,
+  };
 }
 
 export interface MeshSize {
@@ -144,7 +184,8 @@ export interface MeshSize {
 export function meshOfSize(size: MeshSize): AnyConfigObject[] {
   const out: AnyConfigObject[] = [];
   const nodes = size.nodes ?? 50;
-  for (let n = 0; n < size.namespaces; n++) out.push(namespace(`ns${n}`, { 'istio.io/dataplane-mode': 'ambient' }));
+  for (let n = 0; n < size.namespaces; n++)
+    out.push(namespace(`ns${n}`, { 'istio.io/dataplane-mode': 'ambient' }));
   for (let s = 0; s < size.services; s++) {
     out.push(
       service({
@@ -161,7 +202,12 @@ export function meshOfSize(size: MeshSize): AnyConfigObject[] {
 }
 
 /** Pod `i` of `meshOfSize(size)`; `ready` lets a bench flip it. */
-export function meshPod(size: MeshSize, i: number, nodes = size.nodes ?? 50, ready = true): ConfigObject<'Pod'> {
+export function meshPod(
+  size: MeshSize,
+  i: number,
+  nodes = size.nodes ?? 50,
+  ready = true,
+): ConfigObject<'Pod'> {
   const app = i % size.services;
   return pod({
     name: `app${app}-5d8f7c9b4-${i}`,

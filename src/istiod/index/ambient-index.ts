@@ -10,7 +10,14 @@
  */
 import { create, toBinary, toJson, type JsonValue } from '@bufbuild/protobuf';
 import { AuthorizationSchema, type Authorization } from '../../gen/istio/security/authorization_pb.js';
-import { AddressSchema, NetworkMode, ServiceSchema, WorkloadSchema, type Service, type Workload } from '../../gen/istio/workload/workload_pb.js';
+import {
+  AddressSchema,
+  NetworkMode,
+  ServiceSchema,
+  WorkloadSchema,
+  type Service,
+  type Workload,
+} from '../../gen/istio/workload/workload_pb.js';
 import { silentLogger, type Logger } from '../../shared/logging.js';
 import { formatSpiffeId } from '../../shared/spiffe.js';
 import type { ConfigStore } from '../config/store.js';
@@ -28,7 +35,12 @@ import { bytesToIp, ipToBytes } from './ip.js';
 import { addTo, LabelIndex, removeFrom } from './label-index.js';
 import { equalBytes, ResourceTable } from './resource-table.js';
 import { nonEmpty, selectsNonEmpty, type Labels } from './labels.js';
-import { convertPeerAuthentication, oldest, peerAuthenticationKeys, staticStrictPolicy } from './peer-authentication.js';
+import {
+  convertPeerAuthentication,
+  oldest,
+  peerAuthenticationKeys,
+  staticStrictPolicy,
+} from './peer-authentication.js';
 import { buildKubeService, buildServiceEntryServices } from './services.js';
 import { ServiceTable, type WinnerChange } from './service-table.js';
 import {
@@ -135,7 +147,11 @@ export class AmbientIndex implements XdsResourceSource {
     this.onEvents(store.all().map((object) => ({ kind: 'add' as const, object })));
     this.unsubscribe = store.subscribe((events) => this.onEvents(events));
     this.log.info(
-      { workloads: this.workloadRecords.size, services: this.serviceTable.size, authorizations: this.authzMessages.size },
+      {
+        workloads: this.workloadRecords.size,
+        services: this.serviceTable.size,
+        authorizations: this.authzMessages.size,
+      },
       'ambient index built',
     );
   }
@@ -159,7 +175,10 @@ export class AmbientIndex implements XdsResourceSource {
   private table(typeUrl: string): ResourceTable {
     if (typeUrl === ADDRESS_TYPE_URL) return this.addresses;
     if (typeUrl === AUTHORIZATION_TYPE_URL) return this.authz;
-    throw new IndexError('INDEX_UNKNOWN_TYPE_URL', `the ambient index does not serve ${typeUrl} (it serves ${this.typeUrls.join(', ')})`);
+    throw new IndexError(
+      'INDEX_UNKNOWN_TYPE_URL',
+      `the ambient index does not serve ${typeUrl} (it serves ${this.typeUrls.join(', ')})`,
+    );
   }
 
   onChange(listener: (changes: readonly ResourceChange[]) => void): () => void {
@@ -222,7 +241,11 @@ export class AmbientIndex implements XdsResourceSource {
   // ---------- event handling ----------
 
   private onEvents(events: readonly ConfigEvent[]): void {
-    const batch: Batch = { dirtySources: new Set(), dirtyHostnames: new Set(), dirtyPeerAuthNamespaces: new Set() };
+    const batch: Batch = {
+      dirtySources: new Set(),
+      dirtyHostnames: new Set(),
+      dirtyPeerAuthNamespaces: new Set(),
+    };
     this.addresses.begin();
     this.authz.begin();
     let changes: ResourceChange[];
@@ -234,11 +257,19 @@ export class AmbientIndex implements XdsResourceSource {
       }
       this.flush(batch);
     } finally {
-      changes = [this.addresses.end(), this.authz.end()].filter((c) => c.updated.length + c.removed.length > 0);
+      changes = [this.addresses.end(), this.authz.end()].filter(
+        (c) => c.updated.length + c.removed.length > 0,
+      );
     }
     if (changes.length === 0) return;
     this.log.debug(
-      { changes: changes.map((c) => ({ typeUrl: c.typeUrl, updated: c.updated.length, removed: c.removed.length })) },
+      {
+        changes: changes.map((c) => ({
+          typeUrl: c.typeUrl,
+          updated: c.updated.length,
+          removed: c.removed.length,
+        })),
+      },
       'resources changed',
     );
     for (const l of this.listeners) {
@@ -283,15 +314,26 @@ export class AmbientIndex implements XdsResourceSource {
         b.dirtySources.add(key);
         return;
       case 'Service': {
-        const info = current === undefined ? undefined : buildKubeService(current as ConfigObject<'Service'>, this.options.domainSuffix, this.options.network);
-        for (const h of this.serviceTable.setSource(key, info === undefined ? [] : [info])) b.dirtyHostnames.add(h);
+        const info =
+          current === undefined
+            ? undefined
+            : buildKubeService(
+                current as ConfigObject<'Service'>,
+                this.options.domainSuffix,
+                this.options.network,
+              );
+        for (const h of this.serviceTable.setSource(key, info === undefined ? [] : [info]))
+          b.dirtyHostnames.add(h);
         return;
       }
       case 'ServiceEntry': {
         const se = current as ConfigObject<'ServiceEntry'> | undefined;
         if (se === undefined) this.serviceEntries.delete(key);
         else this.serviceEntries.set(key, se);
-        for (const h of this.serviceTable.setSource(key, se === undefined ? [] : buildServiceEntryServices(se, this.options.network))) {
+        for (const h of this.serviceTable.setSource(
+          key,
+          se === undefined ? [] : buildServiceEntryServices(se, this.options.network),
+        )) {
           b.dirtyHostnames.add(h);
         }
         this.indexSource(key, 'ServiceEntry', se?.metadata.namespace, se?.metadata.labels);
@@ -302,19 +344,33 @@ export class AmbientIndex implements XdsResourceSource {
         this.applyAuthorizationPolicy(key, current as ConfigObject<'AuthorizationPolicy'> | undefined, b);
         return;
       case 'PeerAuthentication':
-        this.applyPeerAuthentication(key, previous as ConfigObject<'PeerAuthentication'> | undefined, current as ConfigObject<'PeerAuthentication'> | undefined, b);
+        this.applyPeerAuthentication(
+          key,
+          previous as ConfigObject<'PeerAuthentication'> | undefined,
+          current as ConfigObject<'PeerAuthentication'> | undefined,
+          b,
+        );
         return;
       default:
         return;
     }
   }
 
-  private indexSource(key: string, kind: SourceKind, namespace: string | undefined, labels: Labels | undefined): void {
+  private indexSource(
+    key: string,
+    kind: SourceKind,
+    namespace: string | undefined,
+    labels: Labels | undefined,
+  ): void {
     if (namespace === undefined || labels === undefined) this.sources.delete(key);
     else this.sources.set(key, { namespace, kind, labels });
   }
 
-  private applyAuthorizationPolicy(key: string, ap: ConfigObject<'AuthorizationPolicy'> | undefined, b: Batch): void {
+  private applyAuthorizationPolicy(
+    key: string,
+    ap: ConfigObject<'AuthorizationPolicy'> | undefined,
+    b: Batch,
+  ): void {
     const old = this.policies.get(key);
     if (old !== undefined) {
       this.markSelected(old, b);
@@ -331,7 +387,8 @@ export class AmbientIndex implements XdsResourceSource {
       authorization,
       status,
     };
-    if (status !== undefined) this.log.info({ policy: rec.name, status }, 'authorization policy not fully enforced by ztunnel');
+    if (status !== undefined)
+      this.log.info({ policy: rec.name, status }, 'authorization policy not fully enforced by ztunnel');
     this.policies.set(key, rec);
     if (authorization !== undefined) {
       this.putAuthz(rec.name, authorization);
@@ -395,7 +452,11 @@ export class AmbientIndex implements XdsResourceSource {
     } else {
       this.serviceMessages.set(key, next.service);
       const aliases = next.service.addresses.map((a) => `${a.network}/${bytesToIp(a.address)}`);
-      this.addresses.put(key, toBinary(AddressSchema, create(AddressSchema, { type: { case: 'service', value: next.service } })), aliases);
+      this.addresses.put(
+        key,
+        toBinary(AddressSchema, create(AddressSchema, { type: { case: 'service', value: next.service } })),
+        aliases,
+      );
     }
     if (!selectionChanged) return;
     for (const s of this.sourcesByService.get(key) ?? []) b.dirtySources.add(s);
@@ -408,7 +469,8 @@ export class AmbientIndex implements XdsResourceSource {
 
   private recomputePeerAuthPolicies(b: Batch): void {
     const root = this.options.rootNamespace;
-    if (this.peerAuths.size > 0) this.putAuthz(`${root}/istio_converted_static_strict`, staticStrictPolicy(root));
+    if (this.peerAuths.size > 0)
+      this.putAuthz(`${root}/istio_converted_static_strict`, staticStrictPolicy(root));
     else this.removeAuthz(`${root}/istio_converted_static_strict`);
     // A namespace or mesh policy changes how its workload policies convert.
     const namespaces = b.dirtyPeerAuthNamespaces.has(root)
@@ -519,7 +581,9 @@ export class AmbientIndex implements XdsResourceSource {
     if (prev !== undefined && equalBytes(prev.resource.value, bytes)) return;
     if (prev !== undefined) this.dropIdentity(prev);
     const aliases =
-      w.networkMode === NetworkMode.HOST_NETWORK ? [] : w.addresses.map((a) => `${w.network}/${bytesToIp(a)}`);
+      w.networkMode === NetworkMode.HOST_NETWORK
+        ? []
+        : w.addresses.map((a) => `${w.network}/${bytesToIp(a)}`);
     const resource = this.addresses.put(w.uid, bytes, aliases);
     const identity =
       w.node === ''

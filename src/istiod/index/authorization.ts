@@ -35,14 +35,23 @@ export interface ConvertedPolicy {
   readonly status: string | undefined;
 }
 
-const L4_WHEN_KEYS = new Set(['source.ip', 'source.namespace', 'source.principal', 'destination.ip', 'destination.port']);
+const L4_WHEN_KEYS = new Set([
+  'source.ip',
+  'source.namespace',
+  'source.principal',
+  'destination.ip',
+  'destination.port',
+]);
 
 /** `*` = presence, `*x` = suffix, `x*` = prefix, else exact. */
 export function stringMatches(values: readonly string[] | undefined): StringMatch[] {
   return (values ?? []).map((v) => {
-    if (v === '*') return create(StringMatchSchema, { matchType: { case: 'presence', value: create(EmptySchema) } });
-    if (v.startsWith('*')) return create(StringMatchSchema, { matchType: { case: 'suffix', value: v.slice(1) } });
-    if (v.endsWith('*')) return create(StringMatchSchema, { matchType: { case: 'prefix', value: v.slice(0, -1) } });
+    if (v === '*')
+      return create(StringMatchSchema, { matchType: { case: 'presence', value: create(EmptySchema) } });
+    if (v.startsWith('*'))
+      return create(StringMatchSchema, { matchType: { case: 'suffix', value: v.slice(1) } });
+    if (v.endsWith('*'))
+      return create(StringMatchSchema, { matchType: { case: 'prefix', value: v.slice(0, -1) } });
     return create(StringMatchSchema, { matchType: { case: 'exact', value: v } });
   });
 }
@@ -70,22 +79,37 @@ export function addresses(values: readonly string[] | undefined): Address[] {
 }
 
 /** "ns/sa" names its namespace; a bare "sa" is in the policy's namespace. */
-export function serviceAccountMatches(values: readonly string[] | undefined, policyNamespace: string): ServiceAccountMatch[] {
+export function serviceAccountMatches(
+  values: readonly string[] | undefined,
+  policyNamespace: string,
+): ServiceAccountMatch[] {
   return (values ?? []).map((v) => {
     const slash = v.indexOf('/');
     return slash >= 0
-      ? create(ServiceAccountMatchSchema, { namespace: v.slice(0, slash), serviceAccount: v.slice(slash + 1) })
+      ? create(ServiceAccountMatchSchema, {
+          namespace: v.slice(0, slash),
+          serviceAccount: v.slice(slash + 1),
+        })
       : create(ServiceAccountMatchSchema, { namespace: policyNamespace, serviceAccount: v });
   });
 }
 
-function whenValues<T>(when: AuthzCondition, key: string, negate: boolean, f: (v: readonly string[] | undefined) => T[]): T[] {
+function whenValues<T>(
+  when: AuthzCondition,
+  key: string,
+  negate: boolean,
+  f: (v: readonly string[] | undefined) => T[],
+): T[] {
   if (when.key !== key) return [];
   return f(negate ? when.notValues : when.values);
 }
 
 /** One rule to its clauses (all `to` in one, all `from` in one, one per `when`) and the HTTP-only fields it used. */
-function convertRule(action: Action, rule: AuthzRule, policyNamespace: string): { clauses: Rules[] | undefined; http: string[] } {
+function convertRule(
+  action: Action,
+  rule: AuthzRule,
+  policyNamespace: string,
+): { clauses: Rules[] | undefined; http: string[] } {
   const http: string[] = [];
   const toMatches: Match[] = [];
   for (const to of rule.to ?? []) {
@@ -93,12 +117,19 @@ function convertRule(action: Action, rule: AuthzRule, policyNamespace: string): 
     for (const f of ['hosts', 'notHosts', 'methods', 'notMethods', 'paths', 'notPaths'] as const) {
       if ((op[f]?.length ?? 0) > 0) http.push(f);
     }
-    toMatches.push(create(MatchSchema, { destinationPorts: ports(op.ports), notDestinationPorts: ports(op.notPorts) }));
+    toMatches.push(
+      create(MatchSchema, { destinationPorts: ports(op.ports), notDestinationPorts: ports(op.notPorts) }),
+    );
   }
   const fromMatches: Match[] = [];
   for (const from of rule.from ?? []) {
     const s = from.source;
-    for (const f of ['remoteIpBlocks', 'notRemoteIpBlocks', 'requestPrincipals', 'notRequestPrincipals'] as const) {
+    for (const f of [
+      'remoteIpBlocks',
+      'notRemoteIpBlocks',
+      'requestPrincipals',
+      'notRequestPrincipals',
+    ] as const) {
       if ((s[f]?.length ?? 0) > 0) http.push(f);
     }
     fromMatches.push(
@@ -140,7 +171,10 @@ function convertRule(action: Action, rule: AuthzRule, policyNamespace: string): 
 }
 
 /** Converts one AuthorizationPolicy for ztunnel; `authorization` is undefined when it is not sent. */
-export function convertAuthorizationPolicy(rootNamespace: string, ap: ConfigObject<'AuthorizationPolicy'>): ConvertedPolicy {
+export function convertAuthorizationPolicy(
+  rootNamespace: string,
+  ap: ConfigObject<'AuthorizationPolicy'>,
+): ConvertedPolicy {
   const { name, namespace, annotations } = ap.metadata;
   const spec = ap.spec;
   const dryRunText = annotations[DRY_RUN_ANNOTATION];
@@ -160,12 +194,17 @@ export function convertAuthorizationPolicy(rootNamespace: string, ap: ConfigObje
   }
   const action = specAction === 'DENY' ? Action.DENY : Action.ALLOW;
   const scope =
-    spec.selector !== undefined ? Scope.WORKLOAD_SELECTOR : namespace === rootNamespace ? Scope.GLOBAL : Scope.NAMESPACE;
+    spec.selector !== undefined
+      ? Scope.WORKLOAD_SELECTOR
+      : namespace === rootNamespace
+        ? Scope.GLOBAL
+        : Scope.NAMESPACE;
   const authorization = create(AuthorizationSchema, { name, namespace, scope, action });
   const http = new Set<string>();
   for (const rule of spec.rules ?? []) {
     const converted = convertRule(action, rule, namespace);
-    if (converted.clauses !== undefined) authorization.groups.push(create(GroupSchema, { rules: converted.clauses }));
+    if (converted.clauses !== undefined)
+      authorization.groups.push(create(GroupSchema, { rules: converted.clauses }));
     for (const h of converted.http) http.add(h);
   }
   if (http.size === 0) return { authorization, status: undefined };
@@ -184,10 +223,19 @@ export function convertAuthorizationPolicy(rootNamespace: string, ap: ConfigObje
 
 function isEmptyMatch(m: Match): boolean {
   return (
-    m.namespaces.length + m.notNamespaces.length + m.serviceAccounts.length + m.notServiceAccounts.length +
-      m.principals.length + m.notPrincipals.length + m.sourceIps.length + m.notSourceIps.length +
-      m.destinationIps.length + m.notDestinationIps.length + m.destinationPorts.length +
-      m.notDestinationPorts.length + m.extensions.length ===
+    m.namespaces.length +
+      m.notNamespaces.length +
+      m.serviceAccounts.length +
+      m.notServiceAccounts.length +
+      m.principals.length +
+      m.notPrincipals.length +
+      m.sourceIps.length +
+      m.notSourceIps.length +
+      m.destinationIps.length +
+      m.notDestinationIps.length +
+      m.destinationPorts.length +
+      m.notDestinationPorts.length +
+      m.extensions.length ===
     0
   );
 }

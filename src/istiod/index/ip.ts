@@ -50,7 +50,7 @@ export function bytesToIp(bytes: Uint8Array): string {
   // Longest run of zero groups (length >= 2) becomes "::".
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

@@ -37,7 +37,8 @@ export class LabelIndex<K extends string> {
 
   /** Keys in a namespace (all namespaces when undefined), optionally of some kinds. */
   inNamespace(namespace: string | undefined, kinds?: ReadonlySet<K>): string[] {
-    const keys = namespace === undefined ? this.entries.keys() : (this.byNamespace.get(namespace) ?? new Set<string>());
+    const keys =
+      namespace === undefined ? this.entries.keys() : (this.byNamespace.get(namespace) ?? new Set<string>());
     const out: string[] = [];
     for (const key of keys) {
       if (kinds === undefined || kinds.has((this.entries.get(key) as LabelledEntry<K>).kind)) out.push(key);

@@ -17,7 +17,11 @@ export const TUNNEL_LABEL = 'networking.istio.io/tunnel';
 export const WORKLOAD_NAME_LABEL = 'service.istio.io/workload-name';
 
 const CANONICAL_NAME_LABELS = ['service.istio.io/canonical-name', 'app.kubernetes.io/name', 'app'];
-const CANONICAL_REVISION_LABELS = ['service.istio.io/canonical-revision', 'app.kubernetes.io/version', 'version'];
+const CANONICAL_REVISION_LABELS = [
+  'service.istio.io/canonical-revision',
+  'app.kubernetes.io/version',
+  'version',
+];
 const JOB_NAME_LABELS = ['batch.kubernetes.io/job-name', 'job-name'];
 /** A CronJob names its Jobs "<cronjob>-<scheduled time in minutes>". */
 const CRONJOB_JOB_NAME = /^(.+)-\d{8,10}$/;
@@ -71,7 +75,10 @@ export function podWorkloadOwner(podName: string, labels: Labels): { name: strin
     if (at > 0) owner = { name: podName.slice(0, at), type: WorkloadType.DEPLOYMENT };
   } else if (job !== undefined && job !== '') {
     const cron = CRONJOB_JOB_NAME.exec(job);
-    owner = cron?.[1] !== undefined ? { name: cron[1], type: WorkloadType.CRONJOB } : { name: job, type: WorkloadType.JOB };
+    owner =
+      cron?.[1] !== undefined
+        ? { name: cron[1], type: WorkloadType.CRONJOB }
+        : { name: job, type: WorkloadType.JOB };
   }
   const override = labels[WORKLOAD_NAME_LABEL];
   return override === undefined ? owner : { name: override, type: owner.type };

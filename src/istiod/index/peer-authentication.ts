@@ -32,7 +32,9 @@ function notPrincipalPresence(destinationPorts: number[] = []): Rules {
   return create(RulesSchema, {
     matches: [
       create(MatchSchema, {
-        notPrincipals: [create(StringMatchSchema, { matchType: { case: 'presence', value: create(EmptySchema) } })],
+        notPrincipals: [
+          create(StringMatchSchema, { matchType: { case: 'presence', value: create(EmptySchema) } }),
+        ],
         destinationPorts,
       }),
     ],
@@ -93,7 +95,10 @@ function portEntries(pa: PeerAuthentication): [number, { readonly mode?: MtlsMod
  * selector matching its labels. Precedence: workload > namespace > mesh,
  * oldest first among equals.
  */
-export function peerAuthenticationKeys(rootNamespace: string, applicable: readonly PeerAuthentication[]): string[] {
+export function peerAuthenticationKeys(
+  rootNamespace: string,
+  applicable: readonly PeerAuthentication[],
+): string[] {
   const mesh = oldest(applicable.filter((p) => !hasSelector(p) && p.metadata.namespace === rootNamespace));
   const ns = oldest(applicable.filter((p) => !hasSelector(p) && p.metadata.namespace !== rootNamespace));
   const workload = oldest(applicable.filter((p) => hasSelector(p) && p.metadata.namespace !== rootNamespace));
@@ -147,7 +152,8 @@ export function convertPeerAuthentication(
 ): Authorization | undefined {
   const spec = pa.spec;
   const entries = portEntries(pa);
-  if (pa.metadata.namespace === rootNamespace || spec.selector === undefined || entries.length === 0) return undefined;
+  if (pa.metadata.namespace === rootNamespace || spec.selector === undefined || entries.length === 0)
+    return undefined;
   const mode = modeOf(spec.mtls);
   const rules: Rules[] = [];
   const groups: Group[] = [];
@@ -162,7 +168,9 @@ export function convertPeerAuthentication(
       const inherited =
         mode === 'STRICT' ||
         (mode === 'UNSET' && namespacePolicy !== undefined && isStrict(nsMtls)) ||
-        ((namespacePolicy === undefined || isUnset(nsMtls)) && meshPolicy !== undefined && isStrict(meshMtls));
+        ((namespacePolicy === undefined || isUnset(nsMtls)) &&
+          meshPolicy !== undefined &&
+          isStrict(meshMtls));
       // Already enforced by the parent STRICT policy.
       if (inherited) continue;
       // Groups are OR-ed: one per STRICT port.
@@ -186,7 +194,9 @@ export function convertPeerAuthentication(
   if (rules.length === 0 && groups.length === 0) return undefined;
 
   const mergeStrict =
-    (meshPolicy !== undefined && isStrict(meshMtls) && (namespacePolicy === undefined || isUnset(nsMtls) || isStrict(nsMtls))) ||
+    (meshPolicy !== undefined &&
+      isStrict(meshMtls) &&
+      (namespacePolicy === undefined || isUnset(nsMtls) || isStrict(nsMtls))) ||
     (namespacePolicy !== undefined && isStrict(nsMtls));
   if (mergeStrict && foundLoosePort) rules.push(notPrincipalPresence());
   if (rules.length > 0) groups.push(create(GroupSchema, { rules }));

@@ -95,7 +95,11 @@ export function appProtocolFromName(name: string): AppProtocol | undefined {
   }
 }
 
-function fingerprint(selector: Labels | undefined, service: Service, portNames: ReadonlyMap<number, PortName>): string {
+function fingerprint(
+  selector: Labels | undefined,
+  service: Service,
+  portNames: ReadonlyMap<number, PortName>,
+): string {
   return JSON.stringify([
     selector ?? null,
     service.ports.map((p) => [p.servicePort, p.targetPort]),
@@ -121,11 +125,13 @@ export function buildKubeService(
     });
     // A named targetPort is resolved per workload, so the service carries 0;
     // an absent one is defaulted to the port, as the API server does.
-    const targetPort = typeof p.targetPort === 'number' ? p.targetPort : p.targetPort === undefined ? p.port : 0;
+    const targetPort =
+      typeof p.targetPort === 'number' ? p.targetPort : p.targetPort === undefined ? p.port : 0;
     return create(PortSchema, { servicePort: p.port, targetPort, appProtocol: appProtocolForKubePort(p) });
   });
-  const vips = (spec.clusterIPs !== undefined && spec.clusterIPs.length > 0 ? spec.clusterIPs : [spec.clusterIP ?? ''])
-    .filter((ip) => ip !== '' && ip !== 'None');
+  const vips = (
+    spec.clusterIPs !== undefined && spec.clusterIPs.length > 0 ? spec.clusterIPs : [spec.clusterIP ?? '']
+  ).filter((ip) => ip !== '' && ip !== 'None');
   const addresses: NetworkAddress[] = [];
   for (const vip of vips) {
     const bytes = ipToBytes(vip);
@@ -176,7 +182,9 @@ export function buildServiceEntryServices(se: ConfigObject<'ServiceEntry'>, netw
     if (parsed === undefined) return [];
     const p = maskPrefix(parsed);
     const host = p.bits === p.address.length * 8;
-    addresses.push(create(NetworkAddressSchema, { network, address: p.address, ...(host ? {} : { length: p.bits }) }));
+    addresses.push(
+      create(NetworkAddressSchema, { network, address: p.address, ...(host ? {} : { length: p.bits }) }),
+    );
   }
   const portNames = new Map<number, PortName>();
   const ports = (spec.ports ?? []).map((p) => {

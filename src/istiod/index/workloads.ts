@@ -19,7 +19,14 @@ import {
 } from '../../gen/istio/workload/workload_pb.js';
 import type { ConfigObject, WorkloadEntrySpec } from '../config/types.js';
 import { ipToBytes } from './ip.js';
-import { canonicalService, podEnrolled, podWorkloadOwner, tunnelFor, WORKLOAD_NAME_LABEL, type Labels } from './labels.js';
+import {
+  canonicalService,
+  podEnrolled,
+  podWorkloadOwner,
+  tunnelFor,
+  WORKLOAD_NAME_LABEL,
+  type Labels,
+} from './labels.js';
 import type { ServiceInfo } from './services.js';
 
 export interface BuildContext {
@@ -37,7 +44,12 @@ export function workloadEntryUid(clusterId: string, namespace: string, name: str
   return `${clusterId}/networking.istio.io/WorkloadEntry/${namespace}/${name}`;
 }
 
-export function serviceEntryEndpointUid(clusterId: string, namespace: string, name: string, address: string): string {
+export function serviceEntryEndpointUid(
+  clusterId: string,
+  namespace: string,
+  name: string,
+  address: string,
+): string {
   return `${clusterId}/networking.istio.io/ServiceEntry/${namespace}/${name}/${address}`;
 }
 
@@ -62,7 +74,10 @@ function sortedServices(entries: [string, PortList][]): Record<string, PortList>
 }
 
 /** Ports per selecting service, resolving named target ports against the pod's TCP container ports. */
-export function podServicePorts(pod: ConfigObject<'Pod'>, services: readonly ServiceInfo[]): Record<string, PortList> {
+export function podServicePorts(
+  pod: ConfigObject<'Pod'>,
+  services: readonly ServiceInfo[],
+): Record<string, PortList> {
   const entries: [string, PortList][] = [];
   for (const svc of services) {
     const ports: Port[] = [];
@@ -88,7 +103,10 @@ export function podServicePorts(pod: ConfigObject<'Pod'>, services: readonly Ser
 }
 
 /** Ports per selecting service for a WorkloadEntry (or inline endpoint), using its named `ports` map. */
-export function entryServicePorts(entry: WorkloadEntrySpec, services: readonly ServiceInfo[]): Record<string, PortList> {
+export function entryServicePorts(
+  entry: WorkloadEntrySpec,
+  services: readonly ServiceInfo[],
+): Record<string, PortList> {
   const named = entry.ports ?? {};
   const entries: [string, PortList][] = [];
   for (const svc of services) {
@@ -180,7 +198,11 @@ export function workloadEntryLabels(we: ConfigObject<'WorkloadEntry'>): Labels {
 
 /** The auto-registration group, the workload-name label, or the entry's own name. */
 function workloadEntryName(we: ConfigObject<'WorkloadEntry'>, labels: Labels): string {
-  return we.metadata.annotations['istio.io/autoRegistrationGroup'] ?? labels[WORKLOAD_NAME_LABEL] ?? we.metadata.name;
+  return (
+    we.metadata.annotations['istio.io/autoRegistrationGroup'] ??
+    labels[WORKLOAD_NAME_LABEL] ??
+    we.metadata.name
+  );
 }
 
 function locality(text: string | undefined): Workload['locality'] {

@@ -27,8 +27,22 @@ function world() {
   return fixture([
     namespace('ns1'),
     namespace('ns2'),
-    pod({ name: 'a1', namespace: 'ns1', labels: { app: 'a' }, ip: '10.0.1.1', node: 'n1', serviceAccount: 'sa-a' }),
-    pod({ name: 'a2', namespace: 'ns1', labels: { app: 'a' }, ip: '10.0.1.2', node: 'n1', serviceAccount: 'sa-a' }),
+    pod({
+      name: 'a1',
+      namespace: 'ns1',
+      labels: { app: 'a' },
+      ip: '10.0.1.1',
+      node: 'n1',
+      serviceAccount: 'sa-a',
+    }),
+    pod({
+      name: 'a2',
+      namespace: 'ns1',
+      labels: { app: 'a' },
+      ip: '10.0.1.2',
+      node: 'n1',
+      serviceAccount: 'sa-a',
+    }),
     pod({ name: 'b1', namespace: 'ns1', labels: { app: 'b' }, ip: '10.0.1.3', node: 'n2' }),
     pod({ name: 'c1', namespace: 'ns2', labels: { app: 'a' }, ip: '10.0.2.1', node: 'n2' }),
     service({ name: 'svc-a', namespace: 'ns1', selector: { app: 'a' }, clusterIP: '10.96.0.1' }),
@@ -60,7 +74,9 @@ describe('istiod/index/ambient-index', () => {
     });
 
     it('serves Authorization resources named "<ns>/<name>"', () => {
-      const { index } = fixture([authorizationPolicy({ name: 'deny-all', namespace: 'ns1' }, { action: 'DENY', rules: [{}] })]);
+      const { index } = fixture([
+        authorizationPolicy({ name: 'deny-all', namespace: 'ns1' }, { action: 'DENY', rules: [{}] }),
+      ]);
       const r = index.find(AUTHORIZATION_TYPE_URL, 'ns1/deny-all');
       assert.equal(fromBinary(AuthorizationSchema, r?.value ?? new Uint8Array()).name, 'deny-all');
     });
@@ -75,7 +91,10 @@ describe('istiod/index/ambient-index', () => {
     it('rejects a type URL it does not serve with INDEX_UNKNOWN_TYPE_URL', () => {
       const { index } = world();
       assert.deepEqual(index.typeUrls, [ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL]);
-      assert.throws(() => index.resources(WORKLOAD_TYPE_URL), (e: unknown) => e instanceof IndexError && e.code === 'INDEX_UNKNOWN_TYPE_URL');
+      assert.throws(
+        () => index.resources(WORKLOAD_TYPE_URL),
+        (e: unknown) => e instanceof IndexError && e.code === 'INDEX_UNKNOWN_TYPE_URL',
+      );
     });
 
     it('never finds a host-network workload by IP (it shares the node IP)', () => {
@@ -101,7 +120,10 @@ describe('istiod/index/ambient-index', () => {
       assert.equal(index.findWorkloadByIp('10.0.2.1')?.name, 'c1');
       assert.equal(index.findWorkloadByIp('10.0.2.1', 'other-network'), undefined);
       assert.deepEqual([...index.identitiesOnNode('n1')], ['spiffe://cluster.local/ns/ns1/sa/sa-a']);
-      assert.deepEqual([...index.identitiesOnNode('n2')].sort(), ['spiffe://cluster.local/ns/ns1/sa/default', 'spiffe://cluster.local/ns/ns2/sa/default']);
+      assert.deepEqual([...index.identitiesOnNode('n2')].sort(), [
+        'spiffe://cluster.local/ns/ns1/sa/default',
+        'spiffe://cluster.local/ns/ns2/sa/default',
+      ]);
       store.delete('Pod', 'ns1', 'a1');
       assert.deepEqual([...index.identitiesOnNode('n1')], ['spiffe://cluster.local/ns/ns1/sa/sa-a']);
       store.delete('Pod', 'ns1', 'a2');
@@ -118,7 +140,18 @@ describe('istiod/index/ambient-index', () => {
     }[] = [
       {
         name: 'a pod turning unready',
-        change: (f) => f.store.upsert(pod({ name: 'a1', namespace: 'ns1', labels: { app: 'a' }, ip: '10.0.1.1', node: 'n1', serviceAccount: 'sa-a', ready: false })),
+        change: (f) =>
+          f.store.upsert(
+            pod({
+              name: 'a1',
+              namespace: 'ns1',
+              labels: { app: 'a' },
+              ip: '10.0.1.1',
+              node: 'n1',
+              serviceAccount: 'sa-a',
+              ready: false,
+            }),
+          ),
         address: { updated: [uid('ns1', 'a1')], removed: [] },
       },
       {
@@ -128,21 +161,43 @@ describe('istiod/index/ambient-index', () => {
       },
       {
         name: 'an annotation that changes no resource',
-        change: (f) => f.store.upsert(pod({ name: 'b1', namespace: 'ns1', labels: { app: 'b' }, ip: '10.0.1.3', node: 'n2', annotations: { note: 'x' } })),
+        change: (f) =>
+          f.store.upsert(
+            pod({
+              name: 'b1',
+              namespace: 'ns1',
+              labels: { app: 'b' },
+              ip: '10.0.1.3',
+              node: 'n2',
+              annotations: { note: 'x' },
+            }),
+          ),
       },
       {
         name: 'a new service selecting app=a in ns1',
-        change: (f) => f.store.upsert(service({ name: 'svc-a2', namespace: 'ns1', selector: { app: 'a' }, clusterIP: '10.96.0.3' })),
-        address: { updated: [uid('ns1', 'a1'), uid('ns1', 'a2'), 'ns1/svc-a2.ns1.svc.cluster.local'], removed: [] },
+        change: (f) =>
+          f.store.upsert(
+            service({ name: 'svc-a2', namespace: 'ns1', selector: { app: 'a' }, clusterIP: '10.96.0.3' }),
+          ),
+        address: {
+          updated: [uid('ns1', 'a1'), uid('ns1', 'a2'), 'ns1/svc-a2.ns1.svc.cluster.local'],
+          removed: [],
+        },
       },
       {
         name: 'a service selector moving from app=b to app=a',
-        change: (f) => f.store.upsert(service({ name: 'svc-b', namespace: 'ns1', selector: { app: 'a' }, clusterIP: '10.96.0.2' })),
+        change: (f) =>
+          f.store.upsert(
+            service({ name: 'svc-b', namespace: 'ns1', selector: { app: 'a' }, clusterIP: '10.96.0.2' }),
+          ),
         address: { updated: [uid('ns1', 'a1'), uid('ns1', 'a2'), uid('ns1', 'b1')], removed: [] },
       },
       {
         name: 'a service VIP change (no workload affected)',
-        change: (f) => f.store.upsert(service({ name: 'svc-b', namespace: 'ns1', selector: { app: 'b' }, clusterIP: '10.96.0.9' })),
+        change: (f) =>
+          f.store.upsert(
+            service({ name: 'svc-b', namespace: 'ns1', selector: { app: 'b' }, clusterIP: '10.96.0.9' }),
+          ),
         address: { updated: ['ns1/svc-b.ns1.svc.cluster.local'], removed: [] },
       },
       {
@@ -157,13 +212,25 @@ describe('istiod/index/ambient-index', () => {
       },
       {
         name: 'a selector policy for app=a in ns1',
-        change: (f) => f.store.upsert(authorizationPolicy({ name: 'p', namespace: 'ns1' }, { selector: { matchLabels: { app: 'a' } }, rules: [{}] })),
+        change: (f) =>
+          f.store.upsert(
+            authorizationPolicy(
+              { name: 'p', namespace: 'ns1' },
+              { selector: { matchLabels: { app: 'a' } }, rules: [{}] },
+            ),
+          ),
         address: { updated: [uid('ns1', 'a1'), uid('ns1', 'a2')], removed: [] },
         authz: { updated: ['ns1/p'], removed: [] },
       },
       {
         name: 'a root-namespace selector policy for app=a',
-        change: (f) => f.store.upsert(authorizationPolicy({ name: 'p', namespace: 'istio-system' }, { selector: { matchLabels: { app: 'a' } }, rules: [{}] })),
+        change: (f) =>
+          f.store.upsert(
+            authorizationPolicy(
+              { name: 'p', namespace: 'istio-system' },
+              { selector: { matchLabels: { app: 'a' } }, rules: [{}] },
+            ),
+          ),
         address: { updated: [uid('ns1', 'a1'), uid('ns1', 'a2'), uid('ns2', 'c1')], removed: [] },
         authz: { updated: ['istio-system/p'], removed: [] },
       },
@@ -174,13 +241,22 @@ describe('istiod/index/ambient-index', () => {
       },
       {
         name: 'a mesh-wide STRICT PeerAuthentication',
-        change: (f) => f.store.upsert(peerAuthentication({ name: 'default', namespace: 'istio-system' }, { mtls: { mode: 'STRICT' } })),
-        address: { updated: [uid('ns1', 'a1'), uid('ns1', 'a2'), uid('ns1', 'b1'), uid('ns2', 'c1')], removed: [] },
+        change: (f) =>
+          f.store.upsert(
+            peerAuthentication({ name: 'default', namespace: 'istio-system' }, { mtls: { mode: 'STRICT' } }),
+          ),
+        address: {
+          updated: [uid('ns1', 'a1'), uid('ns1', 'a2'), uid('ns1', 'b1'), uid('ns2', 'c1')],
+          removed: [],
+        },
         authz: { updated: ['istio-system/istio_converted_static_strict'], removed: [] },
       },
       {
         name: 'a namespace STRICT PeerAuthentication',
-        change: (f) => f.store.upsert(peerAuthentication({ name: 'default', namespace: 'ns2' }, { mtls: { mode: 'STRICT' } })),
+        change: (f) =>
+          f.store.upsert(
+            peerAuthentication({ name: 'default', namespace: 'ns2' }, { mtls: { mode: 'STRICT' } }),
+          ),
         address: { updated: [uid('ns2', 'c1')], removed: [] },
         authz: { updated: ['istio-system/istio_converted_static_strict'], removed: [] },
       },
@@ -203,7 +279,9 @@ describe('istiod/index/ambient-index', () => {
         f.store.delete('Pod', 'ns1', 'a1');
         f.store.upsert(pod({ name: 'a3', namespace: 'ns1', labels: { app: 'a' }, ip: '10.0.1.9' }));
       });
-      assert.deepEqual(f.changes, [[{ typeUrl: ADDRESS_TYPE_URL, updated: [uid('ns1', 'a3')], removed: [uid('ns1', 'a1')] }]]);
+      assert.deepEqual(f.changes, [
+        [{ typeUrl: ADDRESS_TYPE_URL, updated: [uid('ns1', 'a3')], removed: [uid('ns1', 'a1')] }],
+      ]);
     });
 
     it('a delete and re-add of identical content inside one batch reports nothing', () => {
@@ -217,8 +295,18 @@ describe('istiod/index/ambient-index', () => {
     });
 
     it('a ServiceEntry change rebuilds its services and its endpoint workloads', () => {
-      const f = fixture([serviceEntry({ name: 'se', namespace: 'ns' }, { hosts: ['x.example.com'], resolution: 'STATIC', endpoints: [{ address: '10.5.0.1' }] })]);
-      f.store.upsert(serviceEntry({ name: 'se', namespace: 'ns' }, { hosts: ['y.example.com'], resolution: 'STATIC', endpoints: [{ address: '10.5.0.1' }] }));
+      const f = fixture([
+        serviceEntry(
+          { name: 'se', namespace: 'ns' },
+          { hosts: ['x.example.com'], resolution: 'STATIC', endpoints: [{ address: '10.5.0.1' }] },
+        ),
+      ]);
+      f.store.upsert(
+        serviceEntry(
+          { name: 'se', namespace: 'ns' },
+          { hosts: ['y.example.com'], resolution: 'STATIC', endpoints: [{ address: '10.5.0.1' }] },
+        ),
+      );
       assert.deepEqual(f.changes, [
         [
           {
@@ -239,10 +327,26 @@ describe('istiod/index/ambient-index', () => {
 
     it('ends in the same state as an index built from scratch', () => {
       const f = world();
-      f.store.upsert(service({ name: 'svc-b', namespace: 'ns1', selector: { app: 'a' }, clusterIP: '10.96.0.2' }));
+      f.store.upsert(
+        service({ name: 'svc-b', namespace: 'ns1', selector: { app: 'a' }, clusterIP: '10.96.0.2' }),
+      );
       f.store.upsert(namespace('ns1', { 'istio.io/dataplane-mode': 'ambient' }));
-      f.store.upsert(authorizationPolicy({ name: 'p', namespace: 'istio-system' }, { selector: { matchLabels: { app: 'a' } } }));
-      f.store.upsert(peerAuthentication({ name: 'wl', namespace: 'ns1' }, { selector: { matchLabels: { app: 'a' } }, mtls: { mode: 'STRICT' }, portLevelMtls: { '80': { mode: 'PERMISSIVE' } } }));
+      f.store.upsert(
+        authorizationPolicy(
+          { name: 'p', namespace: 'istio-system' },
+          { selector: { matchLabels: { app: 'a' } } },
+        ),
+      );
+      f.store.upsert(
+        peerAuthentication(
+          { name: 'wl', namespace: 'ns1' },
+          {
+            selector: { matchLabels: { app: 'a' } },
+            mtls: { mode: 'STRICT' },
+            portLevelMtls: { '80': { mode: 'PERMISSIVE' } },
+          },
+        ),
+      );
       f.store.delete('Pod', 'ns1', 'a2');
       const fresh = fixture(f.store.all());
       for (const t of [ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL]) {
@@ -269,7 +373,14 @@ describe('istiod/index/ambient-index dump', () => {
       [uid('ns', 'a'), uid('ns', 'z')],
     );
     assert.deepEqual(d.services, [
-      { name: 's', namespace: 'ns', hostname: 's.ns.svc.cluster.local', addresses: [{ address: 'CmAAAQ==' }], ports: [{ servicePort: 80, targetPort: 80 }], canonical: true },
+      {
+        name: 's',
+        namespace: 'ns',
+        hostname: 's.ns.svc.cluster.local',
+        addresses: [{ address: 'CmAAAQ==' }],
+        ports: [{ servicePort: 80, targetPort: 80 }],
+        canonical: true,
+      },
     ]);
     assert.deepEqual(d.authorizations, [{ name: 'p', namespace: 'ns', scope: 'NAMESPACE' }]);
   });
@@ -286,9 +397,15 @@ describe('istiod/index/ambient-index at a moderate scale', () => {
       const app = w.canonicalName;
       const svc = Number(app.slice(3));
       assert.deepEqual(Object.keys(w.services), [`ns${svc % 5}/svc${svc}.ns${svc % 5}.svc.cluster.local`]);
-      assert.deepEqual(Object.values(w.services)[0]?.ports.map((p) => [p.servicePort, p.targetPort]), [[80, 8080]]);
+      assert.deepEqual(
+        Object.values(w.services)[0]?.ports.map((p) => [p.servicePort, p.targetPort]),
+        [[80, 8080]],
+      );
     }
     // Pods i ≡ 3 (mod 10) run apps 3, 13, 23, 33 and 43: five service accounts.
-    assert.deepEqual([...index.identitiesOnNode('node3')].sort(), [3, 13, 23, 33, 43].map((a) => `spiffe://cluster.local/ns/ns${a % 5}/sa/sa${a}`).sort());
+    assert.deepEqual(
+      [...index.identitiesOnNode('node3')].sort(),
+      [3, 13, 23, 33, 43].map((a) => `spiffe://cluster.local/ns/ns${a % 5}/sa/sa${a}`).sort(),
+    );
   });
 });

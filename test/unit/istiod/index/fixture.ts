@@ -19,7 +19,10 @@ export interface Fixture {
 }
 
 /** A store holding `objects` and an index built over it, recording change notifications. */
-export function fixture(objects: readonly AnyConfigObject[], options: Partial<AmbientIndexOptions> = {}): Fixture {
+export function fixture(
+  objects: readonly AnyConfigObject[],
+  options: Partial<AmbientIndexOptions> = {},
+): Fixture {
   const store = new ConfigStore();
   for (const o of objects) store.upsert(o);
   const index = new AmbientIndex(store, { ...OPTIONS, ...options });

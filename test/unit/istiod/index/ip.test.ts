@@ -6,8 +6,16 @@ describe('istiod/index/ip', () => {
     { text: '10.0.0.1', bytes: [10, 0, 0, 1] },
     { text: '::1', bytes: [...new Array<number>(15).fill(0), 1] },
     { text: 'fd00::11', bytes: [0xfd, 0, ...new Array<number>(13).fill(0), 0x11] },
-    { text: '2001:db8:0:0:1:0:0:1', bytes: [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1], canonical: '2001:db8::1:0:0:1' },
-    { text: '::ffff:1.2.3.4', bytes: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 1, 2, 3, 4], canonical: '::ffff:102:304' },
+    {
+      text: '2001:db8:0:0:1:0:0:1',
+      bytes: [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1],
+      canonical: '2001:db8::1:0:0:1',
+    },
+    {
+      text: '::ffff:1.2.3.4',
+      bytes: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 1, 2, 3, 4],
+      canonical: '::ffff:102:304',
+    },
     { text: '1:2:3:4:5:6:7:8', bytes: [0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0, 8] },
   ];
   for (const c of roundTrips) {

@@ -8,11 +8,15 @@ import { fixture } from './fixture.js';
 
 const STATIC = 'istio-system/istio_converted_static_strict';
 const presence = { matchType: { case: 'presence' as const, value: create(EmptySchema) } };
-const notPrincipal = (destinationPorts: number[] = []) => ({ matches: [{ notPrincipals: [presence], destinationPorts }] });
+const notPrincipal = (destinationPorts: number[] = []) => ({
+  matches: [{ notPrincipals: [presence], destinationPorts }],
+});
 const notPort = (p: number) => ({ matches: [{ notDestinationPorts: [p] }] });
 
 function policiesOf(objects: AnyConfigObject[], uid: string): string[] | undefined {
-  return fixture(objects).index.workloads().find((w) => w.uid === uid)?.authorizationPolicies;
+  return fixture(objects)
+    .index.workloads()
+    .find((w) => w.uid === uid)?.authorizationPolicies;
 }
 
 const podA = pod({ name: 'a', namespace: 'foo', labels: { app: 'a' }, ip: '10.0.0.1' });
@@ -21,7 +25,10 @@ const podBar = pod({ name: 'c', namespace: 'bar', labels: { app: 'a' }, ip: '10.
 const A = 'Kubernetes//Pod/foo/a';
 
 const pa = (name: string, namespace: string, spec: PeerAuthenticationSpec, creationTimestamp?: string) =>
-  peerAuthentication({ name, namespace, ...(creationTimestamp === undefined ? {} : { creationTimestamp }) }, spec);
+  peerAuthentication(
+    { name, namespace, ...(creationTimestamp === undefined ? {} : { creationTimestamp }) },
+    spec,
+  );
 
 describe('istiod/index policies on workloads', () => {
   describe('AuthorizationPolicy attachment (selector-scoped keys only)', () => {
@@ -29,13 +36,28 @@ describe('istiod/index policies on workloads', () => {
       podA,
       podB,
       podBar,
-      authorizationPolicy({ name: 'local-ns', namespace: 'foo' }, { selector: { matchLabels: { app: 'a' } }, rules: [{}] }),
-      authorizationPolicy({ name: 'wrong-labels', namespace: 'foo' }, { selector: { matchLabels: { app: 'not-a' } }, rules: [{}] }),
-      authorizationPolicy({ name: 'root-ns', namespace: 'istio-system' }, { selector: { matchLabels: { app: 'a' } }, rules: [{}] }),
+      authorizationPolicy(
+        { name: 'local-ns', namespace: 'foo' },
+        { selector: { matchLabels: { app: 'a' } }, rules: [{}] },
+      ),
+      authorizationPolicy(
+        { name: 'wrong-labels', namespace: 'foo' },
+        { selector: { matchLabels: { app: 'not-a' } }, rules: [{}] },
+      ),
+      authorizationPolicy(
+        { name: 'root-ns', namespace: 'istio-system' },
+        { selector: { matchLabels: { app: 'a' } }, rules: [{}] },
+      ),
       authorizationPolicy({ name: 'namespace-wide', namespace: 'foo' }, { rules: [{}] }),
       authorizationPolicy({ name: 'global', namespace: 'istio-system' }, { rules: [{}] }),
-      authorizationPolicy({ name: 'audit', namespace: 'foo' }, { action: 'AUDIT', selector: { matchLabels: { app: 'a' } }, rules: [{}] }),
-      authorizationPolicy({ name: 'waypoint', namespace: 'foo' }, { targetRefs: [{ kind: 'Service', name: 's' }], selector: { matchLabels: { app: 'a' } } }),
+      authorizationPolicy(
+        { name: 'audit', namespace: 'foo' },
+        { action: 'AUDIT', selector: { matchLabels: { app: 'a' } }, rules: [{}] },
+      ),
+      authorizationPolicy(
+        { name: 'waypoint', namespace: 'foo' },
+        { targetRefs: [{ kind: 'Service', name: 's' }], selector: { matchLabels: { app: 'a' } } },
+      ),
     ];
     const cases: { uid: string; want: string[] }[] = [
       { uid: A, want: ['foo/local-ns', 'istio-system/root-ns'] },
@@ -49,39 +71,70 @@ describe('istiod/index policies on workloads', () => {
     }
 
     it('serves namespace and global policies as resources without listing them on workloads', () => {
-      const names = fixture(objects).index.authorizations().map((a) => `${a.namespace}/${a.name}`);
-      assert.deepEqual(names, ['foo/local-ns', 'foo/namespace-wide', 'foo/wrong-labels', 'istio-system/global', 'istio-system/root-ns']);
+      const names = fixture(objects)
+        .index.authorizations()
+        .map((a) => `${a.namespace}/${a.name}`);
+      assert.deepEqual(names, [
+        'foo/local-ns',
+        'foo/namespace-wide',
+        'foo/wrong-labels',
+        'istio-system/global',
+        'istio-system/root-ns',
+      ]);
     });
   });
 
   describe('effective PeerAuthentication mode', () => {
     const cases: { name: string; pas: AnyConfigObject[]; want: string[] }[] = [
       { name: 'no PeerAuthentication', pas: [], want: [] },
-      { name: 'mesh STRICT', pas: [pa('mesh', 'istio-system', { mtls: { mode: 'STRICT' } })], want: [STATIC] },
-      { name: 'mesh PERMISSIVE', pas: [pa('mesh', 'istio-system', { mtls: { mode: 'PERMISSIVE' } })], want: [] },
+      {
+        name: 'mesh STRICT',
+        pas: [pa('mesh', 'istio-system', { mtls: { mode: 'STRICT' } })],
+        want: [STATIC],
+      },
+      {
+        name: 'mesh PERMISSIVE',
+        pas: [pa('mesh', 'istio-system', { mtls: { mode: 'PERMISSIVE' } })],
+        want: [],
+      },
       {
         name: 'mesh STRICT, namespace PERMISSIVE',
-        pas: [pa('mesh', 'istio-system', { mtls: { mode: 'STRICT' } }), pa('ns', 'foo', { mtls: { mode: 'PERMISSIVE' } })],
+        pas: [
+          pa('mesh', 'istio-system', { mtls: { mode: 'STRICT' } }),
+          pa('ns', 'foo', { mtls: { mode: 'PERMISSIVE' } }),
+        ],
         want: [],
       },
       {
         name: 'mesh STRICT, namespace UNSET inherits',
-        pas: [pa('mesh', 'istio-system', { mtls: { mode: 'STRICT' } }), pa('ns', 'foo', { mtls: { mode: 'UNSET' } })],
+        pas: [
+          pa('mesh', 'istio-system', { mtls: { mode: 'STRICT' } }),
+          pa('ns', 'foo', { mtls: { mode: 'UNSET' } }),
+        ],
         want: [STATIC],
       },
       {
         name: 'namespace PERMISSIVE, workload STRICT',
-        pas: [pa('ns', 'foo', { mtls: { mode: 'PERMISSIVE' } }), pa('wl', 'foo', { selector: { matchLabels: { app: 'a' } }, mtls: { mode: 'STRICT' } })],
+        pas: [
+          pa('ns', 'foo', { mtls: { mode: 'PERMISSIVE' } }),
+          pa('wl', 'foo', { selector: { matchLabels: { app: 'a' } }, mtls: { mode: 'STRICT' } }),
+        ],
         want: [STATIC],
       },
       {
         name: 'namespace STRICT, workload DISABLE',
-        pas: [pa('ns', 'foo', { mtls: { mode: 'STRICT' } }), pa('wl', 'foo', { selector: { matchLabels: { app: 'a' } }, mtls: { mode: 'DISABLE' } })],
+        pas: [
+          pa('ns', 'foo', { mtls: { mode: 'STRICT' } }),
+          pa('wl', 'foo', { selector: { matchLabels: { app: 'a' } }, mtls: { mode: 'DISABLE' } }),
+        ],
         want: [],
       },
       {
         name: 'two namespace policies: the oldest (STRICT) wins',
-        pas: [pa('newer', 'foo', { mtls: { mode: 'PERMISSIVE' } }, '2024-05-01T00:00:00Z'), pa('older', 'foo', { mtls: { mode: 'STRICT' } }, '2024-01-01T00:00:00Z')],
+        pas: [
+          pa('newer', 'foo', { mtls: { mode: 'PERMISSIVE' } }, '2024-05-01T00:00:00Z'),
+          pa('older', 'foo', { mtls: { mode: 'STRICT' } }, '2024-01-01T00:00:00Z'),
+        ],
         want: [STATIC],
       },
       {
@@ -91,7 +144,9 @@ describe('istiod/index policies on workloads', () => {
       },
       {
         name: 'a STRICT selector policy in the root namespace does not apply to other namespaces',
-        pas: [pa('wl', 'istio-system', { selector: { matchLabels: { app: 'a' } }, mtls: { mode: 'STRICT' } })],
+        pas: [
+          pa('wl', 'istio-system', { selector: { matchLabels: { app: 'a' } }, mtls: { mode: 'STRICT' } }),
+        ],
         want: [],
       },
     ];
@@ -131,34 +186,69 @@ describe('istiod/index policies on workloads', () => {
       });
     const sel = { matchLabels: { app: 'a' } };
     const KEY = 'foo/converted_peer_authentication_workload';
-    const cases: { name: string; pas: AnyConfigObject[]; keys: string[]; policy: ReturnType<typeof converted> | undefined }[] = [
+    const cases: {
+      name: string;
+      pas: AnyConfigObject[];
+      keys: string[];
+      policy: ReturnType<typeof converted> | undefined;
+    }[] = [
       {
         name: 'STRICT with ports STRICT and PERMISSIVE',
-        pas: [pa('workload', 'foo', { selector: sel, mtls: { mode: 'STRICT' }, portLevelMtls: { '9090': { mode: 'STRICT' }, '8080': { mode: 'PERMISSIVE' } } })],
+        pas: [
+          pa('workload', 'foo', {
+            selector: sel,
+            mtls: { mode: 'STRICT' },
+            portLevelMtls: { '9090': { mode: 'STRICT' }, '8080': { mode: 'PERMISSIVE' } },
+          }),
+        ],
         keys: [KEY],
         policy: converted([{ rules: [notPrincipal(), notPort(8080)] }]),
       },
       {
         name: 'STRICT with a DISABLE port',
-        pas: [pa('workload', 'foo', { selector: sel, mtls: { mode: 'STRICT' }, portLevelMtls: { '8080': { mode: 'DISABLE' } } })],
+        pas: [
+          pa('workload', 'foo', {
+            selector: sel,
+            mtls: { mode: 'STRICT' },
+            portLevelMtls: { '8080': { mode: 'DISABLE' } },
+          }),
+        ],
         keys: [KEY],
         policy: converted([{ rules: [notPrincipal(), notPort(8080)] }]),
       },
       {
         name: 'STRICT with only STRICT ports (the static policy covers it)',
-        pas: [pa('workload', 'foo', { selector: sel, mtls: { mode: 'STRICT' }, portLevelMtls: { '9090': { mode: 'STRICT' } } })],
+        pas: [
+          pa('workload', 'foo', {
+            selector: sel,
+            mtls: { mode: 'STRICT' },
+            portLevelMtls: { '9090': { mode: 'STRICT' } },
+          }),
+        ],
         keys: [STATIC],
         policy: undefined,
       },
       {
         name: 'PERMISSIVE with a STRICT port',
-        pas: [pa('workload', 'foo', { selector: sel, mtls: { mode: 'PERMISSIVE' }, portLevelMtls: { '9090': { mode: 'STRICT' } } })],
+        pas: [
+          pa('workload', 'foo', {
+            selector: sel,
+            mtls: { mode: 'PERMISSIVE' },
+            portLevelMtls: { '9090': { mode: 'STRICT' } },
+          }),
+        ],
         keys: [KEY],
         policy: converted([{ rules: [notPrincipal([9090])] }]),
       },
       {
         name: 'PERMISSIVE with STRICT and PERMISSIVE ports',
-        pas: [pa('workload', 'foo', { selector: sel, mtls: { mode: 'PERMISSIVE' }, portLevelMtls: { '9090': { mode: 'STRICT' }, '8080': { mode: 'PERMISSIVE' } } })],
+        pas: [
+          pa('workload', 'foo', {
+            selector: sel,
+            mtls: { mode: 'PERMISSIVE' },
+            portLevelMtls: { '9090': { mode: 'STRICT' }, '8080': { mode: 'PERMISSIVE' } },
+          }),
+        ],
         keys: [KEY],
         policy: converted([{ rules: [notPrincipal([9090])] }]),
       },
@@ -167,7 +257,10 @@ describe('istiod/index policies on workloads', () => {
         pas: [
           pa('default-mesh', 'istio-system', { mtls: { mode: 'PERMISSIVE' } }),
           pa('default-foo', 'foo', { mtls: { mode: 'UNSET' } }),
-          pa('workload', 'foo', { selector: sel, portLevelMtls: { '9090': { mode: 'STRICT' }, '8080': { mode: 'PERMISSIVE' } } }),
+          pa('workload', 'foo', {
+            selector: sel,
+            portLevelMtls: { '9090': { mode: 'STRICT' }, '8080': { mode: 'PERMISSIVE' } },
+          }),
         ],
         keys: [KEY],
         policy: converted([{ rules: [notPrincipal([9090])] }]),
@@ -176,14 +269,20 @@ describe('istiod/index policies on workloads', () => {
         name: 'mesh STRICT, workload UNSET with ports STRICT and PERMISSIVE (STRICT merged in)',
         pas: [
           pa('mesh', 'istio-system', { mtls: { mode: 'STRICT' } }),
-          pa('workload', 'foo', { selector: sel, portLevelMtls: { '9090': { mode: 'STRICT' }, '8080': { mode: 'PERMISSIVE' } } }),
+          pa('workload', 'foo', {
+            selector: sel,
+            portLevelMtls: { '9090': { mode: 'STRICT' }, '8080': { mode: 'PERMISSIVE' } },
+          }),
         ],
         keys: [KEY],
         policy: converted([{ rules: [notPort(8080), notPrincipal()] }]),
       },
       {
         name: 'mesh STRICT, workload UNSET with a STRICT port (inherited)',
-        pas: [pa('mesh', 'istio-system', { mtls: { mode: 'STRICT' } }), pa('workload', 'foo', { selector: sel, portLevelMtls: { '9090': { mode: 'STRICT' } } })],
+        pas: [
+          pa('mesh', 'istio-system', { mtls: { mode: 'STRICT' } }),
+          pa('workload', 'foo', { selector: sel, portLevelMtls: { '9090': { mode: 'STRICT' } } }),
+        ],
         keys: [STATIC],
         policy: undefined,
       },
@@ -191,7 +290,11 @@ describe('istiod/index policies on workloads', () => {
         name: 'namespace STRICT, workload STRICT with a PERMISSIVE port (merged)',
         pas: [
           pa('ns', 'foo', { mtls: { mode: 'STRICT' } }),
-          pa('workload', 'foo', { selector: sel, mtls: { mode: 'STRICT' }, portLevelMtls: { '8080': { mode: 'PERMISSIVE' } } }),
+          pa('workload', 'foo', {
+            selector: sel,
+            mtls: { mode: 'STRICT' },
+            portLevelMtls: { '8080': { mode: 'PERMISSIVE' } },
+          }),
         ],
         keys: [KEY],
         policy: converted([{ rules: [notPrincipal(), notPort(8080), notPrincipal()] }]),
@@ -207,8 +310,14 @@ describe('istiod/index policies on workloads', () => {
     }
 
     it('recomputes a converted policy when the namespace policy it merges with changes', () => {
-      const f = fixture([podA, pa('workload', 'foo', { selector: sel, portLevelMtls: { '8080': { mode: 'PERMISSIVE' } } })]);
-      assert.equal(f.index.authorizations().find((a) => a.name.startsWith('converted_')), undefined);
+      const f = fixture([
+        podA,
+        pa('workload', 'foo', { selector: sel, portLevelMtls: { '8080': { mode: 'PERMISSIVE' } } }),
+      ]);
+      assert.equal(
+        f.index.authorizations().find((a) => a.name.startsWith('converted_')),
+        undefined,
+      );
       f.store.upsert(pa('ns', 'foo', { mtls: { mode: 'STRICT' } }));
       assert.deepEqual(
         f.index.authorizations().find((a) => a.name.startsWith('converted_')),
@@ -216,7 +325,10 @@ describe('istiod/index policies on workloads', () => {
       );
       assert.deepEqual(f.index.workloads().find((w) => w.uid === A)?.authorizationPolicies, [KEY]);
       f.store.delete('PeerAuthentication', 'foo', 'ns');
-      assert.equal(f.index.authorizations().find((a) => a.name.startsWith('converted_')), undefined);
+      assert.equal(
+        f.index.authorizations().find((a) => a.name.startsWith('converted_')),
+        undefined,
+      );
       assert.deepEqual(f.index.workloads().find((w) => w.uid === A)?.authorizationPolicies, []);
     });
   });
@@ -226,7 +338,10 @@ describe('istiod/index policies on workloads', () => {
       [
         podA,
         authorizationPolicy({ name: 'z', namespace: 'foo' }, { selector: { matchLabels: { app: 'a' } } }),
-        authorizationPolicy({ name: 'a', namespace: 'istio-system' }, { selector: { matchLabels: { app: 'a' } } }),
+        authorizationPolicy(
+          { name: 'a', namespace: 'istio-system' },
+          { selector: { matchLabels: { app: 'a' } } },
+        ),
         pa('mesh', 'istio-system', { mtls: { mode: 'STRICT' } }),
       ],
       A,

@@ -28,9 +28,24 @@ describe('istiod/index/resource-table', () => {
     { name: 'change', run: (t) => t.put('x', bytes(2)), updated: ['x'], removed: [] },
     { name: 'same bytes', run: (t) => t.put('x', bytes(1)), updated: [], removed: [] },
     { name: 'remove', run: (t) => t.remove('x'), updated: [], removed: ['x'] },
-    { name: 'remove then restore', run: (t) => (t.remove('x'), t.put('x', bytes(1))), updated: [], removed: [] },
-    { name: 'change then change back', run: (t) => (t.put('x', bytes(5)), t.put('x', bytes(1))), updated: [], removed: [] },
-    { name: 'add then remove', run: (t) => (t.put('tmp', bytes(3)), t.remove('tmp')), updated: [], removed: [] },
+    {
+      name: 'remove then restore',
+      run: (t) => (t.remove('x'), t.put('x', bytes(1))),
+      updated: [],
+      removed: [],
+    },
+    {
+      name: 'change then change back',
+      run: (t) => (t.put('x', bytes(5)), t.put('x', bytes(1))),
+      updated: [],
+      removed: [],
+    },
+    {
+      name: 'add then remove',
+      run: (t) => (t.put('tmp', bytes(3)), t.remove('tmp')),
+      updated: [],
+      removed: [],
+    },
   ];
   for (const c of batches) {
     it(`a batch that does "${c.name}" reports updated ${JSON.stringify(c.updated)}, removed ${JSON.stringify(c.removed)}`, () => {

@@ -19,7 +19,18 @@ const v6 = (last: number) => new Uint8Array([0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 describe('istiod/index/services', () => {
   it('a ClusterIP Service: hostname, VIP on the network, ports with target ports, canonical, no load balancing', () => {
     const { index } = fixture(
-      [service({ name: 'web', namespace: 'ns', clusterIP: '10.96.0.10', ports: [{ port: 80, targetPort: 8080, name: 'http' }, { port: 81, targetPort: 'named' }, { port: 82 }] })],
+      [
+        service({
+          name: 'web',
+          namespace: 'ns',
+          clusterIP: '10.96.0.10',
+          ports: [
+            { port: 80, targetPort: 8080, name: 'http' },
+            { port: 81, targetPort: 'named' },
+            { port: 82 },
+          ],
+        }),
+      ],
       { network: 'n1' },
     );
     assert.deepEqual(index.services(), [
@@ -44,9 +55,19 @@ describe('istiod/index/services', () => {
   });
 
   it('a dual-stack Service carries both VIPs and DUAL', () => {
-    const { index } = fixture([service({ name: 'ds', namespace: 'ns', clusterIPs: ['10.96.0.11', 'fd00::11'], ipFamilies: ['IPv4', 'IPv6'] })]);
+    const { index } = fixture([
+      service({
+        name: 'ds',
+        namespace: 'ns',
+        clusterIPs: ['10.96.0.11', 'fd00::11'],
+        ipFamilies: ['IPv4', 'IPv6'],
+      }),
+    ]);
     const s = index.services()[0];
-    assert.deepEqual(s?.addresses.map((a) => a.address), [ip4('10.96.0.11'), v6(0x11)]);
+    assert.deepEqual(
+      s?.addresses.map((a) => a.address),
+      [ip4('10.96.0.11'), v6(0x11)],
+    );
     assert.equal(s?.ipFamilies, IPFamilies.DUAL);
   });
 
@@ -83,7 +104,10 @@ describe('istiod/index/services', () => {
           {
             hosts: ['a.example.com', 'b.example.com'],
             addresses: ['240.0.0.1', '240.1.0.5/16'],
-            ports: [{ number: 443, name: 'tls', protocol: 'TLS' }, { number: 80, name: 'http', protocol: 'HTTP', targetPort: 8080 }],
+            ports: [
+              { number: 443, name: 'tls', protocol: 'TLS' },
+              { number: 80, name: 'http', protocol: 'HTTP', targetPort: 8080 },
+            ],
             subjectAltNames: ['spiffe://ext/sa'],
           },
         ),
@@ -97,7 +121,10 @@ describe('istiod/index/services', () => {
           { servicePort: 80, targetPort: 8080, appProtocol: AppProtocol.HTTP11 },
         ],
         subjectAltNames: ['spiffe://ext/sa'],
-        loadBalancing: { mode: LoadBalancing_Mode.PASSTHROUGH, healthPolicy: LoadBalancing_HealthPolicy.ALLOW_ALL },
+        loadBalancing: {
+          mode: LoadBalancing_Mode.PASSTHROUGH,
+          healthPolicy: LoadBalancing_HealthPolicy.ALLOW_ALL,
+        },
         canonical: true,
       };
       assert.deepEqual(index.services(), [
@@ -114,7 +141,10 @@ describe('istiod/index/services', () => {
             hosts: ['se.example.com'],
             ports: [{ number: 80, name: 'http' }],
             resolution: 'STATIC',
-            endpoints: [{ address: '10.9.0.1', ports: { http: 8080 }, serviceAccount: 'ext-sa' }, { address: '10.9.0.2' }],
+            endpoints: [
+              { address: '10.9.0.1', ports: { http: 8080 }, serviceAccount: 'ext-sa' },
+              { address: '10.9.0.2' },
+            ],
           },
         ),
       ]);
@@ -148,20 +178,43 @@ describe('istiod/index/services', () => {
 
     it('a DNS ServiceEntry without endpoints gets one hostname workload per host', () => {
       const { index } = fixture([
-        serviceEntry({ name: 'dns', namespace: 'ns' }, { hosts: ['x.example.com', 'y.example.com'], ports: [{ number: 443, name: 'tls' }], resolution: 'DNS' }),
+        serviceEntry(
+          { name: 'dns', namespace: 'ns' },
+          {
+            hosts: ['x.example.com', 'y.example.com'],
+            ports: [{ number: 443, name: 'tls' }],
+            resolution: 'DNS',
+          },
+        ),
       ]);
       assert.deepEqual(
         index.workloads().map((w) => [w.uid, w.hostname, Object.keys(w.services)]),
         [
-          ['Kubernetes/networking.istio.io/ServiceEntry/ns/dns/x.example.com', 'x.example.com', ['ns/x.example.com']],
-          ['Kubernetes/networking.istio.io/ServiceEntry/ns/dns/y.example.com', 'y.example.com', ['ns/y.example.com']],
+          [
+            'Kubernetes/networking.istio.io/ServiceEntry/ns/dns/x.example.com',
+            'x.example.com',
+            ['ns/x.example.com'],
+          ],
+          [
+            'Kubernetes/networking.istio.io/ServiceEntry/ns/dns/y.example.com',
+            'y.example.com',
+            ['ns/y.example.com'],
+          ],
         ],
       );
     });
 
     it('a workloadSelector selects pods and WorkloadEntries of its namespace', () => {
       const { index } = fixture([
-        serviceEntry({ name: 'sel', namespace: 'ns' }, { hosts: ['sel.internal'], ports: [{ number: 80, name: 'http' }], workloadSelector: { labels: { app: 'a' } }, resolution: 'STATIC' }),
+        serviceEntry(
+          { name: 'sel', namespace: 'ns' },
+          {
+            hosts: ['sel.internal'],
+            ports: [{ number: 80, name: 'http' }],
+            workloadSelector: { labels: { app: 'a' } },
+            resolution: 'STATIC',
+          },
+        ),
         pod({ name: 'p1', namespace: 'ns', labels: { app: 'a' }, ip: '10.0.0.1' }),
         pod({ name: 'p2', namespace: 'other', labels: { app: 'a' }, ip: '10.0.0.2' }),
         workloadEntry({ name: 'we', namespace: 'ns', labels: { app: 'a' } }, { address: '10.0.0.3' }),
@@ -179,23 +232,50 @@ describe('istiod/index/services', () => {
     it('a Kubernetes Service wins its name over a ServiceEntry declaring the same host; the oldest ServiceEntry wins among them', () => {
       const host = 'web.ns.svc.cluster.local';
       const { index, store } = fixture([
-        serviceEntry({ name: 'new', namespace: 'ns', creationTimestamp: '2024-02-01T00:00:00Z' }, { hosts: [host], ports: [{ number: 1, name: 'a' }] }),
-        serviceEntry({ name: 'old', namespace: 'ns', creationTimestamp: '2024-01-01T00:00:00Z' }, { hosts: [host], ports: [{ number: 2, name: 'b' }] }),
+        serviceEntry(
+          { name: 'new', namespace: 'ns', creationTimestamp: '2024-02-01T00:00:00Z' },
+          { hosts: [host], ports: [{ number: 1, name: 'a' }] },
+        ),
+        serviceEntry(
+          { name: 'old', namespace: 'ns', creationTimestamp: '2024-01-01T00:00:00Z' },
+          { hosts: [host], ports: [{ number: 2, name: 'b' }] },
+        ),
       ]);
-      assert.deepEqual(index.services().map((s) => [s.name, s.canonical]), [['old', true]]);
+      assert.deepEqual(
+        index.services().map((s) => [s.name, s.canonical]),
+        [['old', true]],
+      );
       store.upsert(service({ name: 'web', namespace: 'ns' }));
-      assert.deepEqual(index.services().map((s) => [s.name, s.canonical]), [['web', true]]);
+      assert.deepEqual(
+        index.services().map((s) => [s.name, s.canonical]),
+        [['web', true]],
+      );
       store.delete('Service', 'ns', 'web');
       store.delete('ServiceEntry', 'ns', 'old');
-      assert.deepEqual(index.services().map((s) => [s.name, s.canonical]), [['new', true]]);
+      assert.deepEqual(
+        index.services().map((s) => [s.name, s.canonical]),
+        [['new', true]],
+      );
     });
 
     it('the same host in two namespaces: both served, only the oldest canonical unless a Kubernetes Service has it', () => {
       const { index } = fixture([
-        serviceEntry({ name: 'a', namespace: 'ns1', creationTimestamp: '2024-01-01T00:00:00Z' }, { hosts: ['shared.example.com'] }),
-        serviceEntry({ name: 'b', namespace: 'ns2', creationTimestamp: '2024-03-01T00:00:00Z' }, { hosts: ['shared.example.com'] }),
+        serviceEntry(
+          { name: 'a', namespace: 'ns1', creationTimestamp: '2024-01-01T00:00:00Z' },
+          { hosts: ['shared.example.com'] },
+        ),
+        serviceEntry(
+          { name: 'b', namespace: 'ns2', creationTimestamp: '2024-03-01T00:00:00Z' },
+          { hosts: ['shared.example.com'] },
+        ),
       ]);
-      assert.deepEqual(index.services().map((s) => [s.namespace, s.canonical]), [['ns1', true], ['ns2', false]]);
+      assert.deepEqual(
+        index.services().map((s) => [s.namespace, s.canonical]),
+        [
+          ['ns1', true],
+          ['ns2', false],
+        ],
+      );
     });
   });
 });
