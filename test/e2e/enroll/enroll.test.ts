@@ -30,7 +30,7 @@ function unmap(address: string | undefined): string {
 }
 
 function podInfo(p: ClusterPod): PodInfo {
-  return { uid: p.uid, name: p.name, namespace: p.namespace, netnsPath: p.netnsPath, cgroupPath: p.cgroup, ips: [p.ip] };
+  return { uid: p.uid, name: p.name, namespace: p.namespace, netnsPath: p.netnsPath, cgroupPath: p.cgroup, ips: p.ips };
 }
 
 /** Runs `ambit cni` as a container runtime would. */
@@ -61,7 +61,7 @@ function cni(command: string, pod: ClusterPod, socketPath: string): Promise<{ co
         name: 'ambit-e2e',
         type: 'ambit-cni',
         agentSocket: socketPath,
-        prevResult: { cniVersion: '1.0.0', interfaces: [{ name: 'eth0' }], ips: [{ address: `${pod.ip}/32`, interface: 0 }] },
+        prevResult: { cniVersion: '1.0.0', interfaces: [{ name: 'eth0' }], ips: pod.ips.map((ip) => ({ address: ip.includes(':') ? `${ip}/128` : `${ip}/32`, interface: 0 })) },
       }),
     );
   });
@@ -123,10 +123,10 @@ describe('pod enrollment with eBPF capture in a netns cluster (e2e)', function (
 
   before(async () => {
     requireRoot();
-    cluster = await createCluster({ nodes: 1, podsPerNode: 2, stateDir: state.dir });
+    cluster = await createCluster({ nodes: 1, podsPerNode: 2, stateDir: state.dir, ipv6: true });
     client = cluster.pod('node0-p0');
     server = cluster.pod('node0-p1');
-    await startEchoServer(cluster, { pod: server.name }, 7000);
+    await startEchoServer(cluster, { pod: server.name }, 7000, '::');
     await startAgent();
   });
 
@@ -141,7 +141,7 @@ describe('pod enrollment with eBPF capture in a netns cluster (e2e)', function (
     }
   });
 
-  const direct = (): string => `${server.ip}:7000 hi`;
+  const direct = (): string => `::ffff:${server.ip}:7000 hi`;
 
   it('reaches the server pod directly before enrollment', async () => {
     assert.deepEqual(await tcpFromPod(cluster!, client.name, server.ip, 7000, 'hi'), { kind: 'reply', text: direct() });
@@ -150,10 +150,21 @@ describe('pod enrollment with eBPF capture in a netns cluster (e2e)', function (
   it('after a CNI ADD, lands the pod’s connect() on the agent’s 15001 listener with the original destination', async () => {
     const add = await cni('ADD', client, socketPath);
     assert.equal(add.code, 0, add.stdout);
-    assert.equal(agent?.registry.findByUid(client.uid)?.info.name, client.name);
+    const enrolled = agent?.registry.findByUid(client.uid);
+    assert.equal(enrolled?.info.name, client.name);
+    assert.deepEqual(enrolled?.info.ips, client.ips);
+    // 15001 on 127.0.0.1 and ::1: the pod has IPv6.
+    assert.equal(enrolled?.listeners.outbound.length, 2);
     assert.deepEqual(await tcpFromPod(cluster!, client.name, server.ip, 7000, 'hi'), {
       kind: 'reply',
       text: `outbound ${server.ip}:7000`,
+    });
+  });
+
+  it('captures an IPv6 connect() as well', async () => {
+    assert.deepEqual(await tcpFromPod(cluster!, client.name, server.ip6 ?? '', 7000, 'hi'), {
+      kind: 'reply',
+      text: `outbound ${server.ip6}:7000`,
     });
   });
 
@@ -165,6 +176,10 @@ describe('pod enrollment with eBPF capture in a netns cluster (e2e)', function (
     assert.deepEqual(await tcpFromPod(cluster!, client.name, server.ip, 7000, 'hi'), {
       kind: 'reply',
       text: `inbound ${server.ip}:7000`,
+    });
+    assert.deepEqual(await tcpFromPod(cluster!, client.name, server.ip6 ?? '', 7000, 'hi'), {
+      kind: 'reply',
+      text: `inbound ${server.ip6}:7000`,
     });
   });
 
