@@ -63,8 +63,8 @@ const LOAD_BALANCER: Shape = obj({
   warmupDurationSecs: STRING,
   warmup: obj({
     duration: STRING,
-    minimumPercent: obj({ value: NUMBER }),
-    aggression: obj({ value: NUMBER }),
+    minimumPercent: NUMBER,
+    aggression: NUMBER,
   }),
 });
 
@@ -85,6 +85,7 @@ const CONNECTION_POOL: Shape = obj({
     h2UpgradePolicy: enumOf('DEFAULT', 'DO_NOT_UPGRADE', 'UPGRADE'),
     useClientProtocol: BOOL,
     maxConcurrentStreams: INT32,
+    http2KeepAlive: obj({ interval: STRING, timeout: STRING }),
   }),
 });
 
@@ -128,7 +129,7 @@ const TRAFFIC_POLICY: Shape = obj({
   portLevelSettings: arr(PORT_POLICY),
   tunnel: obj({ protocol: STRING, targetHost: STRING, targetPort: UINT32 }),
   proxyProtocol: obj({ version: enumOf('V1', 'V2') }),
-  retryBudget: obj({ percent: obj({ value: NUMBER }), minRetryConcurrency: UINT32 }),
+  retryBudget: obj({ percent: NUMBER, minRetryConcurrency: UINT32 }),
 });
 
 const SPEC = obj({
@@ -159,6 +160,11 @@ interface LoadBalancer {
   };
   readonly localityLbSetting?: LocalityLb;
   readonly warmupDurationSecs?: string;
+  readonly warmup?: {
+    readonly duration?: string;
+    readonly minimumPercent?: number;
+    readonly aggression?: number;
+  };
 }
 interface ConnectionPool {
   readonly tcp?: {
@@ -177,6 +183,7 @@ interface ConnectionPool {
     readonly h2UpgradePolicy?: string;
     readonly useClientProtocol?: boolean;
     readonly maxConcurrentStreams?: number;
+    readonly http2KeepAlive?: { readonly interval?: string; readonly timeout?: string };
   };
 }
 interface OutlierDetection {
@@ -212,7 +219,7 @@ interface TrafficPolicy extends PortPolicy {
     readonly targetPort?: number;
   };
   readonly proxyProtocol?: { readonly version?: string };
-  readonly retryBudget?: { readonly percent?: { readonly value?: number } };
+  readonly retryBudget?: { readonly percent?: number };
 }
 interface RawSpec {
   readonly host?: string;
@@ -327,6 +334,23 @@ function checkLoadBalancer(issues: Issues, path: string, lb: LoadBalancer): void
   if (lb.localityLbSetting !== undefined)
     checkLocalityLb(issues, field(path, 'localityLbSetting'), lb.localityLbSetting);
   checkDuration(issues, field(path, 'warmupDurationSecs'), lb.warmupDurationSecs);
+  const warmup = lb.warmup;
+  if (warmup !== undefined) {
+    const wp = field(path, 'warmup');
+    if (warmup.duration === undefined) issues.add(field(wp, 'duration'), 'warmup duration is required');
+    else checkDuration(issues, field(wp, 'duration'), warmup.duration);
+    const min = warmup.minimumPercent;
+    if (min !== undefined && (min < 0 || min > 100)) {
+      issues.add(field(wp, 'minimumPercent'), `minimumPercent ${min} must be in range 0..100`);
+    }
+    const aggression = warmup.aggression;
+    if (aggression !== undefined && aggression < 1) {
+      issues.add(field(wp, 'aggression'), `aggression ${aggression} must be at least 1`);
+    }
+  }
+  if (lb.warmup !== undefined && lb.warmupDurationSecs !== undefined) {
+    issues.add(field(path, 'warmup'), 'only one of warmupDurationSecs or warmup may be set');
+  }
 }
 
 function checkConnectionPool(issues: Issues, path: string, cp: ConnectionPool): void {
@@ -348,6 +372,8 @@ function checkConnectionPool(issues: Issues, path: string, cp: ConnectionPool): 
       if (v !== undefined && v < 0) issues.add(field(hp, f), `${f} must be non-negative`);
     }
     checkDuration(issues, field(hp, 'idleTimeout'), http.idleTimeout);
+    checkDuration(issues, field(hp, 'http2KeepAlive.interval'), http.http2KeepAlive?.interval);
+    checkDuration(issues, field(hp, 'http2KeepAlive.timeout'), http.http2KeepAlive?.timeout);
     if (http.h2UpgradePolicy === 'UPGRADE' && http.useClientProtocol === true) {
       issues.add(
         field(hp, 'useClientProtocol'),
@@ -488,9 +514,9 @@ function checkTrafficPolicy(issues: Issues, path: string, tp: TrafficPolicy): vo
     }
     checkPort(issues, field(t, 'targetPort'), tunnel.targetPort ?? 0);
   }
-  const budget = tp.retryBudget?.percent?.value;
+  const budget = tp.retryBudget?.percent;
   if (budget !== undefined && (budget < 0 || budget > 100)) {
-    issues.add(field(path, 'retryBudget.percent.value'), `percentage ${budget} is not in range 0..100`);
+    issues.add(field(path, 'retryBudget.percent'), `percentage ${budget} is not in range 0..100`);
   }
 }
 
@@ -502,6 +528,10 @@ export const destinationRuleValidator: KindValidator<'DestinationRule'> = {
   topLevel: { spec: SPEC, status: ANY },
   build(top, meta, issues) {
     const raw = (top['spec'] ?? {}) as RawSpec;
+    if (top['spec'] === undefined) {
+      issues.add('spec', 'spec is required');
+      return { spec: {} };
+    }
     if (raw.host === undefined || raw.host === '') issues.add('spec.host', 'host is required');
     else {
       const e = wildcardDomainError(raw.host);

@@ -213,6 +213,10 @@ export const gatewayValidator: KindValidator<'Gateway'> = {
   topLevel: { spec: SPEC, status: ANY },
   build(top, _meta, issues) {
     const raw = (top['spec'] ?? {}) as RawSpec;
+    if (top['spec'] === undefined) {
+      issues.add('spec', 'spec is required');
+      return { spec: {} };
+    }
     checkLabels(issues, 'spec.selector', raw.selector);
     const servers = raw.servers ?? [];
     if (servers.length === 0) issues.add('spec.servers', 'gateway must have at least one server');

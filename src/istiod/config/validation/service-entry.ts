@@ -112,6 +112,10 @@ export const serviceEntryValidator: KindValidator<'ServiceEntry'> = {
   topLevel: { spec: SPEC, status: ANY },
   build(top, _meta, issues) {
     const raw = (top['spec'] ?? {}) as RawSpec;
+    if (top['spec'] === undefined) {
+      issues.add('spec', 'spec is required');
+      return { spec: { hosts: [] } };
+    }
     const resolution = raw.resolution ?? 'NONE';
     const hosts = raw.hosts ?? [];
     if (raw.workloadSelector !== undefined) checkSelector(issues, raw.workloadSelector.labels ?? {});

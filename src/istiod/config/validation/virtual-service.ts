@@ -141,6 +141,10 @@ export const virtualServiceValidator: KindValidator<'VirtualService'> = {
   topLevel: { spec: SPEC, status: ANY },
   build(top, _meta, issues) {
     const raw = (top['spec'] ?? {}) as RawSpec;
+    if (top['spec'] === undefined) {
+      issues.add('spec', 'spec is required');
+      return { spec: {} };
+    }
     const hosts = raw.hosts ?? [];
     const gateways = raw.gateways ?? [];
     // Delegate VirtualServices (no hosts, referenced from another route) are not supported here.

@@ -76,6 +76,16 @@ const cases: ValidationCase[] = [
   },
   { name: 'the v1alpha3 apiVersion', yaml: dr('host: a').replace('/v1\n', '/v1alpha3\n'), want: 'valid' },
 
+  {
+    name: 'slow-start warmup with a minimum percent and aggression',
+    yaml: tp('loadBalancer:\n  warmup: {duration: 300s, minimumPercent: 5.0, aggression: 5.0}'),
+    want: 'valid',
+  },
+  {
+    name: 'HTTP/2 keep-alive pings',
+    yaml: tp('connectionPool:\n  http:\n    http2KeepAlive: {interval: 15s, timeout: 5s}'),
+    want: 'valid',
+  },
   { name: 'no host', yaml: dr('subsets:\n- {name: v1}'), want: ['spec.host'] },
   { name: 'an invalid host', yaml: dr('host: "bad host"'), want: ['spec.host'] },
   {
@@ -206,6 +216,22 @@ const cases: ValidationCase[] = [
     yaml: dr('host: a\nworkloadSelector: {matchLabels: {app: a}}\nexportTo: ["*"]'),
     want: ['spec.exportTo'],
   },
+  {
+    name: 'a warmup minimum percent above 100',
+    yaml: tp('loadBalancer:\n  warmup: {duration: 300s, minimumPercent: 150.0}'),
+    want: ['spec.trafficPolicy.loadBalancer.warmup.minimumPercent'],
+  },
+  {
+    name: 'a warmup without a duration',
+    yaml: tp('loadBalancer:\n  warmup: {minimumPercent: 5.0}'),
+    want: ['spec.trafficPolicy.loadBalancer.warmup.duration'],
+  },
+  {
+    name: 'a warmup aggression below 1',
+    yaml: tp('loadBalancer:\n  warmup: {duration: 300s, aggression: 0.3}'),
+    want: ['spec.trafficPolicy.loadBalancer.warmup.aggression'],
+  },
+  { name: 'no spec at all', yaml: dr(''), want: ['spec'] },
 ];
 
 describe('validation: DestinationRule', () => {

@@ -159,6 +159,7 @@ const cases: ValidationCase[] = [
     ),
     want: ['spec.servers[1].port.name'],
   },
+  { name: 'no spec at all', yaml: gw(''), want: ['spec'] },
 ];
 
 describe('validation: Gateway', () => {

@@ -26,6 +26,7 @@ const cases: ValidationCase[] = [
     },
   },
   { name: 'the v1beta1 apiVersion', yaml: pa('').replace('/v1\n', '/v1beta1\n'), want: 'valid' },
+  { name: 'an empty selector', yaml: pa('selector: {}'), want: 'valid' },
   { name: 'an unknown mode', yaml: pa('mtls: {mode: MUTUAL}'), want: ['spec.mtls.mode'] },
   {
     name: 'port-level settings without a selector',
@@ -71,6 +72,11 @@ const cases: ValidationCase[] = [
     name: 'a selector wildcard',
     yaml: pa('selector: {matchLabels: {"*": a}}'),
     want: ['spec.selector.matchLabels["*"]'],
+  },
+  {
+    name: 'a port key beyond 16 bits',
+    yaml: pa('selector: {matchLabels: {foo: bar}}\nportLevelMtls:\n  "42949672": {mode: STRICT}'),
+    want: ['spec.portLevelMtls["42949672"]'],
   },
 ];
 

@@ -56,6 +56,24 @@ const cases: ValidationCase[] = [
     yaml: se('hosts: [a.com, b.com]\nports:\n- {number: 80, name: http, protocol: HTTP}\nresolution: DNS'),
     want: 'valid',
   },
+  {
+    name: 'an empty workload selector',
+    yaml: se('workloadSelector: {}\nhosts: [example.com]'),
+    want: 'valid',
+  },
+  { name: 'a partial wildcard host', yaml: se('hosts: ["*x"]'), want: 'valid' },
+  {
+    name: 'a /32 address with the default resolution',
+    yaml: se('hosts: [example.com]\naddresses: [1.1.1.1/32]'),
+    want: 'valid',
+  },
+  {
+    name: 'a zero-padded IPv6 address and exportTo to a namespace',
+    yaml: se(
+      'hosts: [example.com]\naddresses: [1.2.3.4, "001:db8::"]\nexportTo: [foo, .]\nports:\n- {name: foo, protocol: HTTP, number: 1234, targetPort: 2345}\nsubjectAltNames: [sa]\nresolution: DNS',
+    ),
+    want: 'valid',
+  },
   { name: 'no hosts', yaml: se('ports:\n- {number: 80, name: http}'), want: ['spec.hosts'] },
   { name: 'the full wildcard host', yaml: se('hosts: ["*"]'), want: ['spec.hosts[0]'] },
   { name: 'a wildcard that is not leftmost', yaml: se('hosts: ["foo.*.com"]'), want: ['spec.hosts[0]'] },
@@ -157,6 +175,15 @@ const cases: ValidationCase[] = [
     name: 'exportTo mixing * with a namespace',
     yaml: se('hosts: [a.com]\nexportTo: ["*", "ns1"]'),
     want: ['spec.exportTo'],
+  },
+  { name: 'no spec at all', yaml: se(''), want: ['spec'] },
+  { name: 'an empty spec', yaml: se('{}'), want: ['spec.hosts'] },
+  {
+    name: 'an empty selector next to endpoints',
+    yaml: se(
+      'hosts: [example.com]\nworkloadSelector: {}\nresolution: STATIC\nendpoints:\n- address: 1.2.3.4',
+    ),
+    want: ['spec.workloadSelector'],
   },
 ];
 

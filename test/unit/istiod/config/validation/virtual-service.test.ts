@@ -351,6 +351,7 @@ fault:
     yaml: http('routes:\n- destination: {host: a}'),
     want: ['spec.http[0].routes'],
   },
+  { name: 'no spec at all', yaml: vs(''), want: ['spec'] },
 ];
 
 describe('validation: VirtualService', () => {

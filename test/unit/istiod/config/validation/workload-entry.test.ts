@@ -27,6 +27,7 @@ const cases: ValidationCase[] = [
     yaml: we('address: 1.2.3.4').replace('/v1\n', '/v1alpha3\n'),
     want: 'valid',
   },
+  { name: 'an abstract unix socket', yaml: we('address: unix://@foo'), want: 'valid' },
   { name: 'neither address nor network', yaml: we('labels: {app: a}'), want: ['spec.address'] },
   {
     name: 'an address that is neither IP nor host name',
@@ -67,6 +68,15 @@ const cases: ValidationCase[] = [
     want: ['spec.serviceAccount'],
   },
   { name: 'an unknown field', yaml: we('address: 1.2.3.4\nip: 1.2.3.4'), want: ['spec.ip'] },
+  { name: 'no spec at all', yaml: we(''), want: ['spec'] },
+  { name: 'an empty spec', yaml: we('{}'), want: ['spec.address'] },
+  { name: 'a unix socket path ending in a slash', yaml: we('address: unix:///dir/'), want: ['spec.address'] },
+  {
+    name: 'an abstract unix socket with ports',
+    yaml: we('address: unix://@foo\nports: {http: 80}'),
+    want: ['spec.ports'],
+  },
+  { name: 'a port name "@"', yaml: we('address: 1.1.1.1\nports: {"@": 80}'), want: ['spec.ports["@"]'] },
 ];
 
 describe('validation: WorkloadEntry', () => {
