@@ -9,6 +9,7 @@ import { registerVersionInfo } from './commands/version.js';
 import { registerIstiod } from './commands/istiod.js';
 import { registerValidate } from './commands/validate.js';
 import { registerCni } from './commands/cni.js';
+import { registerAuthz } from './commands/authz.js';
 
 export function buildProgram(): Command {
   const program = new Command('ambit')
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerIstiod(program);
   registerValidate(program);
   registerCni(program);
+  registerAuthz(program);
   return program;
 }
 
