@@ -17,7 +17,12 @@ import { parseSpiffeId, SpiffeError } from '../../shared/spiffe.js';
 import { parseCsrAsync, type ParsedCsr } from './csr.js';
 import { CaError, type CaErrorCode } from './errors.js';
 import { CaMetrics } from './metrics.js';
-import { authorizeIdentity, type CallerAuthenticator, type NodeIdentityLookup } from './node-auth.js';
+import {
+  authorizeIdentity,
+  type Caller,
+  type CallerAuthenticator,
+  type NodeIdentityLookup,
+} from './node-auth.js';
 import type { CertificateSigner, IssuedCertificate } from './signer.js';
 
 /** Metadata key of the identity a node agent asks for on behalf of a workload. */
@@ -106,15 +111,7 @@ export class CaService {
       call,
       callback,
     ) => {
-      let request: CertificateRequest;
-      try {
-        request = decodeCertificateRequest(call.request);
-      } catch (err) {
-        this.metrics.csrCount.inc();
-        this.reply(callback, err, call.getPeer());
-        return;
-      }
-      this.createCertificate(request, call.metadata).then(
+      this.createCertificateFromMessage(call.request, call.metadata).then(
         (issued) =>
           callback(null, create(IstioCertificateResponseSchema, { certChain: [...issued.certChain] })),
         (err: unknown) => this.reply(callback, err, call.getPeer()),
@@ -134,21 +131,43 @@ export class CaService {
   }
 
   /**
-   * The whole decision and issuance for one request. Throws a CaError whose
-   * code says why a request is refused (see grpcStatusOf).
+   * The whole decision and issuance for one decoded request. Throws a
+   * CaError whose code says why a request is refused (see grpcStatusOf).
    */
   async createCertificate(request: CertificateRequest, metadata: grpc.Metadata): Promise<IssuedCertificate> {
-    const m = this.metrics;
-    m.csrCount.inc();
+    this.metrics.csrCount.inc();
+    const caller = this.authenticate(metadata);
+    return this.issue(caller, request);
+  }
 
-    let caller;
+  /** The same from the protobuf message: the caller is authenticated before the request is decoded. */
+  async createCertificateFromMessage(
+    message: IstioCertificateRequest,
+    metadata: grpc.Metadata,
+  ): Promise<IssuedCertificate> {
+    this.metrics.csrCount.inc();
+    const caller = this.authenticate(metadata);
+    let request: CertificateRequest;
     try {
-      caller = this.options.authenticator.authenticate(metadata);
+      request = decodeCertificateRequest(message);
     } catch (err) {
-      m.authenticationFailures.inc();
+      this.metrics.idExtractionErrors.inc();
       throw err;
     }
+    return this.issue(caller, request);
+  }
 
+  private authenticate(metadata: grpc.Metadata): Caller {
+    try {
+      return this.options.authenticator.authenticate(metadata);
+    } catch (err) {
+      this.metrics.authenticationFailures.inc();
+      throw err;
+    }
+  }
+
+  private async issue(caller: Caller, request: CertificateRequest): Promise<IssuedCertificate> {
+    const m = this.metrics;
     let csr: ParsedCsr;
     try {
       csr = await parseCsrAsync(request.csrPem);

@@ -309,6 +309,40 @@ describe('istiod/ca over gRPC', function () {
     assert.equal(alone.ok, false);
   });
 
+  it('checks the caller before the request: a bad token with bad metadata is UNAUTHENTICATED, a good one INVALID_ARGUMENT', async () => {
+    running = await start(
+      await loadOrCreateCaMaterial({
+        caDir: dir,
+        trustDomain: TD,
+        keyType: 'ecdsa-p256',
+        logger: silentLogger,
+      }),
+      false,
+    );
+    const r = running;
+    const send = (token: string): Promise<IstioCertificateResponse> => {
+      const md = new grpc.Metadata();
+      md.set('authorization', `Bearer ${token}`);
+      const req = create(IstioCertificateRequestSchema, {
+        csr: newCsr({ uris: [FRONTEND] }).csrPem,
+        metadata: { ImpersonatedIdentity: 42 },
+      });
+      return new Promise((resolve, reject) =>
+        r.client.createCertificate(req, md, { deadline: Date.now() + 10_000 }, (err, res) =>
+          err || res === undefined ? reject(err) : resolve(res),
+        ),
+      );
+    };
+    await assert.rejects(
+      send('not-a-known-token-0123456789'),
+      rejectsWith(grpc.status.UNAUTHENTICATED, 'node tokens'),
+    );
+    await assert.rejects(
+      send(NODE1_TOKEN),
+      rejectsWith(grpc.status.INVALID_ARGUMENT, 'ImpersonatedIdentity'),
+    );
+  });
+
   it('exposes the CA metrics on its registry after real calls', async () => {
     running = await start(
       await loadOrCreateCaMaterial({
