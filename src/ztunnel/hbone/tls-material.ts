@@ -1,0 +1,22 @@
+/** What a TLS endpoint of the mesh needs: its key and chain, and the roots it trusts. */
+export interface TlsMaterial {
+  readonly keyPem: string;
+  /** Leaf first, then intermediates. */
+  readonly certChainPem: string;
+  /** The mesh root bundle peers are verified against. */
+  readonly rootPem: string;
+}
+
+/** HBONE is TLS 1.3 only, ALPN h2 on both sides (as ztunnel). */
+export const HBONE_TLS_VERSION = 'TLSv1.3';
+export const HBONE_ALPN = ['h2'];
+/** The HBONE port on every captured pod. */
+export const HBONE_PORT = 15008;
+
+/** HTTP/2 settings from ztunnel's defaults (reference §2.5). */
+export const HBONE_STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
+export const HBONE_CONNECTION_WINDOW_BYTES = 16 * 1024 * 1024;
+export const HBONE_MAX_FRAME_BYTES = 1024 * 1024;
+export const HBONE_SERVER_MAX_STREAMS = 200;
+export const HBONE_PING_INTERVAL_MS = 10_000;
+export const HBONE_PING_TIMEOUT_MS = 20_000;
