@@ -5,7 +5,7 @@
  * cannot be read, 2 on a usage error.
  */
 import { Option, type Command } from 'commander';
-import { loadConfigFiles, type LoadedFile } from '../../istiod/config/parse.js';
+import { loadConfigFiles, parseConfigText, type LoadedFile } from '../../istiod/config/parse.js';
 import { DOCUMENT_PATH, validateDocument } from '../../istiod/config/validation/index.js';
 import type { FieldError } from '../../istiod/config/types.js';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
@@ -110,18 +110,42 @@ export function formatText(entries: readonly ValidateEntry[]): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** `-f -` reads YAML from standard input, as kubectl does. */
+export const STDIN_PATH = '-';
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Loads the named paths in order; `-` stands for standard input (read once). */
+async function loadInputs(paths: readonly string[]): Promise<LoadedFile[]> {
+  const out: LoadedFile[] = [];
+  let stdin: string | undefined;
+  for (const p of paths) {
+    if (p === STDIN_PATH) {
+      stdin ??= await readStdin();
+      out.push({ kind: 'parsed', file: STDIN_PATH, documents: parseConfigText(stdin, STDIN_PATH) });
+    } else {
+      out.push(...(await loadConfigFiles([p])));
+    }
+  }
+  return out;
+}
+
 export function registerValidate(program: Command): void {
   program
     .command('validate')
     .description('Validate Kubernetes and Istio configuration files (YAML or JSON) as istiod would')
     .requiredOption(
       '-f, --filename <path>',
-      'a file or directory (searched recursively for *.yaml, *.yml, *.json); repeatable',
+      'a file, a directory (searched recursively for *.yaml, *.yml, *.json) or - for stdin; repeatable',
       (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
     )
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (opts: { filename: string[]; output: 'text' | 'json' }) => {
-      const files = await loadConfigFiles(opts.filename);
+      const files = await loadInputs(opts.filename);
       const entries = validateLoadedFiles(files);
       process.stdout.write(
         opts.output === 'json' ? `${JSON.stringify(entries, null, 2)}\n` : formatText(entries),

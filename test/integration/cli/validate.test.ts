@@ -35,11 +35,16 @@ describe('ambit validate (CLI)', function () {
   });
 
   function ambit(...args: string[]): Promise<Run> {
+    return ambitWithInput(undefined, ...args);
+  }
+
+  function ambitWithInput(input: string | undefined, ...args: string[]): Promise<Run> {
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
         cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       });
+      if (input !== undefined) child.stdin?.end(input);
       children.add(child);
       let stdout = '';
       let stderr = '';
@@ -156,6 +161,17 @@ describe('ambit validate (CLI)', function () {
     assert.equal(entries[2]?.file, missing);
     assert.equal(entries[2]?.index, null);
     assert.match(entries[2]?.errors[0]?.message ?? '', /ENOENT/);
+  });
+
+  it('reads documents from standard input with -f -', async () => {
+    const yaml =
+      'apiVersion: v1\nkind: Namespace\nmetadata: {name: ok}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: Not_OK}\n';
+    const r = await ambitWithInput(yaml, 'validate', '-f', '-');
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(
+      r.stdout.split('\n')[0],
+      '-[1] Namespace//Not_OK: metadata.name: "Not_OK" is not a valid DNS-1123 label: lower case alphanumeric characters or \'-\', starting and ending with an alphanumeric character',
+    );
   });
 
   it('exits 2 without -f', async () => {
