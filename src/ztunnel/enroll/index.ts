@@ -11,3 +11,5 @@ export type { PodInfo } from './protocol.js';
 export { DEFAULT_RECORDS_FILE } from './records.js';
 export { EnrollError, EnrollRejectedError } from './errors.js';
 export { redirectPodCapture } from './redirect-capture.js';
+export { WorkloadManagerMetrics } from './metrics.js';
+export type { WorkloadStateDump } from './server.js';

@@ -16,6 +16,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { dirname } from 'node:path';
+import type { Registry } from 'prom-client';
 import type { Logger } from '../../shared/logging.js';
 import { silentLogger } from '../../shared/logging.js';
 import { errorMessage } from '../../shared/errors.js';
@@ -33,6 +34,7 @@ import {
   type Reply,
   type Request,
 } from './protocol.js';
+import { WorkloadManagerMetrics } from './metrics.js';
 import { DEFAULT_RECORDS_FILE, readRecords, writeRecords } from './records.js';
 import { allListeners, PodRegistry, type PodListeners, type RegisteredPod } from './registry.js';
 
@@ -52,7 +54,15 @@ export interface EnrollmentServerOptions {
   readonly recordsFile?: string | null;
   readonly ports?: Partial<ListenerPorts>;
   readonly logger?: Logger;
+  /** Where the workload_manager_* metrics go; none when absent. */
+  readonly metrics?: Registry;
 }
+
+/** The `workloadState` section of /config_dump: pod UID → state and identity. */
+export type WorkloadStateDump = Record<
+  string,
+  { state: 'Up'; info: { name: string; namespace: string; serviceAccount: string } }
+>;
 
 export interface EnrollmentEvents {
   podAdded: [pod: RegisteredPod, listeners: PodListeners];
@@ -98,6 +108,7 @@ export class EnrollmentServer extends EventEmitter<EnrollmentEvents> {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   private snapshotSeen = false;
+  private readonly metrics: WorkloadManagerMetrics | undefined;
 
   constructor(options: EnrollmentServerOptions) {
     super();
@@ -106,6 +117,19 @@ export class EnrollmentServer extends EventEmitter<EnrollmentEvents> {
     this.recordsFile = options.recordsFile === undefined ? DEFAULT_RECORDS_FILE : options.recordsFile;
     this.ports = { ...DEFAULT_LISTENER_PORTS, ...options.ports };
     this.log = (options.logger ?? silentLogger).child({ component: 'enroll' });
+    this.metrics = options.metrics === undefined ? undefined : new WorkloadManagerMetrics(options.metrics, () => this.registry.size);
+  }
+
+  /** The `workloadState` config_dump section, keys sorted. */
+  configDump(): WorkloadStateDump {
+    const out: WorkloadStateDump = {};
+    for (const p of this.registry.list()) {
+      out[p.info.uid] = {
+        state: 'Up',
+        info: { name: p.info.name, namespace: p.info.namespace, serviceAccount: p.info.serviceAccount ?? '' },
+      };
+    }
+    return out;
   }
 
   /** Whether a snapshot has been applied since start (the agent's "workload proxy manager" readiness). */
@@ -306,6 +330,15 @@ export class EnrollmentServer extends EventEmitter<EnrollmentEvents> {
       this.log.info({ uid: info.uid, netnsPath: info.netnsPath }, 'pod netns changed');
       await this.doDel(info.uid);
     }
+    this.metrics?.pending.inc();
+    try {
+      await this.startPod(info, netnsId, adopted);
+    } finally {
+      this.metrics?.pending.dec();
+    }
+  }
+
+  private async startPod(info: PodInfo, netnsId: string, adopted: boolean): Promise<void> {
     const listeners = await this.openListeners(info.netnsPath);
     try {
       await this.capture.attach(
@@ -321,6 +354,7 @@ export class EnrollmentServer extends EventEmitter<EnrollmentEvents> {
     const pod: RegisteredPod = { info, netnsId, listeners, adopted };
     this.registry.set(pod);
     this.saveRecords();
+    this.metrics?.started.inc();
     this.log.info({ uid: info.uid, name: info.name, namespace: info.namespace, ips: info.ips, adopted }, 'pod enrolled');
     this.emit('podAdded', pod, listeners);
   }
@@ -332,6 +366,7 @@ export class EnrollmentServer extends EventEmitter<EnrollmentEvents> {
     if (pod === undefined) return;
     this.registry.delete(uid);
     this.saveRecords();
+    this.metrics?.stopped.inc();
     this.emit('podRemoved', uid);
     allListeners(pod.listeners).forEach(closeListener);
     this.log.info({ uid, name: pod.info.name, namespace: pod.info.namespace }, 'pod removed');

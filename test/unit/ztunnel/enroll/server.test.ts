@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EnrollError, EnrollmentServer, type PodInfo, type PodListeners, type RegisteredPod } from '../../../../src/ztunnel/enroll/index.js';
+import { Registry } from 'prom-client';
 import { FakePodCapture } from './fake-pod-capture.js';
 
 describe('EnrollmentServer (with a fake PodCapture)', () => {
@@ -180,5 +181,37 @@ describe('EnrollmentServer (with a fake PodCapture)', () => {
   it('takes over a stale socket file left by a dead agent', async () => {
     writeFileSync(join(dir, 'ztunnel.sock'), '');
     await started();
+  });
+
+  it('counts proxies started and stopped and reports the active count, with ztunnel metric names', async () => {
+    const metrics = new Registry();
+    const s = new EnrollmentServer({ capture: fake, socketPath: join(dir, 'm.sock'), recordsFile: null, metrics });
+    servers.push(s);
+    await s.start();
+    await s.addPod(pod(1));
+    await s.addPod(pod(2));
+    await s.delPod('uid-1');
+    const text = await metrics.metrics();
+    const value = (name: string): string | undefined => new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1];
+    assert.deepEqual(
+      [
+        value('workload_manager_active_proxy_count'),
+        value('workload_manager_pending_proxy_count'),
+        value('workload_manager_proxies_started_total'),
+        value('workload_manager_proxies_stopped_total'),
+      ],
+      ['1', '0', '2', '1'],
+    );
+  });
+
+  it('dumps workloadState by pod UID with name, namespace and service account', async () => {
+    const s = await started();
+    await s.addPod(pod(2, { serviceAccount: 'sa-2' }));
+    await s.addPod(pod(1));
+    assert.deepEqual(s.configDump(), {
+      'uid-1': { state: 'Up', info: { name: 'pod-1', namespace: 'default', serviceAccount: '' } },
+      'uid-2': { state: 'Up', info: { name: 'pod-2', namespace: 'default', serviceAccount: 'sa-2' } },
+    });
+    assert.deepEqual(Object.keys(s.configDump()), ['uid-1', 'uid-2']);
   });
 });
