@@ -48,8 +48,8 @@ describe('ambit validate (CLI)', function () {
       children.add(child);
       let stdout = '';
       let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
         reject(new Error(`ambit ${args.join(' ')} did not finish within ${RUN_TIMEOUT_MS} ms`));
