@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
+  ClusterError,
   createCluster,
   destroyClusterFromState,
   findLeftovers,
@@ -103,6 +104,15 @@ describe('netns cluster (e2e)', function () {
       const links = JSON.parse(r.stdout) as { ifname: string; flags: string[] }[];
       assert.deepEqual(links.map((l) => l.ifname), ['lo', 'eth0']);
       assert.ok(links[0]?.flags.includes('UP'));
+    });
+
+    it('adds a pod later with the next address of its node, and refuses bad or taken names and unknown nodes', async () => {
+      const p = await c.addPod('node1', 'late');
+      assert.deepEqual([p.node, p.ip], ['node1', '10.251.1.4']);
+      const code = (want: string) => (e: unknown) => e instanceof ClusterError && e.code === want;
+      await assert.rejects(c.addPod('node1', 'late'), code('CLUSTER_INVALID_NAME'));
+      await assert.rejects(c.addPod('node1', 'Bad_Name'), code('CLUSTER_INVALID_NAME'));
+      await assert.rejects(c.addPod('node9', 'x'), code('CLUSTER_NOT_FOUND'));
     });
 
     it('stops a process by PID', async () => {
