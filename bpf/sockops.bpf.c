@@ -38,8 +38,10 @@ static __always_inline int file_record(struct bpf_sock_ops *skops)
 	__be16 dst_port;
 
 	/*
-	 * remote_port holds the port in network order; older kernels put it in
-	 * the upper 16 bits, newer ones in the lower: accept both.
+	 * remote_port holds the network-order port shifted into the upper 16
+	 * bits on little-endian hosts (a long-standing quirk of this field, which
+	 * uapi documents only as "network byte order"); the other half is zero,
+	 * so OR-ing both halves is right whichever half the kernel uses.
 	 */
 	dst_port = (__be16)((remote_port >> 16) | (remote_port & 0xffff));
 	pending.cookie = bpf_get_socket_cookie(skops);

@@ -239,6 +239,16 @@ bool ArgFd(const Napi::CallbackInfo& info, size_t i, int* out) {
   return true;
 }
 
+// A key or value size: a positive number no larger than a map value can be.
+bool ArgSize(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || !info[i].IsNumber() || info[i].As<Napi::Number>().Int64Value() <= 0 ||
+      info[i].As<Napi::Number>().Int64Value() > (1 << 20)) {
+    Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a size in bytes").ThrowAsJavaScriptException();
+    return false;
+  }
+  return true;
+}
+
 bool ArgString(const Napi::CallbackInfo& info, size_t i, std::string* out) {
   if (info.Length() <= i || !info[i].IsString()) {
     Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a string").ThrowAsJavaScriptException();
@@ -332,10 +342,34 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// The kernel reads key_size (and value_size) bytes from our pointers: refuse short buffers.
+bool CheckMapBuffers(Napi::Env env, int fd, size_t key_len, long value_len, const char* op) {
+  bpf_map_info map{};
+  __u32 len = sizeof(map);
+  if (bpf_obj_get_info_by_fd(fd, &map, &len) != 0) {
+    ThrowErrno(env, errno, "bpf_obj_get_info_by_fd", std::string(op) + " map fd " + std::to_string(fd));
+    return false;
+  }
+  size_t want_value = map.value_size;
+  const bool per_cpu = map.type == BPF_MAP_TYPE_PERCPU_ARRAY || map.type == BPF_MAP_TYPE_PERCPU_HASH ||
+                       map.type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+  if (per_cpu) want_value = ((map.value_size + 7) / 8) * 8 * libbpf_num_possible_cpus();
+  if (key_len != map.key_size || (value_len >= 0 && static_cast<size_t>(value_len) != want_value)) {
+    ThrowErrno(env, EINVAL, op,
+               std::string(op) + " map " + map.name + ": key is " + std::to_string(key_len) + " bytes (map: " +
+                   std::to_string(map.key_size) + ")" +
+                   (value_len >= 0 ? ", value is " + std::to_string(value_len) + " bytes (map: " + std::to_string(want_value) + ")" : ""));
+    return false;
+  }
+  return true;
+}
+
 Napi::Value MapUpdate(const Napi::CallbackInfo& info) {
   int fd;
   Napi::Buffer<uint8_t> key, value;
   if (!ArgFd(info, 0, &fd) || !ArgBuffer(info, 1, &key) || !ArgBuffer(info, 2, &value)) return info.Env().Undefined();
+  if (!CheckMapBuffers(info.Env(), fd, key.Length(), static_cast<long>(value.Length()), "bpf_map_update_elem"))
+    return info.Env().Undefined();
   __u64 flags = info.Length() > 3 && info[3].IsNumber() ? info[3].As<Napi::Number>().Uint32Value() : static_cast<__u64>(BPF_ANY);
   if (bpf_map_update_elem(fd, key.Data(), value.Data(), flags) != 0)
     ThrowErrno(info.Env(), errno, "bpf_map_update_elem", "update map fd " + std::to_string(fd));
@@ -347,8 +381,9 @@ Napi::Value MapLookup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd;
   Napi::Buffer<uint8_t> key;
-  if (!ArgFd(info, 0, &fd) || !ArgBuffer(info, 1, &key)) return env.Undefined();
+  if (!ArgFd(info, 0, &fd) || !ArgBuffer(info, 1, &key) || !ArgSize(info, 2)) return env.Undefined();
   size_t size = info[2].As<Napi::Number>().Uint32Value();
+  if (!CheckMapBuffers(env, fd, key.Length(), static_cast<long>(size), "bpf_map_lookup_elem")) return env.Undefined();
   Napi::Buffer<uint8_t> value = Napi::Buffer<uint8_t>::New(env, size);
   if (bpf_map_lookup_elem(fd, key.Data(), value.Data()) != 0) {
     if (errno == ENOENT) return env.Null();
@@ -363,6 +398,7 @@ Napi::Value MapDelete(const Napi::CallbackInfo& info) {
   int fd;
   Napi::Buffer<uint8_t> key;
   if (!ArgFd(info, 0, &fd) || !ArgBuffer(info, 1, &key)) return env.Undefined();
+  if (!CheckMapBuffers(env, fd, key.Length(), -1, "bpf_map_delete_elem")) return env.Undefined();
   if (bpf_map_delete_elem(fd, key.Data()) != 0) {
     if (errno == ENOENT) return Napi::Boolean::New(env, false);
     ThrowErrno(env, errno, "bpf_map_delete_elem", "delete from map fd " + std::to_string(fd));
@@ -375,8 +411,9 @@ Napi::Value MapDelete(const Napi::CallbackInfo& info) {
 Napi::Value MapKeys(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd;
-  if (!ArgFd(info, 0, &fd)) return env.Undefined();
+  if (!ArgFd(info, 0, &fd) || !ArgSize(info, 1)) return env.Undefined();
   size_t size = info[1].As<Napi::Number>().Uint32Value();
+  if (!CheckMapBuffers(env, fd, size, -1, "bpf_map_get_next_key")) return env.Undefined();
   std::vector<uint8_t> cur(size), next(size);
   Napi::Array keys = Napi::Array::New(env);
   const void* prev = nullptr;
@@ -400,6 +437,7 @@ Napi::Value SockmapUpdate(const Napi::CallbackInfo& info) {
   int map_fd, sock_fd;
   Napi::Buffer<uint8_t> key;
   if (!ArgFd(info, 0, &map_fd) || !ArgBuffer(info, 1, &key) || !ArgFd(info, 2, &sock_fd)) return info.Env().Undefined();
+  if (!CheckMapBuffers(info.Env(), map_fd, key.Length(), 8, "bpf_map_update_elem")) return info.Env().Undefined();
   __u64 value = static_cast<__u64>(sock_fd);
   if (bpf_map_update_elem(map_fd, key.Data(), &value, BPF_ANY) != 0)
     ThrowErrno(info.Env(), errno, "bpf_map_update_elem",

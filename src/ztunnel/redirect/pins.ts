@@ -8,7 +8,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   COUNTER_COUNT,
-  FAMILY_INET6,
   LAYOUT,
   LISTENER_INBOUND_PLAINTEXT,
   decodePodAddrsKey,
@@ -16,6 +15,7 @@ import {
   encodeListenersKey,
   formatAddress,
   formatCidr,
+  sumPerCpu,
   type PodRecord,
 } from './layout.js';
 import type { AttachType, NativeAddon } from './native.js';
@@ -107,7 +107,7 @@ export class PinnedMaps {
         const ips = addresses
           .filter((a) => a.netnsCookie === netnsCookie)
           .map((a) => decodePodAddrsKey(a.key))
-          .map((a) => formatAddress(a.family === FAMILY_INET6 ? FAMILY_INET6 : a.family, a.bytes))
+          .map((a) => formatAddress(a.family, a.bytes))
           .sort();
         return {
           uid: record.uid,
@@ -130,9 +130,7 @@ export class PinnedMaps {
     for (let i = 0; i < COUNTER_COUNT; i++) {
       key.writeUInt32LE(i);
       const value = this.addon.mapLookup(this.fds.counters, key, 8 * cpus);
-      let total = 0n;
-      if (value !== null) for (let c = 0; c < cpus; c++) total += value.readBigUInt64LE(c * 8);
-      out[COUNTER_NAMES[i] as CounterName] = Number(total);
+      out[COUNTER_NAMES[i] as CounterName] = value === null ? 0 : sumPerCpu(value, cpus);
     }
     return out;
   }

@@ -109,9 +109,19 @@ describe('redirect native addon: failures carry errno, code, syscall and the obj
 
   it('a missing pin, a bad map fd and an unknown socket option are errno Errors', async () => {
     assert.equal((await nativeFailure(() => loadAddon().objGet(path.join(tmp, 'nope')))).code, 'ENOENT');
-    assert.equal((await nativeFailure(() => loadAddon().mapUpdate(999_999, Buffer.alloc(4), Buffer.alloc(4)))).code, 'EBADF');
+    // libbpf reports a bad fd passed to bpf_obj_get_info_by_fd as EBADFD.
+    assert.match((await nativeFailure(() => loadAddon().mapUpdate(999_999, Buffer.alloc(4), Buffer.alloc(4)))).code, /^EBADFD?$/);
     const err = await nativeFailure(() => loadAddon().setSocketOption(0, 'bogus' as 'mark', 1));
     assert.equal(err.code, 'EINVAL');
+  });
+
+  it('a key or value of the wrong size is refused before the kernel reads past the Buffer', async () => {
+    const fd = loaded?.maps.pods;
+    assert.ok(fd !== undefined);
+    const err = await nativeFailure(() => loadAddon().mapLookup(fd, Buffer.alloc(2), 272));
+    assert.equal(err.code, 'EINVAL');
+    assert.match(err.message, /map pods: key is 2 bytes \(map: 8\)/);
+    assert.equal((await nativeFailure(() => loadAddon().mapUpdate(fd, Buffer.alloc(8), Buffer.alloc(8)))).code, 'EINVAL');
   });
 
   it('the Redirect wraps failures in RedirectErrors with stable codes and the cause', async () => {
