@@ -38,7 +38,7 @@ export interface XdsListeners {
   readonly tlsPort?: number;
   readonly plaintextServer?: grpc.Server;
   readonly tlsServer?: grpc.Server;
-  /** Shuts the servers down: graceful first, forced after `graceMs`. */
+  /** Shuts down the servers created here (not those the caller brought): graceful first, forced after `graceMs`. */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -95,10 +95,9 @@ export async function listenXds(xds: XdsServer, options: XdsListenOptions): Prom
     for (const s of created) s.forceShutdown();
     throw err;
   }
-  const servers = [result.plaintextServer, result.tlsServer].filter((s): s is grpc.Server => s !== undefined);
   return {
     ...result,
-    close: (graceMs = 5_000) => Promise.all(servers.map((s) => shutdown(s, graceMs))).then(() => undefined),
+    close: (graceMs = 5_000) => Promise.all(created.map((s) => shutdown(s, graceMs))).then(() => undefined),
   };
 }
 

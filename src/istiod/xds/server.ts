@@ -22,6 +22,7 @@ import { DeltaConnection } from './delta-connection.js';
 import { XdsError } from './errors.js';
 import { XdsMetrics, versionLabel } from './metrics.js';
 import type { ResourceChange, XdsResourceSource } from './resource-source.js';
+import { listenXds, type XdsListenOptions, type XdsListeners } from './grpc-listen.js';
 import { PushThrottle } from './push-throttle.js';
 import { SotwConnection } from './sotw-connection.js';
 import type { SyncStatus } from './sync-status.js';
@@ -102,6 +103,7 @@ export class XdsServer {
   private debounceTimer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private closing = false;
+  private readonly listeners: XdsListeners[] = [];
 
   constructor(options: XdsServerOptions) {
     this.source = options.source;
@@ -157,6 +159,16 @@ export class XdsServer {
     });
   }
 
+  /**
+   * Binds plaintext and/or TLS listeners serving this server (see listenXds);
+   * `close()` shuts down the ones created here.
+   */
+  async listen(options: XdsListenOptions): Promise<XdsListeners> {
+    const listeners = await listenXds(this, options);
+    this.listeners.push(listeners);
+    return listeners;
+  }
+
   /** Open ADS streams. */
   get connectionCount(): number {
     return this.connections.size;
@@ -202,7 +214,8 @@ export class XdsServer {
 
   /**
    * Stops taking streams and changes, ends every stream (their buffered
-   * responses first), and resets the ones still open after `graceMs`.
+   * responses first), resets the ones still open after `graceMs`, and shuts
+   * down the listeners `listen()` created.
    */
   async close(graceMs = DEFAULT_CLOSE_GRACE_MS): Promise<void> {
     if (this.closing) return;
@@ -213,6 +226,7 @@ export class XdsServer {
     this.debounceTimer = undefined;
     this.immediate = undefined;
     await Promise.all([...this.connections.values()].map((c) => c.close(graceMs)));
+    await Promise.all(this.listeners.splice(0).map((l) => l.close(graceMs)));
   }
 
   private onSourceChange(changes: readonly ResourceChange[]): void {

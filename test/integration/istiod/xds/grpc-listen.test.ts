@@ -77,6 +77,30 @@ describe('xds server: listeners', () => {
     clients.push(c);
     c.subscribe(ADDRESS_TYPE_URL);
     assert.equal((await c.next()).resources.length, 0);
+    c.close();
+    await xds.close(500);
+    await listeners.close(500);
+    // The caller's server is the caller's to shut down.
+    await new Promise<void>((resolve) => own.tryShutdown(() => resolve()));
+  });
+
+  it('listen() binds through the server, and close() shuts those listeners down', async () => {
+    xds = new XdsServer({ source: new InMemoryResourceSource(), registry: new Registry() });
+    const bound = await xds.listen({ plaintextAddress: '127.0.0.1:0' });
+    const c = new DeltaXdsClient(`127.0.0.1:${bound.plaintextPort}`);
+    clients.push(c);
+    c.subscribe(ADDRESS_TYPE_URL);
+    await c.next();
+    await xds.close(500);
+    const net = await import('node:net');
+    await new Promise<void>((resolve, reject) => {
+      const probe = net.connect(bound.plaintextPort ?? 0, '127.0.0.1');
+      probe.once('connect', () => {
+        probe.destroy();
+        reject(new Error('the listener still accepts connections after close()'));
+      });
+      probe.once('error', () => resolve());
+    });
   });
 
   it('refuses a TLS address without certificate material', async () => {
