@@ -91,7 +91,14 @@ const onSigterm = (): void => onSignal('SIGTERM');
 const onExit = (): void => teardownAllSync();
 
 function teardownAllSync(): void {
-  for (const c of [...live]) c.destroySync();
+  for (const c of [...live]) {
+    try {
+      c.destroySync();
+    } catch (err) {
+      // The process is ending: stderr is the only place left to say what leaked.
+      process.stderr.write(`ambit: cluster ${c.prefix} teardown: ${err instanceof Error ? err.message : String(err)}\n`);
+    }
+  }
 }
 
 function installHandlers(): void {
