@@ -23,7 +23,10 @@ export type ParsedDocument =
 /** File extensions a directory scan picks up. */
 export const CONFIG_EXTENSIONS: readonly string[] = ['.yaml', '.yml', '.json'];
 
-/** YAML aliases expand; cap them so a small file cannot expand into a huge object. */
+/**
+ * YAML aliases expand; cap them so a small file cannot expand into a huge
+ * object. Merge keys (`<<: *base`) are honoured as Kubernetes' YAML reader does.
+ */
 const MAX_ALIAS_COUNT = 100;
 
 function isJsonFile(file: string): boolean {
@@ -71,7 +74,7 @@ function parseJson(text: string): ParsedDocument[] {
 
 function parseYaml(text: string): ParsedDocument[] {
   const out: ParsedDocument[] = [];
-  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
+  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true, merge: true });
   // An empty stream parses to a single empty marker rather than a list.
   const list = Array.isArray(docs) ? docs : [];
   list.forEach((doc, index) => {

@@ -48,6 +48,27 @@ describe('parseConfigText', () => {
     assert.equal(typeof err.line, 'number');
   });
 
+  it('expands anchors and merge keys', () => {
+    const docs = parseConfigText('base: &b {app: a, tier: web}\nmerged:\n  <<: *b\n  tier: db\n', 'x.yaml');
+    assert.deepEqual(documents(docs), [
+      { index: 0, raw: { base: { app: 'a', tier: 'web' }, merged: { app: 'a', tier: 'db' } } },
+    ]);
+  });
+
+  it('refuses a document whose aliases expand without bound', () => {
+    const lines = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 0; i < 12; i++) {
+      const prev = String.fromCharCode(97 + i);
+      const cur = String.fromCharCode(98 + i);
+      lines.push(
+        `${cur}: &${cur} [*${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}]`,
+      );
+    }
+    const docs = parseConfigText(`${lines.join('\n')}\n`, 'bomb.yaml');
+    assert.equal(docs.length, 1);
+    assert.equal(docs[0]?.kind, 'parse-error');
+  });
+
   it('rejects duplicate keys as Kubernetes strict decoding does', () => {
     const docs = parseConfigText('a: 1\na: 2\n', 'x.yaml');
     assert.equal(docs[0]?.kind, 'parse-error');
