@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { create } from '@bufbuild/protobuf';
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import {
   LoadBalancing_HealthPolicy,
   LoadBalancing_Mode,
@@ -17,7 +17,7 @@ import { pickEndpoint, routeOutbound, workloadIdentity } from '../../../../src/z
 const ip = (s: string): Uint8Array => Uint8Array.from(s.split('.').map(Number));
 const SVC = 'demo/backend.demo.svc.cluster.local';
 
-function workload(name: string, addr: string, extra: Partial<Parameters<typeof create<typeof WorkloadSchema>>[1]> = {}): Workload {
+function workload(name: string, addr: string, extra: MessageInitShape<typeof WorkloadSchema> = {}): Workload {
   return create(WorkloadSchema, {
     uid: `Kubernetes//Pod/demo/${name}`,
     name,
@@ -30,7 +30,7 @@ function workload(name: string, addr: string, extra: Partial<Parameters<typeof c
   });
 }
 
-function backendService(extra: Partial<Parameters<typeof create<typeof ServiceSchema>>[1]> = {}): Service {
+function backendService(extra: MessageInitShape<typeof ServiceSchema> = {}): Service {
   return create(ServiceSchema, {
     name: 'backend',
     namespace: 'demo',
