@@ -155,6 +155,7 @@ interface RawSpec {
   serviceAccountName?: string;
   serviceAccount?: string;
   hostNetwork?: boolean;
+  nodeSelector?: Record<string, string>;
 }
 interface RawStatus {
   phase?: string;
@@ -241,8 +242,7 @@ export const podValidator: KindValidator<'Pod'> = {
   namespaced: true,
   nameRule: 'dns1123-subdomain',
   topLevel: { spec: POD_SPEC, status: POD_STATUS },
-  build(top, meta, issues) {
-    void meta;
+  build(top, _meta, issues) {
     const raw = (top['spec'] ?? {}) as RawSpec;
     if (top['spec'] === undefined) issues.add('spec', 'spec is required');
     const names = new Set<string>();
@@ -261,11 +261,7 @@ export const podValidator: KindValidator<'Pod'> = {
       const e = dns1123SubdomainError(raw.nodeName);
       if (e !== undefined) issues.add('spec.nodeName', e);
     }
-    checkLabels(
-      issues,
-      'spec.nodeSelector',
-      (top['spec'] as { nodeSelector?: Record<string, string> } | undefined)?.nodeSelector,
-    );
+    checkLabels(issues, 'spec.nodeSelector', raw.nodeSelector);
     const status = buildStatus(issues, top['status'] as RawStatus | undefined);
     const spec: PodSpec = {
       ...(raw.nodeName !== undefined ? { nodeName: raw.nodeName } : {}),
