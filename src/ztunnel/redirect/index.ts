@@ -7,6 +7,15 @@
  * pinned maps and links under `<bpffsRoot>/ambit/<instance>/`, so capture
  * survives an agent restart and fails closed while no listener exists.
  *
+ * Keys: outbound state is keyed by the pod's netns cookie (connect4/6 and
+ * sockops can read it; the pod's processes may sit in child cgroups). The
+ * inbound listener is found by destination pod IP -> netns cookie, because
+ * sk_lookup programs cannot read the netns cookie and pod IPs are unique.
+ * sk_lookup lets through traffic whose source is loopback or the same pod's
+ * own address: so the agent must reach the app from the pod IP (the default
+ * for a socket from {@link Redirect.connectInPod}), not from a spoofed
+ * (IP_TRANSPARENT) client address, which would be captured again.
+ *
  * ```ts
  * const redirect = await openRedirect({ instance: 'node-a' });
  * const fd15001 = await redirect.listenInPod(netnsPath, '::', 15001);
