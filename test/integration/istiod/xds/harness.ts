@@ -7,13 +7,14 @@ import {
   XdsServer,
   listenXds,
   type XdsListeners,
+  type XdsResourceSource,
   type XdsServerOptions,
 } from '../../../../src/istiod/xds/index.js';
 import { InMemoryResourceSource } from '../../../support/resource-source.js';
 import { DeltaXdsClient, SotwXdsClient, type TestClientOptions } from '../../../support/xds-client.js';
 
-export interface Harness {
-  readonly source: InMemoryResourceSource;
+export interface Harness<S extends XdsResourceSource = InMemoryResourceSource> {
+  readonly source: S;
   readonly server: XdsServer;
   readonly registry: Registry;
   readonly address: string;
@@ -23,10 +24,15 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
+export async function startHarness(options?: Partial<XdsServerOptions>): Promise<Harness>;
+export async function startHarness<S extends XdsResourceSource>(
+  options: Partial<XdsServerOptions>,
+  source: S,
+): Promise<Harness<S>>;
 export async function startHarness(
   options: Partial<XdsServerOptions> = {},
-  source = new InMemoryResourceSource(),
-): Promise<Harness> {
+  source: XdsResourceSource = new InMemoryResourceSource(),
+): Promise<Harness<XdsResourceSource>> {
   const registry = new Registry();
   const server = new XdsServer({ debounceMs: 5, ...options, source, registry });
   const listeners = await listenXds(server, { plaintextAddress: '127.0.0.1:0' });
