@@ -49,7 +49,7 @@ type ToChild =
 
 type FromChild =
   | { kind: 'ready' }
-  | { kind: 'synced'; startNs: string; doneNs: string[]; resources: number[] }
+  | { kind: 'synced'; startNs: string; doneNs: string[]; resources: number[]; cpuMs: number }
   | { kind: 'converged'; seq: number; doneNs: string[] }
   | { kind: 'closed' };
 
@@ -108,6 +108,10 @@ function liteAdsClient(): grpc.ServiceClientConstructor {
   return grpc.makeGenericClientConstructor(def, 'AggregatedDiscoveryService');
 }
 
+function cpuMs(u: NodeJS.CpuUsage): number {
+  return (u.user + u.system) / 1000;
+}
+
 function runChild(): void {
   const Client = liteAdsClient();
   const clients: grpc.Client[] = [];
@@ -120,6 +124,7 @@ function runChild(): void {
   process.on('message', (msg: ToChild) => {
     if (msg.cmd === 'connect') {
       const startNs = process.hrtime.bigint();
+      const startCpu = process.cpuUsage();
       const doneNs: (bigint | undefined)[] = new Array(msg.count).fill(undefined);
       const resources: number[] = new Array(msg.count).fill(0);
       let left = msg.count;
@@ -149,7 +154,13 @@ function runChild(): void {
             doneNs[j] = now;
             resources[j] = resp.names.length;
             if (--left === 0)
-              send({ kind: 'synced', startNs: String(startNs), doneNs: doneNs.map(String), resources });
+              send({
+                kind: 'synced',
+                startNs: String(startNs),
+                doneNs: doneNs.map(String),
+                resources,
+                cpuMs: cpuMs(process.cpuUsage(startCpu)),
+              });
             return;
           }
           if (watch !== undefined && watch.doneNs[index] === undefined && resp.names.includes(watch.name)) {
@@ -398,11 +409,15 @@ async function runParent(): Promise<void> {
   const syncRound = async (
     count: number,
     prefix: string,
-  ): Promise<{ times: number[]; resources: number[] }> => {
+  ): Promise<{ times: number[]; resources: number[]; clientCpuMs: number }> => {
     child.send({ cmd: 'connect', address, count, prefix, flowWindowBytes });
     const m = await child.expect('synced');
     const start = BigInt(m.startNs);
-    return { times: m.doneNs.map((d) => Number(BigInt(d) - start) / 1e6), resources: m.resources };
+    return {
+      times: m.doneNs.map((d) => Number(BigInt(d) - start) / 1e6),
+      resources: m.resources,
+      clientCpuMs: m.cpuMs,
+    };
   };
 
   const changeRound = async (
@@ -471,7 +486,7 @@ async function runParent(): Promise<void> {
     );
     console.log(
       `istiod CPU during the ${clientCount}-client sync: ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms over ${wallMs.toFixed(0)} ms wall ` +
-        `(${((cpu.user + cpu.system) / 10 / wallMs).toFixed(0)}% of one core)`,
+        `(${((cpu.user + cpu.system) / 10 / wallMs).toFixed(0)}% of one core); the client process used ${many.clientCpuMs.toFixed(0)} ms`,
     );
     console.log(
       `single change to one client alone (${singleChanges.toAll.length} changes): p50 ${ms(one.p50)}, p99 ${ms(one.p99)}, max ${ms(one.max)}`,
