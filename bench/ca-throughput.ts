@@ -5,8 +5,8 @@
  *   - through the signing function with CSR checks and signatures on the thread pool (32 in flight),
  *   - through gRPC CreateCertificate on 127.0.0.1 (plaintext, 32 in flight),
  * next to Node's bare crypto.sign with the CA key, and to
- * `openssl speed -seconds 3 ecdsap256 rsa2048` run before and after in the
- * same process run. Prints median, min and max over several rounds, and
+ * `openssl speed -seconds 3 ecdsap256 rsa2048` run once per round in the same
+ * run. Prints median, min and max over several rounds, and
  * ours/openssl against openssl's single-thread sign rate for the CA's key type.
  *
  * Run: node --import tsx bench/ca-throughput.ts [--rounds 5] [--round-ms 1000]
@@ -68,13 +68,24 @@ function stats(rates: readonly number[]): Stats {
 /** One unit of work: issues some certificates and returns how many. */
 type Op = () => Promise<number> | number;
 
-/** Runs `op` repeatedly for ROUND_MS; returns certificates per second. */
-async function oneRound(op: Op): Promise<number> {
+/** Certificates per wall-clock second, and per CPU-second of this process (user + system, all threads). */
+interface Rate {
+  readonly wall: number;
+  readonly cpu: number;
+}
+
+/** Runs `op` repeatedly for ROUND_MS. */
+async function oneRound(op: Op): Promise<Rate> {
   let done = 0;
   const start = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
   const deadline = start + BigInt(ROUND_MS) * 1_000_000n;
   while (process.hrtime.bigint() < deadline) done += await op();
-  return done / (Number(process.hrtime.bigint() - start) / 1e9);
+  const cpu = process.cpuUsage(cpuStart);
+  return {
+    wall: done / (Number(process.hrtime.bigint() - start) / 1e9),
+    cpu: done / ((cpu.user + cpu.system) / 1e6),
+  };
 }
 
 function opensslSignRates(): Record<CaKeyType, number> {
@@ -107,7 +118,7 @@ interface Row {
   readonly csrKind: string;
   readonly path: string;
   readonly op: Op;
-  readonly rates: number[];
+  readonly rates: Rate[];
 }
 
 async function main(): Promise<void> {
@@ -115,7 +126,6 @@ async function main(): Promise<void> {
   console.log(
     `ca-throughput: ${ROUNDS} rounds of ${ROUND_MS} ms per row, ${IN_FLIGHT} in flight on the async and gRPC paths, node ${process.version}`,
   );
-  const before = opensslSignRates();
 
   const csrs: Record<string, string[]> = {
     'ECDSA P-256': Array.from({ length: CSRS_PER_KIND }, () =>
@@ -218,30 +228,44 @@ async function main(): Promise<void> {
     }
   }
 
-  // Rounds visit every row in turn, so that load from elsewhere on the machine spreads over all rows.
+  // Rounds visit every row in turn, openssl speed included, so that load from elsewhere on the
+  // machine spreads over ours and the baseline alike.
+  const opensslRates: Record<CaKeyType, number[]> = { 'rsa-2048': [], 'ecdsa-p256': [] };
   for (const row of rows) await row.op(); // warm up
   for (let r = 0; r < ROUNDS; r++) {
+    const o = opensslSignRates();
+    opensslRates['rsa-2048'].push(o['rsa-2048']);
+    opensslRates['ecdsa-p256'].push(o['ecdsa-p256']);
     for (const row of rows) row.rates.push(await oneRound(row.op));
   }
   for (const cleanup of cleanups) await cleanup();
-  const after = opensslSignRates();
 
-  const baseline: Record<CaKeyType, number> = {
-    'rsa-2048': (before['rsa-2048'] + after['rsa-2048']) / 2,
-    'ecdsa-p256': (before['ecdsa-p256'] + after['ecdsa-p256']) / 2,
+  const baseline: Record<CaKeyType, Stats> = {
+    'rsa-2048': stats(opensslRates['rsa-2048']),
+    'ecdsa-p256': stats(opensslRates['ecdsa-p256']),
   };
+  for (const [key, b] of Object.entries(baseline)) {
+    console.log(
+      `openssl speed -seconds 3 (1 thread), ${key} sign/s: median ${b.median.toFixed(0)}, min ${b.min.toFixed(0)}, max ${b.max.toFixed(0)}`,
+    );
+  }
+  console.log('');
   console.log(
-    `openssl speed (1 thread), before / after: rsa2048 sign ${before['rsa-2048'].toFixed(0)} / ${after['rsa-2048'].toFixed(0)} per s, ` +
-      `ecdsap256 sign ${before['ecdsa-p256'].toFixed(0)} / ${after['ecdsa-p256'].toFixed(0)} per s (ratios use the mean)`,
+    'certificates per wall-clock second (median [min..max]) and per CPU-second of this process (median);',
+  );
+  console.log(
+    "the ratio compares per-CPU-second rates, since openssl speed divides by its user CPU time (gRPC rows carry the in-process client's CPU too)",
   );
   console.log('');
   console.log(
-    'CA key      CSR key      path                      median      min      max   median/openssl sign',
+    'CA key      CSR key      path                      wall/s [min..max]        CPU-s   CPU-s/openssl',
   );
   for (const row of rows) {
-    const s = stats(row.rates);
+    const wall = stats(row.rates.map((r) => r.wall));
+    const cpu = stats(row.rates.map((r) => r.cpu));
+    const range = `${fmt(wall.median)} [${wall.min.toFixed(0)}..${wall.max.toFixed(0)}]`;
     console.log(
-      `${row.caKey.padEnd(11)} ${row.csrKind.padEnd(12)} ${row.path.padEnd(24)} ${fmt(s.median)}  ${fmt(s.min)}  ${fmt(s.max)}   ${(s.median / baseline[row.caKey]).toFixed(2)}`,
+      `${row.caKey.padEnd(11)} ${row.csrKind.padEnd(12)} ${row.path.padEnd(24)} ${range.padEnd(24)} ${fmt(cpu.median)}   ${(cpu.median / baseline[row.caKey].median).toFixed(2)}`,
     );
   }
 }
