@@ -60,6 +60,54 @@ describe('xds response encoding', () => {
     assert.deepEqual([...(m.resources[0]?.value ?? [])], [1, 2, 3]);
   });
 
+  it('a long list is encoded once as a block and still decodes per response (own nonce, same resources)', () => {
+    const many: XdsResource[] = Array.from({ length: 300 }, (_, i) => ({
+      name: `r${i}`,
+      version: `v${i}`,
+      value: new Uint8Array(200 + i).fill(i % 256),
+    }));
+    const one = fromBinary(
+      DeltaDiscoveryResponseSchema,
+      encodeDeltaResponse({
+        systemVersionInfo: '1',
+        typeUrl: ADDRESS_TYPE_URL,
+        nonce: 'a',
+        resources: many,
+        removed: [],
+      }),
+    );
+    const two = fromBinary(
+      DeltaDiscoveryResponseSchema,
+      encodeDeltaResponse({
+        systemVersionInfo: '2',
+        typeUrl: ADDRESS_TYPE_URL,
+        nonce: 'b',
+        resources: many,
+        removed: ['x'],
+      }),
+    );
+    assert.equal(one.nonce, 'a');
+    assert.equal(two.nonce, 'b');
+    assert.deepEqual(two.removedResources, ['x']);
+    assert.deepEqual(
+      two.resources.map((r) => [r.name, r.version, r.resource?.value.length]),
+      many.map((r) => [r.name, r.version, r.value.length]),
+    );
+    const changed = [...many.slice(0, 299), { name: 'r299', version: 'new', value: new Uint8Array([9]) }];
+    const three = fromBinary(
+      DeltaDiscoveryResponseSchema,
+      encodeDeltaResponse({
+        systemVersionInfo: '3',
+        typeUrl: ADDRESS_TYPE_URL,
+        nonce: 'c',
+        resources: changed,
+        removed: [],
+      }),
+    );
+    assert.equal(three.resources[299]?.version, 'new');
+    assert.equal(one.resources.length, 300);
+  });
+
   it('a resource is encoded once and reused for every response', () => {
     assert.equal(encodeDeltaResource(ADDRESS_TYPE_URL, a), encodeDeltaResource(ADDRESS_TYPE_URL, a));
   });
