@@ -390,7 +390,6 @@ async function runParent(): Promise<void> {
     `baseline encode of the full snapshot (${mb(cold.length)}): cold (every resource encoded) ${ms(encodeColdMs)}, ` +
       `repeated (reused block) median ${ms(warm.median)} (min ${ms(warm.min)}, max ${ms(warm.max)}); ` +
       `protobuf-es toBinary of the same message ${ms(protobufEsMs)} (cold/protobuf-es ${(encodeColdMs / protobufEsMs).toFixed(2)}x)`,
-  ); plain protobuf-es ${ms(protobufEsMs)}`,
   );
 
   const xds = new XdsServer({
