@@ -22,3 +22,4 @@ export {
 } from './ca-client.js';
 export { acceptChain, uriSans, splitPem, type WorkloadCertificate, type TlsMaterial } from './certificate.js';
 export { IdentityError } from './errors.js';
+export { workloadIdentity } from './workload-identity.js';

@@ -20,6 +20,7 @@ import {
   type IstiodFixture,
 } from './istiod-fixture.js';
 import { RecordingAds } from './recording-ads.js';
+import { createTestPki } from '../../../support/ca.js';
 
 const AGENT = { ip: '10.0.1.2', podName: 'ztunnel-abcde', podNamespace: 'istio-system', nodeName: 'node-1' };
 
@@ -134,6 +135,23 @@ describe('XdsClient', () => {
       await eventually(() => store.findService('demo/frontend.demo.svc.cluster.local') === undefined, 5000, 'service removed');
       assert.deepEqual(store.findLocalWorkloads(), []);
       assert.equal(client.status().types[0]?.nacks, 0);
+    });
+
+    it('refuses an istiod whose certificate does not chain to the configured root', async () => {
+      const registry = new Registry();
+      const client = newClient({
+        address: `127.0.0.1:${fx.istiod.ports.secureGrpc}`,
+        tls: { rootPem: createTestPki().rootPem, serverName: ISTIOD_SERVER_NAME },
+        token: NODE_ONE_TOKEN,
+        store: new WorkloadStore('node-1'),
+        registry,
+        backoff: { initialMs: 20, maxMs: 100 },
+      });
+      client.start();
+      await assert.rejects(client.waitForInitialSync(500), (e: { code?: string }) => e.code === 'XDS_CLIENT_SYNC_TIMEOUT');
+      assert.equal(client.status().connected, false);
+      assert.match(client.status().lastError ?? '', /UNAVAILABLE/);
+      assert.ok((await counter(registry, 'istio_xds_connection_terminations_total', { reason: 'ConnectionError' })) >= 1);
     });
 
     it('keeps serving its state while istiod is away and resyncs when it returns on the same port', async () => {
