@@ -10,6 +10,9 @@ import { registerIstiod } from './commands/istiod.js';
 import { registerValidate } from './commands/validate.js';
 import { registerCni } from './commands/cni.js';
 import { registerAuthz } from './commands/authz.js';
+import { registerZtunnelConfig } from './commands/ztunnel-config.js';
+import { registerProxyStatus } from './commands/proxy-status.js';
+import { registerBpf } from './commands/bpf.js';
 
 export function buildProgram(): Command {
   const program = new Command('ambit')
@@ -21,6 +24,9 @@ export function buildProgram(): Command {
   registerValidate(program);
   registerCni(program);
   registerAuthz(program);
+  registerZtunnelConfig(program);
+  registerProxyStatus(program);
+  registerBpf(program);
   return program;
 }
 
