@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { create } from '@bufbuild/protobuf';
+import { ServiceSchema, WorkloadSchema } from '../../../../src/gen/istio/workload/workload_pb.js';
 import {
   ResponseFlag,
   TRAFFIC_LABEL_NAMES,
@@ -209,6 +211,32 @@ describe('traffic labels', () => {
       namespace: 'web',
       serviceAccount: 'default',
     });
+  });
+
+  it("takes the store's Workload and Service messages as descriptors unchanged", () => {
+    const w = create(WorkloadSchema, {
+      name: 'echo-0',
+      namespace: 'web',
+      workloadName: 'echo',
+      canonicalName: 'echo',
+      canonicalRevision: 'v2',
+      clusterId: 'Kubernetes',
+      serviceAccount: 'echo',
+    });
+    const svc = create(ServiceSchema, {
+      name: 'echo',
+      namespace: 'web',
+      hostname: 'echo.web.svc.cluster.local',
+    });
+    const labels = trafficLabels({
+      reporter: 'source',
+      destination: w,
+      destinationService: svc,
+      connectionSecurityPolicy: 'unknown',
+    });
+    assert.equal(labels.destination_workload, 'echo');
+    assert.equal(labels.destination_principal, 'spiffe://cluster.local/ns/web/sa/echo');
+    assert.equal(labels.destination_service, 'echo.web.svc.cluster.local');
   });
 
   it('puts the given response flag in response_flags', () => {
