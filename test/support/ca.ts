@@ -106,7 +106,7 @@ export function createTestPki(options: TestPkiOptions = {}): TestPki {
       keyType,
       commonName: 'intermediate',
       ttlSeconds: 365 * 24 * 3600,
-      parent: { certDer: material.signingCert.raw, issuer: material.issuer, keyId: material.keyId },
+      parent: { issuer: material.issuer, keyId: material.keyId },
     });
     material = caMaterialFromPem({
       trustDomain,

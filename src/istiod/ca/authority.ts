@@ -46,7 +46,7 @@ export interface AuthorityOptions {
   /** Optional subject CN (intermediates get one so chains are readable). */
   readonly commonName?: string;
   /** The parent that signs; absent for a self-signed root. */
-  readonly parent?: { readonly certDer: Buffer; readonly issuer: CertificateIssuer; readonly keyId: Buffer };
+  readonly parent?: { readonly issuer: CertificateIssuer; readonly keyId: Buffer };
   readonly now?: Date;
 }
 

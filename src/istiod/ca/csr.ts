@@ -2,7 +2,7 @@
  * PKCS#10 certificate signing requests (RFC 2986): parsing and checking what
  * a node agent sends, and building one (for node agents and tests).
  *
- * node-forge parses the PEM and the ASN.1; its own CSR reader only accepts
+ * node-forge parses the ASN.1 (the PEM armour is read directly); its own CSR reader only accepts
  * RSA keys, so the structure is walked here and the key and the signature
  * are checked with Node's crypto, which knows ECDSA as well.
  */
