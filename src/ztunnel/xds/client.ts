@@ -364,7 +364,17 @@ export class XdsClient {
     try {
       this.store.applyDelta(delta);
     } catch (err) {
-      // Only listeners can fail once the push is checked; the push itself is in place.
+      if ((err as { code?: unknown }).code !== 'STATE_LISTENER_FAILED') {
+        // The store refused the push whole: nothing of it is in force, so none of it is ACKed.
+        const message = `push not applied: ${errorMessage(err)}`;
+        state.nacks++;
+        state.lastNack = message;
+        this.send(call, { typeUrl, responseNonce: response.nonce, errorDetail: { code: INVALID_ARGUMENT, message } });
+        this.log.error({ typeUrl, nonce: response.nonce, message }, 'nacked xds push');
+        this.markSynced(state);
+        return;
+      }
+      // A listener failed after the push was in place: the push stands and is ACKed.
       this.log.error({ typeUrl, err: errorMessage(err) }, 'workload store listener failed');
     }
     for (const a of decoded.accepted) {
@@ -396,14 +406,21 @@ export class XdsClient {
         'nacked xds push',
       );
     }
-    if (!state.synced) {
-      state.synced = true;
-      if (this.isSynced()) {
-        this.log.info({ ...this.store.size }, 'xds initial sync complete');
-        const waiters = this.syncWaiters;
-        this.syncWaiters = [];
-        for (const w of waiters) w.resolve();
-      }
-    }
+    this.markSynced(state);
+  }
+
+  /**
+   * The first answered response of a type counts towards readiness even when
+   * it was partly NACKed: its good resources are in force, and waiting for a
+   * fully clean push could hold readiness back indefinitely.
+   */
+  private markSynced(state: TypeState): void {
+    if (state.synced) return;
+    state.synced = true;
+    if (!this.isSynced()) return;
+    this.log.info({ ...this.store.size }, 'xds initial sync complete');
+    const waiters = this.syncWaiters;
+    this.syncWaiters = [];
+    for (const w of waiters) w.resolve();
   }
 }
