@@ -38,7 +38,11 @@ export interface XdsListeners {
   readonly tlsPort?: number;
   readonly plaintextServer?: grpc.Server;
   readonly tlsServer?: grpc.Server;
-  /** Shuts down the servers created here (not those the caller brought): graceful first, forced after `graceMs`. */
+  /**
+   * Shuts down every server an address was bound on, a server the caller
+   * brought included (with whatever else it serves): graceful first, forced
+   * after `graceMs`.
+   */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -95,9 +99,10 @@ export async function listenXds(xds: XdsServer, options: XdsListenOptions): Prom
     for (const s of created) s.forceShutdown();
     throw err;
   }
+  const servers = [result.plaintextServer, result.tlsServer].filter((s): s is grpc.Server => s !== undefined);
   return {
     ...result,
-    close: (graceMs = 5_000) => Promise.all(created.map((s) => shutdown(s, graceMs))).then(() => undefined),
+    close: (graceMs = 5_000) => Promise.all(servers.map((s) => shutdown(s, graceMs))).then(() => undefined),
   };
 }
 

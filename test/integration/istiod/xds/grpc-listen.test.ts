@@ -59,7 +59,7 @@ describe('xds server: listeners', () => {
     assert.equal((await untrusted.waitEnd(5000)).code, grpc.status.UNAVAILABLE);
   });
 
-  it('adds xDS to a TLS server the caller brings', async () => {
+  it('adds xDS to a TLS server the caller brings, and close() shuts that server down too', async () => {
     const pki = createTestPki();
     const serving = pki.issueServing(['localhost']);
     xds = new XdsServer({ source: new InMemoryResourceSource(), registry: new Registry() });
@@ -80,8 +80,16 @@ describe('xds server: listeners', () => {
     c.close();
     await xds.close(500);
     await listeners.close(500);
-    // The caller's server is the caller's to shut down.
-    await new Promise<void>((resolve) => own.tryShutdown(() => resolve()));
+    const port = listeners.tlsPort ?? 0;
+    const net = await import('node:net');
+    await new Promise<void>((resolve, reject) => {
+      const probe = net.connect(port, '127.0.0.1');
+      probe.once('connect', () => {
+        probe.destroy();
+        reject(new Error('the TLS listener still accepts connections after close()'));
+      });
+      probe.once('error', () => resolve());
+    });
   });
 
   it('listen() binds through the server, and close() shuts those listeners down', async () => {
