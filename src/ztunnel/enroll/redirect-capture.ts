@@ -15,7 +15,8 @@ export function redirectPodCapture(redirect: Redirect): PodCapture {
   return {
     async listen(netnsPath: string, address: ListenAddress, port: number): Promise<net.Server> {
       const fd = await redirect.listenInPod(netnsPath, address, port);
-      const server = net.createServer();
+      // Half-open: an app that shuts down its sending side still gets the answer.
+      const server = net.createServer({ allowHalfOpen: true });
       try {
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);

@@ -12,8 +12,8 @@ import http2, {
   type ServerHttp2Stream,
 } from 'node:http2';
 import type { Duplex } from 'node:stream';
+import { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { pipeline } from 'node:stream';
 import type { Logger } from '../../shared/logging.js';
 import { silentLogger } from '../../shared/logging.js';
 import type { SpiffeId } from '../../shared/spiffe.js';
@@ -225,7 +225,11 @@ export class HboneServer {
 
 /**
  * Pipes a tunnel stream and an upstream both ways with half-close and
- * backpressure, counting bytes, and reports once when both directions end.
+ * backpressure (`pipe` pauses a side whose peer is full), counting bytes,
+ * and reports once when both sides have closed. A side that fails, or closes
+ * before both of its directions ended, resets the other: TCP sockets with an
+ * RST, HTTP/2 streams with RST_STREAM, so an app never mistakes a broken
+ * tunnel for a clean end.
  */
 export function splice(
   tunnel: Duplex,
@@ -235,8 +239,18 @@ export function splice(
 ): void {
   let bytesFromPeer = 0;
   let bytesToPeer = 0;
-  let pending = 2;
-  let firstError: Error | undefined;
+  let closed = 0;
+  let failure: Error | undefined;
+  const fail = (err: Error): void => {
+    if (failure !== undefined) return;
+    failure = err;
+    abort(tunnel, err);
+    abort(upstream, err);
+  };
+  const onSideClosed = (side: Duplex) => (): void => {
+    if (!side.readableEnded || !side.writableFinished) fail(new Error('tunnel side closed before its end'));
+    if (++closed === 2) onClose?.({ bytesFromPeer, bytesToPeer, error: failure });
+  };
   tunnel.on('data', (chunk: Buffer) => {
     bytesFromPeer += chunk.length;
     onBytes?.('in', chunk.length);
@@ -245,15 +259,16 @@ export function splice(
     bytesToPeer += chunk.length;
     onBytes?.('out', chunk.length);
   });
-  const done = (err: Error | null | undefined): void => {
-    if (err && firstError === undefined) {
-      firstError = err;
-      // A reset on either side tears the whole tunnel down.
-      tunnel.destroy();
-      upstream.destroy();
-    }
-    if (--pending === 0) onClose?.({ bytesFromPeer, bytesToPeer, error: firstError });
-  };
-  pipeline(tunnel, upstream, done);
-  pipeline(upstream, tunnel, done);
+  tunnel.on('error', fail);
+  upstream.on('error', fail);
+  tunnel.once('close', onSideClosed(tunnel));
+  upstream.once('close', onSideClosed(upstream));
+  tunnel.pipe(upstream);
+  upstream.pipe(tunnel);
+}
+
+function abort(stream: Duplex, err: Error): void {
+  if (stream.destroyed) return;
+  if (stream instanceof Socket) stream.resetAndDestroy();
+  else stream.destroy(err);
 }

@@ -1,0 +1,122 @@
+/**
+ * What the proxy handlers share: the agent's state and services, behind
+ * small interfaces so that each handler can be tested with real sockets and
+ * without the eBPF layer.
+ */
+import type net from 'node:net';
+import type { Workload } from '../../gen/istio/workload/workload_pb.js';
+import type { Logger } from '../../shared/logging.js';
+import { parseSpiffeId, type SpiffeId } from '../../shared/spiffe.js';
+import type { PolicySet } from '../authz/index.js';
+import { parseIp } from '../authz/index.js';
+import type { HbonePool, TlsMaterial } from '../hbone/index.js';
+import type { WorkloadStore } from '../state/index.js';
+import type { TrafficMetrics, WorkloadDescriptor } from '../telemetry/index.js';
+
+/** A pod enrolled on this node, as the proxy needs it. */
+export interface LocalPod {
+  readonly uid: string;
+  readonly name: string;
+  readonly namespace: string;
+  readonly netnsPath: string;
+  readonly ips: readonly string[];
+}
+
+/** Where the proxy gets sockets: inside a pod's network namespace, and original destinations. */
+export interface PodSockets {
+  /** A TCP connection made from inside the pod's netns (so its source is the pod's IP). */
+  connectInPod(pod: LocalPod, ip: string, port: number): Promise<net.Socket>;
+  /** The address the app connected to, for a socket accepted on the in-pod 15001 listener. */
+  originalDestination(socket: net.Socket): { readonly address: string; readonly port: number } | undefined;
+  /**
+   * The address an inbound plaintext client meant to reach. With sk_lookup
+   * this is simply the accepted socket's local address.
+   */
+  inboundDestination(socket: net.Socket): { readonly address: string; readonly port: number };
+}
+
+/** Workload certificates by SPIFFE identity (fetched on demand, cached by the manager). */
+export interface WorkloadCertificates {
+  fetchMaterial(identity: string): Promise<TlsMaterial>;
+}
+
+export interface ProxyContext {
+  readonly store: WorkloadStore;
+  readonly policies: PolicySet;
+  readonly certificates: WorkloadCertificates;
+  readonly pool: HbonePool;
+  readonly sockets: PodSockets;
+  readonly metrics: TrafficMetrics;
+  readonly logger: Logger;
+  /** The agent's network ('' by default). */
+  readonly network: string;
+  readonly trustDomain: string;
+  readonly clusterId: string;
+  /** Connect timeout for plain TCP upstreams. */
+  readonly connectTimeoutMs: number;
+}
+
+/** ztunnel's own ports: traffic aimed at them is a loop and is refused. */
+export const ILLEGAL_PORTS: ReadonlySet<number> = new Set([15001, 15006, 15008]);
+
+/** The store's workload for an enrolled pod: by its IPs, else by its Kubernetes name. */
+export function workloadOfPod(ctx: ProxyContext, pod: LocalPod): Workload | undefined {
+  for (const ip of pod.ips) {
+    const bytes = parseIp(ip);
+    const w = bytes === undefined ? undefined : ctx.store.findWorkloadByAddress(ctx.network, bytes);
+    if (w !== undefined) return w;
+  }
+  return ctx.store.findWorkload(`${ctx.clusterId}//Pod/${pod.namespace}/${pod.name}`);
+}
+
+export function workloadByIp(ctx: ProxyContext, ip: string): Workload | undefined {
+  const bytes = parseIp(normalizeIp(ip));
+  return bytes === undefined ? undefined : ctx.store.findWorkloadByAddress(ctx.network, bytes);
+}
+
+/** `::ffff:10.0.0.1` (an IPv4 peer on a dual-stack socket) -> `10.0.0.1`. */
+export function normalizeIp(ip: string): string {
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice('::ffff:'.length) : ip;
+}
+
+export function describeWorkload(w: Workload | undefined): WorkloadDescriptor | undefined {
+  if (w === undefined) return undefined;
+  return {
+    name: w.name,
+    namespace: w.namespace,
+    workloadName: w.workloadName,
+    canonicalName: w.canonicalName,
+    canonicalRevision: w.canonicalRevision,
+    clusterId: w.clusterId,
+    trustDomain: w.trustDomain,
+    serviceAccount: w.serviceAccount,
+  };
+}
+
+/** A descriptor for an enrolled pod the store does not know (yet). */
+export function describePod(pod: LocalPod, clusterId: string): WorkloadDescriptor {
+  return {
+    name: pod.name,
+    namespace: pod.namespace,
+    workloadName: '',
+    canonicalName: '',
+    canonicalRevision: '',
+    clusterId,
+    trustDomain: '',
+    serviceAccount: '',
+  };
+}
+
+export function spiffeOrUndefined(uri: string | undefined): SpiffeId | undefined {
+  if (uri === undefined) return undefined;
+  try {
+    return parseSpiffeId(uri);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `ip:port`, with brackets for IPv6. */
+export function hostPort(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}

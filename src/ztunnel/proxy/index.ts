@@ -1,0 +1,15 @@
+/** The node agent's proxy: outbound routing, HBONE and plaintext inbound, per-pod wiring. */
+export { routeOutbound, pickEndpoint, workloadIdentity, type Route, type RoutedService, type Random } from './route.js';
+export { PodProxy, type PodListenerSet } from './pod-proxy.js';
+export { LiveInbound } from './live-inbound.js';
+export { handleOutbound } from './outbound.js';
+export { handleInboundPlaintext } from './inbound-plaintext.js';
+export { hboneHandler } from './inbound-hbone.js';
+export {
+  ILLEGAL_PORTS,
+  workloadOfPod,
+  type LocalPod,
+  type PodSockets,
+  type ProxyContext,
+  type WorkloadCertificates,
+} from './context.js';

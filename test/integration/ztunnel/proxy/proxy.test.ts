@@ -1,0 +1,301 @@
+/**
+ * The proxy handlers over real sockets on loopback, two pods on one host:
+ * the eBPF layer is replaced by a stand-in (named FakeCapture below) that
+ * records the original destination the app meant, and pods are loopback
+ * addresses. The netns e2e suite covers the same paths with real capture.
+ */
+import assert from 'node:assert/strict';
+import net, { type AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import { randomInt } from 'node:crypto';
+import { create } from '@bufbuild/protobuf';
+import { Registry } from 'prom-client';
+import {
+  ServiceSchema,
+  TunnelProtocol,
+  WorkloadSchema,
+} from '../../../../src/gen/istio/workload/workload_pb.js';
+import { AuthorizationSchema, Action, Scope } from '../../../../src/gen/istio/security/authorization_pb.js';
+import { WorkloadStore, ADDRESS_TYPE_URL } from '../../../../src/ztunnel/state/index.js';
+import { PolicySet } from '../../../../src/ztunnel/authz/index.js';
+import { HbonePool } from '../../../../src/ztunnel/hbone/index.js';
+import { TrafficMetrics, LiveConnections } from '../../../../src/ztunnel/telemetry/index.js';
+import { PodProxy, LiveInbound, type LocalPod, type PodSockets, type ProxyContext } from '../../../../src/ztunnel/proxy/index.js';
+import { createLogger, silentLogger } from '../../../../src/shared/logging.js';
+import { createTestPki } from '../../../support/ca.js';
+
+const base = `127.${randomInt(100, 250)}.${randomInt(0, 250)}`;
+const FRONTEND_IP = `${base}.2`;
+const BACKEND_IP = `${base}.3`;
+const OUTSIDER_IP = `${base}.9`;
+const VIP = '10.96.0.20';
+const ipBytes = (s: string): Uint8Array => Uint8Array.from(s.split('.').map(Number));
+
+/** Stands in for the eBPF capture: remembers where each app connection was meant to go. */
+class FakeCapture implements PodSockets {
+  // The tests connect one at a time, so the intended destinations are taken in order.
+  private readonly intended: { address: string; port: number }[] = [];
+  private readonly inboundIntended: { address: string; port: number }[] = [];
+  readonly connectErrors = new WeakMap<net.Socket, string>();
+
+  /** The app's connect(): to the outbound listener, remembering the intended destination. */
+  async appConnect(from: string, outbound: net.Server, dst: { address: string; port: number }): Promise<net.Socket> {
+    this.intended.push(dst);
+    const s = net.connect({ host: from, port: (outbound.address() as AddressInfo).port, localAddress: from, allowHalfOpen: true });
+    await once(s, 'connect');
+    return s;
+  }
+
+  /** A plaintext client reaching the pod's 15006 as if sk_lookup had steered it there. */
+  async plaintextConnect(from: string, listener: net.Server, dst: { address: string; port: number }): Promise<net.Socket> {
+    this.inboundIntended.push(dst);
+    const s = net.connect({ host: BACKEND_IP, port: (listener.address() as AddressInfo).port, localAddress: from, allowHalfOpen: true });
+    // A refusal may reset the connection before the client saw it established.
+    await new Promise<void>((resolve) => {
+      s.once('connect', resolve);
+      s.once('error', (err: NodeJS.ErrnoException) => {
+        this.connectErrors.set(s, err.code ?? err.message);
+        resolve();
+      });
+    });
+    return s;
+  }
+
+  async connectInPod(pod: LocalPod, ip: string, port: number): Promise<net.Socket> {
+    const s = net.connect({ host: ip, port, localAddress: pod.ips[0], allowHalfOpen: true });
+    await once(s, 'connect');
+    return s;
+  }
+
+  originalDestination() {
+    return this.intended.shift();
+  }
+
+  inboundDestination(socket: net.Socket) {
+    return this.inboundIntended.shift() ?? { address: socket.localAddress!, port: socket.localPort! };
+  }
+}
+
+async function listen(host: string, port = 0): Promise<net.Server> {
+  const s = net.createServer({ allowHalfOpen: true });
+  await new Promise<void>((r) => s.listen(port, host, r));
+  return s;
+}
+
+async function exchange(s: net.Socket, payload: string, timeoutMs = 4000): Promise<{ data: string; error?: string }> {
+  if (s.destroyed) return { data: '', error: 'ECONNRESET' };
+  const chunks: Buffer[] = [];
+  s.on('data', (c: Buffer) => chunks.push(c));
+  s.end(payload);
+  const timer = setTimeout(() => s.destroy(new Error('timed out')), timeoutMs);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      s.once('end', resolve);
+      s.once('close', resolve);
+      s.once('error', reject);
+    });
+    return { data: Buffer.concat(chunks).toString() };
+  } catch (err) {
+    return { data: Buffer.concat(chunks).toString(), error: (err as NodeJS.ErrnoException).code ?? (err as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('ztunnel/proxy: outbound, HBONE inbound and plaintext inbound over real sockets', () => {
+  const pki = createTestPki();
+  const registry = new Registry();
+  const store = new WorkloadStore('node-1');
+  const policies = new PolicySet();
+  const capture = new FakeCapture();
+  const pool = new HbonePool({ connectTimeoutMs: 3000 });
+  const live = new LiveInbound();
+  const seenByApp: string[] = [];
+  const servers: net.Server[] = [];
+  const proxies: PodProxy[] = [];
+  let app: net.Server;
+  let frontendOutbound: net.Server;
+  let backendPlaintext: net.Server;
+  let appPort: number;
+
+  const ctx: ProxyContext = {
+    store,
+    policies,
+    certificates: {
+      fetchMaterial: async (identity) => {
+        const c = pki.issueWorkload(identity);
+        return { keyPem: c.keyPem, certChainPem: c.chainPem, rootPem: c.rootPem };
+      },
+    },
+    pool,
+    sockets: capture,
+    metrics: new TrafficMetrics({ registry, logger: silentLogger, connections: new LiveConnections() }),
+    logger: process.env.AMBIT_TEST_LOG ? createLogger('debug') : silentLogger,
+    network: '',
+    trustDomain: 'cluster.local',
+    clusterId: 'Kubernetes',
+    connectTimeoutMs: 3000,
+  };
+
+  const frontendPod: LocalPod = { uid: 'uid-frontend', name: 'frontend-1', namespace: 'demo', netnsPath: '/proc/self/ns/net', ips: [FRONTEND_IP] };
+  const backendPod: LocalPod = { uid: 'uid-backend', name: 'backend-1', namespace: 'demo', netnsPath: '/proc/self/ns/net', ips: [BACKEND_IP] };
+
+  const metricValue = async (name: string, labels: Record<string, string>): Promise<number> => {
+    const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name);
+    const values = (m as { values?: { labels: Record<string, string>; value: number }[] } | undefined)?.values ?? [];
+    return values
+      .filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want))
+      .reduce((n, v) => n + v.value, 0);
+  };
+
+  before(async () => {
+    app = await listen(BACKEND_IP);
+    app.on('connection', (s) => {
+      seenByApp.push(s.remoteAddress ?? '');
+      const chunks: Buffer[] = [];
+      s.on('data', (c: Buffer) => chunks.push(c));
+      s.on('end', () => s.end(`echo:${Buffer.concat(chunks).toString()}`));
+      s.on('error', () => undefined);
+    });
+    appPort = (app.address() as AddressInfo).port;
+    store.applyDelta({
+      typeUrl: ADDRESS_TYPE_URL,
+      upserts: [
+        {
+          kind: 'workload',
+          workload: create(WorkloadSchema, {
+            uid: 'Kubernetes//Pod/demo/frontend-1', name: 'frontend-1', namespace: 'demo', addresses: [ipBytes(FRONTEND_IP)],
+            tunnelProtocol: TunnelProtocol.HBONE, serviceAccount: 'frontend', node: 'node-1', canonicalName: 'frontend', canonicalRevision: 'v1', workloadName: 'frontend', clusterId: 'Kubernetes',
+          }),
+        },
+        {
+          kind: 'workload',
+          workload: create(WorkloadSchema, {
+            uid: 'Kubernetes//Pod/demo/backend-1', name: 'backend-1', namespace: 'demo', addresses: [ipBytes(BACKEND_IP)],
+            tunnelProtocol: TunnelProtocol.HBONE, serviceAccount: 'backend', node: 'node-1', canonicalName: 'backend', canonicalRevision: 'v1', workloadName: 'backend', clusterId: 'Kubernetes',
+            authorizationPolicies: ['demo/backend-policy'],
+            services: { 'demo/backend.demo.svc.cluster.local': { ports: [{ servicePort: 80, targetPort: appPort }] } },
+          }),
+        },
+        {
+          kind: 'service',
+          service: create(ServiceSchema, {
+            name: 'backend', namespace: 'demo', hostname: 'backend.demo.svc.cluster.local',
+            addresses: [{ network: '', address: ipBytes(VIP) }], ports: [{ servicePort: 80, targetPort: appPort }],
+          }),
+        },
+      ],
+      removals: [],
+    });
+    frontendOutbound = await listen(FRONTEND_IP);
+    backendPlaintext = await listen(BACKEND_IP);
+    const backendHbone = await listen(BACKEND_IP, 15008);
+    const unusedHbone = await listen(FRONTEND_IP);
+    const unusedPlain = await listen(FRONTEND_IP);
+    const unusedOut = await listen(BACKEND_IP);
+    servers.push(app, frontendOutbound, backendPlaintext, backendHbone, unusedHbone, unusedPlain, unusedOut);
+    const fp = new PodProxy(ctx, frontendPod, { outbound: [frontendOutbound], inboundPlaintext: unusedPlain, hbone: unusedHbone }, live);
+    const bp = new PodProxy(ctx, backendPod, { outbound: [unusedOut], inboundPlaintext: backendPlaintext, hbone: backendHbone }, live);
+    proxies.push(fp, bp);
+    await Promise.all([fp.refresh(), bp.refresh()]);
+  });
+
+  afterEach(() => {
+    for (const k of policies.all().map((p) => p.key)) policies.remove(k);
+  });
+
+  after(async () => {
+    pool.close();
+    for (const p of proxies) await p.close();
+    for (const s of servers) {
+      await new Promise<void>((r) => s.close(() => r()));
+    }
+  });
+
+  it('carries a connection to a Service VIP through HBONE to the backend app and counts it at both reporters', async () => {
+    const s = await capture.appConnect(FRONTEND_IP, frontendOutbound, { address: VIP, port: 80 });
+    const reply = await exchange(s, 'hello');
+    assert.deepEqual(reply, { data: 'echo:hello' });
+    // The app sees the client pod's address: the agent connected from inside the pod.
+    assert.equal(seenByApp.at(-1), BACKEND_IP);
+    await new Promise((r) => setTimeout(r, 50));
+    const src = {
+      reporter: 'source',
+      source_workload: 'frontend',
+      destination_service: 'backend.demo.svc.cluster.local',
+      destination_principal: 'spiffe://cluster.local/ns/demo/sa/backend',
+      connection_security_policy: 'mutual_tls',
+    };
+    assert.equal(await metricValue('istio_tcp_connections_opened_total', src), 1);
+    assert.equal(await metricValue('istio_tcp_received_bytes_total', src), 5);
+    assert.equal(await metricValue('istio_tcp_sent_bytes_total', src), 10);
+    const dst = { reporter: 'destination', source_principal: 'spiffe://cluster.local/ns/demo/sa/frontend', destination_workload: 'backend' };
+    assert.equal(await metricValue('istio_tcp_connections_closed_total', dst), 1);
+    assert.equal(await metricValue('istio_tcp_received_bytes_total', dst), 5);
+  });
+
+  it('enforces a DENY policy at the destination: the client is reset and DENY is counted', async () => {
+    policies.upsert(
+      create(AuthorizationSchema, {
+        name: 'backend-policy', namespace: 'demo', scope: Scope.WORKLOAD_SELECTOR, action: Action.DENY,
+        groups: [{ rules: [{ matches: [{ principals: [{ matchType: { case: 'exact', value: 'cluster.local/ns/demo/sa/frontend' } }] }] }] }],
+      }),
+    );
+    const s = await capture.appConnect(FRONTEND_IP, frontendOutbound, { address: VIP, port: 80 });
+    const reply = await exchange(s, 'nope');
+    assert.equal(reply.data, '');
+    assert.equal(reply.error, 'ECONNRESET');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await metricValue('istio_tcp_connections_failed_total', { reporter: 'destination', response_flags: 'DENY' }), 1);
+  });
+
+  it('closes a live inbound connection when a new policy denies it', async () => {
+    const s = await capture.appConnect(FRONTEND_IP, frontendOutbound, { address: VIP, port: 80 });
+    s.write('partial');
+    for (let i = 0; i < 100 && live.size === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(live.size, 1);
+    policies.upsert(create(AuthorizationSchema, { name: 'backend-policy', namespace: 'demo', scope: Scope.WORKLOAD_SELECTOR, action: Action.ALLOW, groups: [] }));
+    assert.equal(live.recheck(policies), 1);
+    const ended = await Promise.race([
+      once(s, 'close').then(() => 'closed', (err: NodeJS.ErrnoException) => err.code),
+      new Promise((r) => setTimeout(() => r('still open'), 3000)),
+    ]);
+    assert.equal(ended, 'ECONNRESET');
+  });
+
+  it('refuses plaintext under a policy that rejects connections without identity (STRICT), and admits it otherwise', async () => {
+    const s1 = await capture.plaintextConnect(OUTSIDER_IP, backendPlaintext, { address: BACKEND_IP, port: appPort });
+    assert.deepEqual(await exchange(s1, 'plain'), { data: 'echo:plain' });
+    // What istiod sends for STRICT: DENY when the principal is absent.
+    policies.upsert(
+      create(AuthorizationSchema, {
+        name: 'backend-policy', namespace: 'demo', scope: Scope.WORKLOAD_SELECTOR, action: Action.DENY,
+        groups: [{ rules: [{ matches: [{ notPrincipals: [{ matchType: { case: 'presence', value: {} } }] }] }] }],
+      }),
+    );
+    const s2 = await capture.plaintextConnect(OUTSIDER_IP, backendPlaintext, { address: BACKEND_IP, port: appPort });
+    const refused = await exchange(s2, 'plain');
+    assert.equal(refused.data, '');
+    assert.equal(capture.connectErrors.get(s2) ?? refused.error, 'ECONNRESET');
+    // mTLS still passes under STRICT.
+    const s3 = await capture.appConnect(FRONTEND_IP, frontendOutbound, { address: BACKEND_IP, port: appPort });
+    assert.deepEqual(await exchange(s3, 'mtls'), { data: 'echo:mtls' });
+  });
+
+  it('passes a connection to an address outside the mesh through as plain TCP', async () => {
+    const outside = await listen(OUTSIDER_IP);
+    servers.push(outside);
+    outside.on('connection', (c) => c.on('data', () => c.end('outside')).on('error', () => undefined));
+    const s = await capture.appConnect(FRONTEND_IP, frontendOutbound, { address: OUTSIDER_IP, port: (outside.address() as AddressInfo).port });
+    assert.deepEqual(await exchange(s, 'x'), { data: 'outside' });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await metricValue('istio_tcp_connections_closed_total', { reporter: 'source', connection_security_policy: 'unknown' }) >= 1, true);
+  });
+
+  it('resets the app when the destination workload has no listener (connect failure, flag CONNECT)', async () => {
+    const s = await capture.appConnect(FRONTEND_IP, frontendOutbound, { address: BACKEND_IP, port: 1 });
+    const reply = await exchange(s, 'x');
+    assert.equal(reply.data, '');
+    assert.equal(reply.error, 'ECONNRESET');
+  });
+});
