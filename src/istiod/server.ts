@@ -103,11 +103,22 @@ export async function startIstiod(config: IstiodConfig, logger: Logger): Promise
     const ca = new CaService({ signer, authenticator, nodeIdentities: index, registry, logger });
 
     const xds = new XdsServer({ source: index, logger, registry, debounceMs: config.pushDebounceMs });
-    cleanups.push(() => xds.close());
+    cleanups.push(() => xds.close(1000));
 
     // The CA lives only on the TLS server: a CSR never travels in plaintext.
     const tlsServer = new grpc.Server(XDS_SERVER_OPTIONS);
     ca.addToServer(tlsServer);
+    // Ours, so ours to stop: the xDS listener closes only the servers it made.
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          const force = setTimeout(() => tlsServer.forceShutdown(), 1000);
+          tlsServer.tryShutdown(() => {
+            clearTimeout(force);
+            resolve();
+          });
+        }),
+    );
     const listeners: XdsListeners = await listenXds(xds, {
       plaintextAddress: formatHostPort(config.grpcAddr),
       tlsAddress: formatHostPort(config.secureGrpcAddr),
