@@ -30,8 +30,14 @@ interface Flags {
 type View = 'status' | 'pods' | 'maps';
 
 const VIEWS: readonly { readonly name: View; readonly description: string }[] = [
-  { name: 'status', description: 'pin directory, loaded programs and maps, enrolled pod count and decision counters' },
-  { name: 'pods', description: 'enrolled pods: UID, IPs, netns cookie, cgroup id, inbound listener, attached links' },
+  {
+    name: 'status',
+    description: 'pin directory, loaded programs and maps, enrolled pod count and decision counters',
+  },
+  {
+    name: 'pods',
+    description: 'enrolled pods: UID, IPs, netns cookie, cgroup id, inbound listener, attached links',
+  },
   { name: 'maps', description: 'pinned maps and how many entries each holds, where known' },
 ];
 
@@ -50,7 +56,8 @@ export function readInstance(instance: string, bpffsRoot: string): RedirectStatu
 export function renderView(view: View, status: RedirectStatus, output: 'table' | 'json'): string {
   if (output === 'json') {
     if (view === 'pods') return renderJson(status.pods);
-    if (view === 'maps') return renderJson(mapRows(status).map((m) => ({ name: m.name, entries: m.entries ?? null })));
+    if (view === 'maps')
+      return renderJson(mapRows(status).map((m) => ({ name: m.name, entries: m.entries ?? null })));
     return renderJson(status);
   }
   if (view === 'pods') return podTable(status);
@@ -68,7 +75,9 @@ export function registerBpf(program: Command): void {
       .description(v.description)
       .option('--instance <name>', 'the agent instance whose pins to read', DEFAULT_BPF_INSTANCE)
       .option('--bpffs-root <dir>', 'where bpffs is mounted', DEFAULT_BPFFS_ROOT)
-      .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
+      .addOption(
+        new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'),
+      )
       .action((_opts: unknown, self: Command) => {
         const f = self.opts<Flags>();
         try {

@@ -32,14 +32,24 @@ export function registerProxyStatus(program: Command): void {
     .alias('ps')
     .description('list the node agents istiod serves and whether each xDS type is SYNCED, STALE or NOT SENT')
     .addOption(new Option('--istiod <host:port>', "istiod's monitoring listener (default 127.0.0.1:15014)"))
-    .option('--state-dir <dir>', 'ask every istiod of the mesh state (nodes.json) in this directory', DEFAULT_MESH_STATE_DIR)
-    .addOption(new Option('-o, --output <format>', 'output format; json prints /debug/syncz as served').choices(['table', 'json']).default('table'))
+    .option(
+      '--state-dir <dir>',
+      'ask every istiod of the mesh state (nodes.json) in this directory',
+      DEFAULT_MESH_STATE_DIR,
+    )
+    .addOption(
+      new Option('-o, --output <format>', 'output format; json prints /debug/syncz as served')
+        .choices(['table', 'json'])
+        .default('table'),
+    )
     .option('--timeout <ms>', 'how long to wait for each istiod', String(DEFAULT_FETCH_TIMEOUT_MS))
     .action(async (_opts: unknown, self: Command) => {
       const f = self.opts<Flags>();
-      const usage = (message: string): never => self.error(`error: ${message}`, { exitCode: EXIT_USAGE, code: 'ambit.usage' });
+      const usage = (message: string): never =>
+        self.error(`error: ${message}`, { exitCode: EXIT_USAGE, code: 'ambit.usage' });
       const timeoutMs = Number(f.timeout);
-      if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) usage(`--timeout "${f.timeout}": not a positive number of milliseconds`);
+      if (!Number.isInteger(timeoutMs) || timeoutMs <= 0)
+        usage(`--timeout "${f.timeout}": not a positive number of milliseconds`);
       let targets: IstiodTarget[] = [];
       try {
         targets = resolveIstiods({
@@ -51,9 +61,12 @@ export function registerProxyStatus(program: Command): void {
         if (err instanceof TargetError && err.code === 'TARGET_BAD_ADDRESS') usage(err.message);
         throw err;
       }
-      const answers = await Promise.allSettled(targets.map((t) => fetchSyncz(t.address, { hint: t.hint, timeoutMs })));
+      const answers = await Promise.allSettled(
+        targets.map((t) => fetchSyncz(t.address, { hint: t.hint, timeoutMs })),
+      );
       const failures = answers.flatMap((a) => (a.status === 'rejected' ? [errorMessage(a.reason)] : []));
-      if (failures.length === targets.length) throw new TargetError('TARGET_UNREACHABLE', failures.join('\n'));
+      if (failures.length === targets.length)
+        throw new TargetError('TARGET_UNREACHABLE', failures.join('\n'));
       const statuses: ProxyStatus[] = [];
       const raw: Record<string, unknown> = {};
       answers.forEach((a, i) => {

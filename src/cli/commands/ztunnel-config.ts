@@ -72,13 +72,18 @@ const SECTIONS: readonly Section[] = [
       new Option('--workload-node <node>', 'only workloads on this node'),
       new Option('--address <ip>', 'only the workload with this IP'),
     ],
-    table: (d, f) => workloadTable(d, { namespace: f.workloadNamespace, node: f.workloadNode, address: f.address }),
-    data: (d, f) => filterWorkloads(d, { namespace: f.workloadNamespace, node: f.workloadNode, address: f.address }).map((w) => w.raw),
+    table: (d, f) =>
+      workloadTable(d, { namespace: f.workloadNamespace, node: f.workloadNode, address: f.address }),
+    data: (d, f) =>
+      filterWorkloads(d, { namespace: f.workloadNamespace, node: f.workloadNode, address: f.address }).map(
+        (w) => w.raw,
+      ),
   },
   {
     name: 'services',
     aliases: ['service', 'svc', 's'],
-    description: 'services the agent knows: NAMESPACE, SERVICE NAME, SERVICE VIP, WAYPOINT, ENDPOINTS (healthy/total)',
+    description:
+      'services the agent knows: NAMESPACE, SERVICE NAME, SERVICE VIP, WAYPOINT, ENDPOINTS (healthy/total)',
     options: [new Option('--service-namespace <ns>', 'only services of this namespace')],
     table: (d, f) => serviceTable(d, { namespace: f.serviceNamespace }),
     data: (d, f) => filterServices(d, { namespace: f.serviceNamespace }).map((s) => s.raw),
@@ -118,9 +123,13 @@ const SECTIONS: readonly Section[] = [
   {
     name: 'all',
     aliases: [],
-    description: 'the five tables (workloads, services, policies, certificates, connections); -o json|yaml prints the whole dump',
+    description:
+      'the five tables (workloads, services, policies, certificates, connections); -o json|yaml prints the whole dump',
     options: [
-      new Option('--with-headers', 'print a ------ <SECTION> INFO ------ line before each table (the default)'),
+      new Option(
+        '--with-headers',
+        'print a ------ <SECTION> INFO ------ line before each table (the default)',
+      ),
       new Option('--no-headers', 'omit the section lines'),
     ],
     table: (d, f) => allTables(d, { withHeaders: f.headers !== false }),
@@ -130,18 +139,28 @@ const SECTIONS: readonly Section[] = [
 
 function addCommonOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--admin <host:port>', "the agent's admin listener (default 127.0.0.1:15000)").conflicts(['node', 'file']))
+    .addOption(
+      new Option('--admin <host:port>', "the agent's admin listener (default 127.0.0.1:15000)").conflicts([
+        'node',
+        'file',
+      ]),
+    )
     .addOption(new Option('--node <name>', 'the agent of this node, from the mesh state').conflicts('file'))
     .option('--state-dir <dir>', 'where `ambit mesh` keeps its state (nodes.json)', DEFAULT_MESH_STATE_DIR)
     .addOption(new Option('-f, --file <path>', 'read a saved /config_dump instead of asking an agent'))
-    .addOption(new Option('-o, --output <format>', 'output format (short = table)').choices([...OUTPUT_CHOICES]).default('table'))
+    .addOption(
+      new Option('-o, --output <format>', 'output format (short = table)')
+        .choices([...OUTPUT_CHOICES])
+        .default('table'),
+    )
     .option('--timeout <ms>', 'how long to wait for the agent', String(DEFAULT_FETCH_TIMEOUT_MS));
 }
 
 async function loadDump(f: CommonFlags, usage: (message: string) => never): Promise<ConfigDump> {
   if (f.file !== undefined) return readConfigDumpFile(f.file);
   const timeoutMs = Number(f.timeout);
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) usage(`--timeout "${f.timeout}": not a positive number of milliseconds`);
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0)
+    usage(`--timeout "${f.timeout}": not a positive number of milliseconds`);
   let target;
   try {
     target = resolveAgent(f);
@@ -153,7 +172,12 @@ async function loadDump(f: CommonFlags, usage: (message: string) => never): Prom
 }
 
 /** Prints one section of a dump in the requested format. */
-export function renderSection(section: string, dump: ConfigDump, format: OutputFormat, flags: Partial<SectionFlags> = {}): string {
+export function renderSection(
+  section: string,
+  dump: ConfigDump,
+  format: OutputFormat,
+  flags: Partial<SectionFlags> = {},
+): string {
   const s = SECTIONS.find((x) => x.name === section);
   if (s === undefined) throw new Error(`unknown section ${section}`);
   const f = { stateDir: '', output: format, timeout: '', ...flags } as SectionFlags;
@@ -164,18 +188,24 @@ export function registerZtunnelConfig(program: Command): void {
   const zc = program
     .command('ztunnel-config')
     .alias('zc')
-    .description("show a node agent's workloads, services, policies, certificates and connections (its /config_dump)")
+    .description(
+      "show a node agent's workloads, services, policies, certificates and connections (its /config_dump)",
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  ambit ztunnel-config workloads --node node-a\n  ambit zc services --admin 127.0.0.1:15000 -o yaml\n  ambit zc all -f dump.json',
     );
   for (const section of SECTIONS) {
-    const cmd = zc.command(section.name).aliases([...section.aliases]).description(section.description);
+    const cmd = zc
+      .command(section.name)
+      .aliases([...section.aliases])
+      .description(section.description);
     addCommonOptions(cmd);
     for (const o of section.options) cmd.addOption(o);
     cmd.action(async (_opts: unknown, self: Command) => {
       const f = self.opts<SectionFlags>();
-      const usage = (message: string): never => self.error(`error: ${message}`, { exitCode: EXIT_USAGE, code: 'ambit.usage' });
+      const usage = (message: string): never =>
+        self.error(`error: ${message}`, { exitCode: EXIT_USAGE, code: 'ambit.usage' });
       const dump = await loadDump(f, usage);
       process.stdout.write(renderSection(section.name, dump, outputFormat(f.output), f));
       process.exitCode = EXIT_OK;

@@ -5,7 +5,16 @@
 import type { RedirectStatus } from '../../ztunnel/redirect/index.js';
 import { formatLines, formatTable, TABLE_PADDING, WIDE_TABLE_PADDING } from './table.js';
 
-export const POD_HEADER = ['UID', 'IPS', 'NETNS COOKIE', 'CGROUP ID', 'INBOUND LISTENER', 'LINKS', 'EXCLUDED PORTS', 'EXCLUDED CIDRS'] as const;
+export const POD_HEADER = [
+  'UID',
+  'IPS',
+  'NETNS COOKIE',
+  'CGROUP ID',
+  'INBOUND LISTENER',
+  'LINKS',
+  'EXCLUDED PORTS',
+  'EXCLUDED CIDRS',
+] as const;
 export const MAP_HEADER = ['MAP', 'ENTRIES'] as const;
 export const COUNTER_HEADER = ['COUNTER', 'VALUE'] as const;
 

@@ -42,7 +42,16 @@ export function proxyStatusTable(statuses: readonly ProxyStatus[]): string {
   for (const s of statuses) for (const t of s.types) others.add(shortTypeName(t.typeUrl));
   for (const c of AMBIENT_TYPE_COLUMNS) others.delete(c);
   const typeColumns = [...AMBIENT_TYPE_COLUMNS, ...[...others].sort()];
-  const header = ['NAME', 'CLUSTER', 'NODE', 'ISTIOD', 'VERSION', 'SUBSCRIBED TYPES', 'CONNECTED SINCE', ...typeColumns];
+  const header = [
+    'NAME',
+    'CLUSTER',
+    'NODE',
+    'ISTIOD',
+    'VERSION',
+    'SUBSCRIBED TYPES',
+    'CONNECTED SINCE',
+    ...typeColumns,
+  ];
   const rows = sortStatuses(statuses).map((s) => {
     const byShort = new Map(s.types.map((t) => [shortTypeName(t.typeUrl), t] as const));
     const subscribed = [...byShort.keys()];

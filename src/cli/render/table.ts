@@ -70,6 +70,10 @@ export function formatLines(lines: readonly (readonly string[])[], options: Tabl
 }
 
 /** A header line and its rows, aligned. */
-export function formatTable(header: readonly string[], rows: readonly (readonly string[])[], options: TableOptions = {}): string {
+export function formatTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  options: TableOptions = {},
+): string {
   return formatLines([header, ...rows], options);
 }

@@ -20,11 +20,32 @@ import { formatTable, TABLE_PADDING, WIDE_TABLE_PADDING } from './table.js';
 export const WORKLOAD_HEADER = ['NAMESPACE', 'POD NAME', 'ADDRESS', 'NODE', 'WAYPOINT', 'PROTOCOL'] as const;
 export const SERVICE_HEADER = ['NAMESPACE', 'SERVICE NAME', 'SERVICE VIP', 'WAYPOINT', 'ENDPOINTS'] as const;
 export const POLICY_HEADER = ['NAMESPACE', 'POLICY NAME', 'ACTION', 'SCOPE'] as const;
-export const CERTIFICATE_HEADER = ['CERTIFICATE NAME', 'TYPE', 'STATUS', 'VALID CERT', 'SERIAL NUMBER', 'NOT AFTER', 'NOT BEFORE'] as const;
-export const CONNECTION_HEADER = ['WORKLOAD', 'DIRECTION', 'LOCAL', 'REMOTE', 'REMOTE TARGET', 'PROTOCOL'] as const;
+export const CERTIFICATE_HEADER = [
+  'CERTIFICATE NAME',
+  'TYPE',
+  'STATUS',
+  'VALID CERT',
+  'SERIAL NUMBER',
+  'NOT AFTER',
+  'NOT BEFORE',
+] as const;
+export const CONNECTION_HEADER = [
+  'WORKLOAD',
+  'DIRECTION',
+  'LOCAL',
+  'REMOTE',
+  'REMOTE TARGET',
+  'PROTOCOL',
+] as const;
 
 /** The section headers of `all`, in order. */
-export const SECTION_TITLES = ['WORKLOAD INFO', 'SERVICE INFO', 'POLICY INFO', 'SECRET INFO', 'CONNECTIONS INFO'] as const;
+export const SECTION_TITLES = [
+  'WORKLOAD INFO',
+  'SERVICE INFO',
+  'POLICY INFO',
+  'SECRET INFO',
+  'CONNECTIONS INFO',
+] as const;
 
 export interface WorkloadFilter {
   readonly namespace?: string;
@@ -80,7 +101,9 @@ export function filterWorkloads(dump: ConfigDump, f: WorkloadFilter): DumpWorklo
         (f.node === undefined || sameFold(w.node, f.node)) &&
         (f.address === undefined || w.workloadIps.some((ip) => sameFold(ip, f.address as string))),
     )
-    .sort((a, b) => compare(`${a.namespace}.${a.name}`, `${b.namespace}.${b.name}`) || compare(a.node, b.node));
+    .sort(
+      (a, b) => compare(`${a.namespace}.${a.name}`, `${b.namespace}.${b.name}`) || compare(a.node, b.node),
+    );
 }
 
 export function workloadTable(dump: ConfigDump, f: WorkloadFilter = {}): string {
@@ -98,12 +121,17 @@ export function workloadTable(dump: ConfigDump, f: WorkloadFilter = {}): string 
 export function filterServices(dump: ConfigDump, f: ServiceFilter): DumpService[] {
   return dump.services
     .filter((s) => f.namespace === undefined || sameFold(s.namespace, f.namespace))
-    .sort((a, b) => compare(a.namespace, b.namespace) || compare(a.name, b.name) || compare(a.hostname, b.hostname));
+    .sort(
+      (a, b) =>
+        compare(a.namespace, b.namespace) || compare(a.name, b.name) || compare(a.hostname, b.hostname),
+    );
 }
 
 /** "healthy/total": endpoints whose workload is known and Healthy, over all endpoints. */
 export function endpointSummary(s: DumpService, workloadsByUid: ReadonlyMap<string, DumpWorkload>): string {
-  const healthy = s.endpointWorkloadUids.filter((uid) => workloadsByUid.get(uid)?.status === 'Healthy').length;
+  const healthy = s.endpointWorkloadUids.filter(
+    (uid) => workloadsByUid.get(uid)?.status === 'Healthy',
+  ).length;
   return `${healthy}/${s.endpointWorkloadUids.length}`;
 }
 
@@ -164,7 +192,9 @@ function certificateRows(c: DumpCertificate, now: Date): string[][] {
     orNA(x.validFrom),
   ];
   return [
-    ...c.certChain.map((x, i) => row(i === 0 ? 'Leaf' : i === c.certChain.length - 1 && legacy ? 'Root' : 'Intermediate', x)),
+    ...c.certChain.map((x, i) =>
+      row(i === 0 ? 'Leaf' : i === c.certChain.length - 1 && legacy ? 'Root' : 'Intermediate', x),
+    ),
     ...c.rootCerts.map((x) => row('Root', x)),
   ];
 }
@@ -190,7 +220,8 @@ function joinHostPort(host: string, port: string): string {
 export function addressNamer(dump: ConfigDump): (addr: string) => string {
   const serviceNames = new Map<string, string>();
   const workloadNames = new Map<string, string>();
-  for (const s of dump.services) serviceNames.set(s.vips.length > 0 ? vipAddress(s.vips[0] as string) : 'None', s.hostname);
+  for (const s of dump.services)
+    serviceNames.set(s.vips.length > 0 ? vipAddress(s.vips[0] as string) : 'None', s.hostname);
   for (const w of dump.workloads) workloadNames.set(w.workloadIps[0] ?? 'None', `${w.name}.${w.namespace}`);
   return (addr) => {
     const hp = splitHostPort(addr);
@@ -203,7 +234,11 @@ export function addressNamer(dump: ConfigDump): (addr: string) => string {
 export function filterConnections(dump: ConfigDump, f: ConnectionFilter): DumpConnection[] {
   const rank = (d: DumpConnection['direction']): number => (d === 'inbound' ? 0 : 1);
   return dump.connections
-    .filter((c) => (f.namespace === undefined || c.workloadNamespace === f.namespace) && (f.direction === undefined || c.direction === f.direction))
+    .filter(
+      (c) =>
+        (f.namespace === undefined || c.workloadNamespace === f.namespace) &&
+        (f.direction === undefined || c.direction === f.direction),
+    )
     .map((c, i) => ({ c, i }))
     .sort(
       (a, b) =>
@@ -239,6 +274,8 @@ export function allTables(dump: ConfigDump, options: { withHeaders: boolean; now
     connectionTable(dump),
   ];
   return tables
-    .map((t, i) => (options.withHeaders ? `\n------ ${SECTION_TITLES[i] as string} ------\n\n${t}` : `\n${t}`))
+    .map((t, i) =>
+      options.withHeaders ? `\n------ ${SECTION_TITLES[i] as string} ------\n\n${t}` : `\n${t}`,
+    )
     .join('');
 }

@@ -121,7 +121,8 @@ function strings(v: unknown): string[] {
 function entries(where: string, name: string, v: unknown): Record<string, unknown>[] {
   if (v === undefined || v === null) return [];
   const list = Array.isArray(v) ? v : isRecord(v) ? Object.values(v) : undefined;
-  if (list === undefined) throw new TargetError('TARGET_BAD_RESPONSE', `${where}: ${name} is neither a list nor a map`);
+  if (list === undefined)
+    throw new TargetError('TARGET_BAD_RESPONSE', `${where}: ${name} is neither a list nor a map`);
   return list.filter(isRecord);
 }
 
@@ -135,16 +136,25 @@ function waypointRef(v: unknown): WaypointRef | undefined {
 
 function cert(v: unknown): DumpCert {
   const r = isRecord(v) ? v : {};
-  return { serialNumber: str(r.serialNumber), validFrom: str(r.validFrom), expirationTime: str(r.expirationTime) };
+  return {
+    serialNumber: str(r.serialNumber),
+    validFrom: str(r.validFrom),
+    expirationTime: str(r.expirationTime),
+  };
 }
 
 /** "<namespace>/<name>" (the agent's form) to its parts; anything else is a name without namespace. */
 function splitWorkload(text: string): { name: string; namespace: string } {
   const slash = text.indexOf('/');
-  return slash < 0 ? { name: text, namespace: '' } : { namespace: text.slice(0, slash), name: text.slice(slash + 1) };
+  return slash < 0
+    ? { name: text, namespace: '' }
+    : { namespace: text.slice(0, slash), name: text.slice(slash + 1) };
 }
 
-function decodeConnections(where: string, doc: Record<string, unknown>): Pick<ConfigDump, 'connections' | 'rawConnections'> {
+function decodeConnections(
+  where: string,
+  doc: Record<string, unknown>,
+): Pick<ConfigDump, 'connections' | 'rawConnections'> {
   const connections: DumpConnection[] = [];
   const rawConnections: RawConnectionEntry[] = [];
   if (doc.connections !== undefined && doc.connections !== null) {
@@ -196,21 +206,20 @@ function decodeConnections(where: string, doc: Record<string, unknown>): Pick<Co
 
 /** Decodes a parsed `/config_dump`; `where` names its source in messages. */
 export function decodeConfigDump(where: string, doc: unknown): ConfigDump {
-  if (!isRecord(doc)) throw new TargetError('TARGET_BAD_RESPONSE', `${where}: the config dump is not a JSON object`);
-  const workloads = entries(where, 'workloads', doc.workloads).map(
-    (w): DumpWorkload => ({
-      uid: str(w.uid),
-      name: str(w.name),
-      namespace: str(w.namespace),
-      node: str(w.node),
-      workloadIps: strings(w.workloadIps),
-      hostname: str(w.hostname),
-      protocol: str(w.protocol),
-      status: str(w.status),
-      waypoint: waypointRef(w.waypoint),
-      raw: w,
-    }),
-  );
+  if (!isRecord(doc))
+    throw new TargetError('TARGET_BAD_RESPONSE', `${where}: the config dump is not a JSON object`);
+  const workloads = entries(where, 'workloads', doc.workloads).map((w): DumpWorkload => ({
+    uid: str(w.uid),
+    name: str(w.name),
+    namespace: str(w.namespace),
+    node: str(w.node),
+    workloadIps: strings(w.workloadIps),
+    hostname: str(w.hostname),
+    protocol: str(w.protocol),
+    status: str(w.status),
+    waypoint: waypointRef(w.waypoint),
+    raw: w,
+  }));
   const services = entries(where, 'services', doc.services).map((s): DumpService => {
     const eps = s.endpoints;
     const epList: unknown[] = Array.isArray(eps) ? eps : isRecord(eps) ? Object.values(eps) : [];
@@ -224,24 +233,33 @@ export function decodeConfigDump(where: string, doc: unknown): ConfigDump {
       raw: s,
     };
   });
-  const policies = entries(where, 'policies', doc.policies).map(
-    (p): DumpPolicy => ({ name: str(p.name), namespace: str(p.namespace), action: str(p.action), scope: str(p.scope), raw: p }),
-  );
-  const certificates = entries(where, 'certificates', doc.certificates).map(
-    (c): DumpCertificate => ({
-      identity: str(c.identity),
-      state: str(c.state),
-      certChain: Array.isArray(c.certChain) ? c.certChain.map(cert) : [],
-      rootCerts: Array.isArray(c.rootCerts) ? c.rootCerts.map(cert) : [],
-      raw: c,
-    }),
-  );
+  const policies = entries(where, 'policies', doc.policies).map((p): DumpPolicy => ({
+    name: str(p.name),
+    namespace: str(p.namespace),
+    action: str(p.action),
+    scope: str(p.scope),
+    raw: p,
+  }));
+  const certificates = entries(where, 'certificates', doc.certificates).map((c): DumpCertificate => ({
+    identity: str(c.identity),
+    state: str(c.state),
+    certChain: Array.isArray(c.certChain) ? c.certChain.map(cert) : [],
+    rootCerts: Array.isArray(c.rootCerts) ? c.rootCerts.map(cert) : [],
+    raw: c,
+  }));
   return { workloads, services, policies, certificates, ...decodeConnections(where, doc), raw: doc };
 }
 
 /** Fetches and decodes the agent's dump. */
-export async function fetchConfigDump(address: TargetAddress, options: { hint: string; timeoutMs?: number }): Promise<ConfigDump> {
-  const doc = await fetchJson(address, CONFIG_DUMP_PATH, { peer: 'agent', hint: options.hint, timeoutMs: options.timeoutMs });
+export async function fetchConfigDump(
+  address: TargetAddress,
+  options: { hint: string; timeoutMs?: number },
+): Promise<ConfigDump> {
+  const doc = await fetchJson(address, CONFIG_DUMP_PATH, {
+    peer: 'agent',
+    hint: options.hint,
+    timeoutMs: options.timeoutMs,
+  });
   return decodeConfigDump(`agent on ${formatTargetAddress(address)}: ${CONFIG_DUMP_PATH}`, doc);
 }
 
@@ -251,13 +269,21 @@ export async function readConfigDumpFile(file: string): Promise<ConfigDump> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new TargetError('TARGET_UNREACHABLE', `cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new TargetError(
+      'TARGET_UNREACHABLE',
+      `cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
   }
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new TargetError('TARGET_BAD_RESPONSE', `${file}: not JSON: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new TargetError(
+      'TARGET_BAD_RESPONSE',
+      `${file}: not JSON: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
   }
   return decodeConfigDump(file, doc);
 }

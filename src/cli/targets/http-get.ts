@@ -56,34 +56,42 @@ export function fetchText(address: TargetAddress, path: string, options: FetchOp
       if (err !== undefined) reject(err);
       else resolve(body ?? '');
     };
-    const req = http.get({ host: address.host, port: address.port, path, headers: { accept: 'application/json' }, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > MAX_RESPONSE_BYTES) {
-          req.destroy();
-          finish(new TargetError('TARGET_BAD_RESPONSE', `${options.peer} on ${where}: GET ${path} is larger than ${MAX_RESPONSE_BYTES} bytes`));
-          return;
-        }
-        chunks.push(c);
-      });
-      res.on('error', (err) => finish(unreachable(reasonOf(err), err)));
-      res.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        if (res.statusCode !== 200) {
-          const first = body.split('\n', 1)[0]?.trim() ?? '';
-          finish(
-            new TargetError(
-              'TARGET_HTTP_STATUS',
-              `${options.peer} on ${where} answered GET ${path} with HTTP ${res.statusCode ?? '?'}${first === '' ? '' : `: ${first.slice(0, 200)}`}`,
-            ),
-          );
-          return;
-        }
-        finish(undefined, body);
-      });
-    });
+    const req = http.get(
+      { host: address.host, port: address.port, path, headers: { accept: 'application/json' }, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_RESPONSE_BYTES) {
+            req.destroy();
+            finish(
+              new TargetError(
+                'TARGET_BAD_RESPONSE',
+                `${options.peer} on ${where}: GET ${path} is larger than ${MAX_RESPONSE_BYTES} bytes`,
+              ),
+            );
+            return;
+          }
+          chunks.push(c);
+        });
+        res.on('error', (err) => finish(unreachable(reasonOf(err), err)));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          if (res.statusCode !== 200) {
+            const first = body.split('\n', 1)[0]?.trim() ?? '';
+            finish(
+              new TargetError(
+                'TARGET_HTTP_STATUS',
+                `${options.peer} on ${where} answered GET ${path} with HTTP ${res.statusCode ?? '?'}${first === '' ? '' : `: ${first.slice(0, 200)}`}`,
+              ),
+            );
+            return;
+          }
+          finish(undefined, body);
+        });
+      },
+    );
     const timer = setTimeout(() => {
       finish(unreachable(`no answer within ${timeoutMs} ms`));
       req.destroy();
@@ -93,7 +101,11 @@ export function fetchText(address: TargetAddress, path: string, options: FetchOp
 }
 
 /** Like {@link fetchText}, parsed as JSON. */
-export async function fetchJson(address: TargetAddress, path: string, options: FetchOptions): Promise<unknown> {
+export async function fetchJson(
+  address: TargetAddress,
+  path: string,
+  options: FetchOptions,
+): Promise<unknown> {
   const body = await fetchText(address, path, options);
   try {
     return JSON.parse(body) as unknown;

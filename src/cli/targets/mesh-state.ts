@@ -34,7 +34,11 @@ export interface MeshState {
 
 /** What `ambit mesh` writes: addresses as HOST:PORT text. */
 export interface MeshStateDocument {
-  readonly nodes: readonly { readonly name: string; readonly adminAddress: string; readonly istiodMonitoring: string }[];
+  readonly nodes: readonly {
+    readonly name: string;
+    readonly adminAddress: string;
+    readonly istiodMonitoring: string;
+  }[];
 }
 
 export function meshStateFile(stateDir: string): string {
@@ -59,7 +63,9 @@ export function decodeMeshState(file: string, doc: unknown): MeshState {
     if (!isRecord(entry)) return invalid(path, 'not an object');
     const text = (key: string): string => {
       const v = entry[key];
-      return typeof v === 'string' && v !== '' ? v : invalid(`${path}.${key}`, 'missing or not a non-empty string');
+      return typeof v === 'string' && v !== ''
+        ? v
+        : invalid(`${path}.${key}`, 'missing or not a non-empty string');
     };
     const name = text('name');
     if (seen.has(name)) invalid(`${path}.name`, `"${name}" is listed twice`);
@@ -68,7 +74,8 @@ export function decodeMeshState(file: string, doc: unknown): MeshState {
       try {
         return parseTargetAddress(`${path}.${key}`, text(key));
       } catch (err) {
-        if (err instanceof TargetError && err.code === 'TARGET_BAD_ADDRESS') return invalid(`${path}.${key}`, err.message);
+        if (err instanceof TargetError && err.code === 'TARGET_BAD_ADDRESS')
+          return invalid(`${path}.${key}`, err.message);
         throw err;
       }
     };
@@ -85,13 +92,21 @@ export function readMeshState(stateDir: string): MeshState | undefined {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as { code?: unknown }).code === 'ENOENT') return undefined;
-    throw new TargetError('MESH_STATE_MISSING', `${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new TargetError(
+      'MESH_STATE_MISSING',
+      `${file}: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
   }
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new TargetError('MESH_STATE_INVALID', `${file}: not JSON: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new TargetError(
+      'MESH_STATE_INVALID',
+      `${file}: not JSON: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
   }
   return decodeMeshState(file, doc);
 }

@@ -28,14 +28,24 @@ export interface AgentFlags {
 export function resolveAgent(flags: AgentFlags): AgentTarget {
   if (flags.admin !== undefined) {
     const address = parseTargetAddress('--admin', flags.admin);
-    return { address, hint: `is \`ambit ztunnel\` running with its admin listener on ${formatTargetAddress(address)}?` };
+    return {
+      address,
+      hint: `is \`ambit ztunnel\` running with its admin listener on ${formatTargetAddress(address)}?`,
+    };
   }
   if (flags.node !== undefined) {
     const node = findMeshNode(requireMeshState(flags.stateDir), flags.node);
-    return { address: node.adminAddress, node: node.name, hint: `is \`ambit ztunnel\` running on node ${node.name}?` };
+    return {
+      address: node.adminAddress,
+      node: node.name,
+      hint: `is \`ambit ztunnel\` running on node ${node.name}?`,
+    };
   }
   const address = parseTargetAddress('default admin address', DEFAULT_ADMIN_ADDRESS);
-  return { address, hint: 'is `ambit ztunnel` running on this node? (or pick one with --node NAME or --admin HOST:PORT)' };
+  return {
+    address,
+    hint: 'is `ambit ztunnel` running on this node? (or pick one with --node NAME or --admin HOST:PORT)',
+  };
 }
 
 export interface IstiodTarget {

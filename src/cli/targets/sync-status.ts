@@ -40,7 +40,8 @@ function str(v: unknown): string {
 
 /** Decodes a parsed syncz answer from `istiod` (HOST:PORT, for the rows and messages). */
 export function decodeSyncz(istiod: string, doc: unknown): ProxyStatus[] {
-  if (!Array.isArray(doc)) throw new TargetError('TARGET_BAD_RESPONSE', `istiod on ${istiod}: ${SYNCZ_PATH} is not a JSON list`);
+  if (!Array.isArray(doc))
+    throw new TargetError('TARGET_BAD_RESPONSE', `istiod on ${istiod}: ${SYNCZ_PATH} is not a JSON list`);
   return doc.filter(isRecord).map((s) => ({
     istiod,
     connectionId: str(s.connectionId),
@@ -59,7 +60,14 @@ export function decodeSyncz(istiod: string, doc: unknown): ProxyStatus[] {
   }));
 }
 
-export async function fetchSyncz(address: TargetAddress, options: { hint: string; timeoutMs?: number }): Promise<{ raw: unknown; statuses: ProxyStatus[] }> {
-  const raw = await fetchJson(address, SYNCZ_PATH, { peer: 'istiod', hint: options.hint, timeoutMs: options.timeoutMs });
+export async function fetchSyncz(
+  address: TargetAddress,
+  options: { hint: string; timeoutMs?: number },
+): Promise<{ raw: unknown; statuses: ProxyStatus[] }> {
+  const raw = await fetchJson(address, SYNCZ_PATH, {
+    peer: 'istiod',
+    hint: options.hint,
+    timeoutMs: options.timeoutMs,
+  });
   return { raw, statuses: decodeSyncz(formatTargetAddress(address), raw) };
 }
