@@ -3,7 +3,8 @@
  * 2048 CSRs, for an RSA 2048 CA (istiod's default) and an ECDSA P-256 CA,
  *   - through the signing function on the calling thread (parse + check the CSR, build, sign),
  *   - through the signing function with CSR checks and signatures on the thread pool (32 in flight),
- *   - through gRPC CreateCertificate on 127.0.0.1 (plaintext, 32 in flight),
+ *   - through gRPC CreateCertificate on 127.0.0.1 (plaintext, 32 in flight), with the client
+ *     in this process, and with the client in a child process (so only the server's CPU counts),
  * next to Node's bare crypto.sign with the CA key, and to
  * `openssl speed -seconds 3 ecdsap256 rsa2048` run once per round in the same
  * run. Prints median, min and max over several rounds, and
@@ -11,7 +12,10 @@
  *
  * Run: node --import tsx bench/ca-throughput.ts [--rounds 5] [--round-ms 1000]
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { sign as cryptoSign } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
@@ -74,12 +78,12 @@ interface Rate {
   readonly cpu: number;
 }
 
-/** Runs `op` repeatedly for ROUND_MS. */
-async function oneRound(op: Op): Promise<Rate> {
+/** Runs `op` repeatedly for `ms` milliseconds. */
+async function oneRound(op: Op, ms: number): Promise<Rate> {
   let done = 0;
   const start = process.hrtime.bigint();
   const cpuStart = process.cpuUsage();
-  const deadline = start + BigInt(ROUND_MS) * 1_000_000n;
+  const deadline = start + BigInt(ms) * 1_000_000n;
   while (process.hrtime.bigint() < deadline) done += await op();
   const cpu = process.cpuUsage(cpuStart);
   return {
@@ -117,8 +121,89 @@ interface Row {
   readonly caKey: CaKeyType;
   readonly csrKind: string;
   readonly path: string;
-  readonly op: Op;
+  /** One measured round of `ms` milliseconds. */
+  readonly round: (ms: number) => Promise<Rate>;
   readonly rates: Rate[];
+}
+
+/** A row measured by repeating `op` on this thread. */
+function localRow(caKey: CaKeyType, csrKind: string, path: string, op: Op): Row {
+  return { caKey, csrKind, path, round: (ms) => oneRound(op, ms), rates: [] };
+}
+
+const SELF = fileURLToPath(import.meta.url);
+
+/**
+ * A gRPC client in a child process, driven over its stdin/stdout: "run <ms>"
+ * answers "done <count>". The server's process then pays only for serving.
+ */
+class ChildClient {
+  private constructor(
+    private readonly child: ChildProcessWithoutNullStreams,
+    private readonly lines: AsyncIterator<string>,
+  ) {}
+
+  static async start(port: number, csrKey: CaKeyType): Promise<ChildClient> {
+    const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--client', String(port), csrKey]);
+    child.stderr.pipe(process.stderr);
+    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const first = await lines.next();
+    if (first.value !== 'ready') throw new Error(`bench client did not start: ${String(first.value)}`);
+    return new ChildClient(child, lines);
+  }
+
+  async round(ms: number): Promise<Rate> {
+    const start = process.hrtime.bigint();
+    const cpuStart = process.cpuUsage();
+    this.child.stdin.write(`run ${ms}\n`);
+    const line = await this.lines.next();
+    const cpu = process.cpuUsage(cpuStart);
+    const done = Number(String(line.value).split(' ')[1]);
+    if (!Number.isFinite(done)) throw new Error(`bench client answered ${String(line.value)}`);
+    return {
+      wall: done / (Number(process.hrtime.bigint() - start) / 1e9),
+      cpu: done / ((cpu.user + cpu.system) / 1e6),
+    };
+  }
+
+  async close(): Promise<void> {
+    const exited = once(this.child, 'exit');
+    this.child.stdin.end('exit\n');
+    const timer = setTimeout(() => this.child.kill(), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** The child side of ChildClient. */
+async function clientMain(port: number, csrKey: CaKeyType): Promise<void> {
+  const requests = Array.from({ length: CSRS_PER_KIND }, () =>
+    create(IstioCertificateRequestSchema, { csr: createCsr(generateKey(csrKey), { uris: [IDENTITY] }) }),
+  );
+  const client = new CaClientCtor(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const md = new grpc.Metadata();
+  md.set('authorization', `Bearer ${TOKEN}`);
+  let i = 0;
+  const one = (): Promise<void> =>
+    new Promise<void>((resolve, reject) =>
+      client.createCertificate(requests[i++ % requests.length] as IstioCertificateRequest, md, (err) =>
+        err ? reject(err) : resolve(),
+      ),
+    );
+  await one();
+  process.stdout.write('ready\n');
+  for await (const line of createInterface({ input: process.stdin })) {
+    const [command, arg] = line.split(' ');
+    if (command !== 'run') break;
+    const deadline = Date.now() + Number(arg);
+    let done = 0;
+    while (Date.now() < deadline) {
+      await Promise.all(Array.from({ length: IN_FLIGHT }, one));
+      done += IN_FLIGHT;
+    }
+    process.stdout.write(`done ${done}\n`);
+  }
+  client.close();
 }
 
 async function main(): Promise<void> {
@@ -171,16 +256,12 @@ async function main(): Promise<void> {
 
     // The floor: Node's crypto.sign alone with the CA key over a certificate-sized input.
     const tbs = Buffer.alloc(400, 1);
-    rows.push({
-      caKey,
-      csrKind: '-',
-      path: 'crypto.sign alone',
-      op: () => {
+    rows.push(
+      localRow(caKey, '-', 'crypto.sign alone', () => {
         cryptoSign(material.issuer.algorithm.digest, tbs, material.signingKey);
         return 1;
-      },
-      rates: [],
-    });
+      }),
+    );
 
     for (const [csrKind, list] of Object.entries(csrs)) {
       let i = 0;
@@ -209,7 +290,7 @@ async function main(): Promise<void> {
           },
         ],
         [
-          'gRPC CreateCertificate',
+          'gRPC, client in-process',
           async () => {
             await Promise.all(
               Array.from(
@@ -224,19 +305,28 @@ async function main(): Promise<void> {
           },
         ],
       ];
-      for (const [path, op] of paths) rows.push({ caKey, csrKind, path, op, rates: [] });
+      for (const [path, op] of paths) rows.push(localRow(caKey, csrKind, path, op));
+      const remote = await ChildClient.start(port, csrKind === 'RSA 2048' ? 'rsa-2048' : 'ecdsa-p256');
+      cleanups.unshift(() => remote.close());
+      rows.push({
+        caKey,
+        csrKind,
+        path: 'gRPC, client in child',
+        round: (ms) => remote.round(ms),
+        rates: [],
+      });
     }
   }
 
   // Rounds visit every row in turn, openssl speed included, so that load from elsewhere on the
   // machine spreads over ours and the baseline alike.
   const opensslRates: Record<CaKeyType, number[]> = { 'rsa-2048': [], 'ecdsa-p256': [] };
-  for (const row of rows) await row.op(); // warm up
+  for (const row of rows) await row.round(200); // warm up
   for (let r = 0; r < ROUNDS; r++) {
     const o = opensslSignRates();
     opensslRates['rsa-2048'].push(o['rsa-2048']);
     opensslRates['ecdsa-p256'].push(o['ecdsa-p256']);
-    for (const row of rows) row.rates.push(await oneRound(row.op));
+    for (const row of rows) row.rates.push(await row.round(ROUND_MS));
   }
   for (const cleanup of cleanups) await cleanup();
 
@@ -254,7 +344,7 @@ async function main(): Promise<void> {
     'certificates per wall-clock second (median [min..max]) and per CPU-second of this process (median);',
   );
   console.log(
-    "the ratio compares per-CPU-second rates, since openssl speed divides by its user CPU time (gRPC rows carry the in-process client's CPU too)",
+    "the ratio compares per-CPU-second rates, since openssl speed divides by its user CPU time (the in-process gRPC rows carry the client's CPU too)",
   );
   console.log('');
   console.log(
@@ -270,7 +360,12 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
+const clientAt = process.argv.indexOf('--client');
+const entry =
+  clientAt >= 0
+    ? clientMain(Number(process.argv[clientAt + 1]), process.argv[clientAt + 2] as CaKeyType)
+    : main();
+entry.catch((err: unknown) => {
   console.error(err);
   process.exitCode = 1;
 });

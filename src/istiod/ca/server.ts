@@ -202,10 +202,12 @@ export class CaService {
           });
     }
     m.successes.inc();
-    this.log.debug(
-      { node: caller.node, identity, key: csr.keyDescription, notAfter: issued.notAfter.toISOString() },
-      'certificate issued',
-    );
+    if (this.log.isLevelEnabled('debug')) {
+      this.log.debug(
+        { node: caller.node, identity, key: csr.keyDescription, notAfter: issued.notAfter.toISOString() },
+        'certificate issued',
+      );
+    }
     return issued;
   }
 
