@@ -54,7 +54,7 @@ export function proxyStatusTable(statuses: readonly ProxyStatus[]): string {
   ];
   const rows = sortStatuses(statuses).map((s) => {
     const byShort = new Map(s.types.map((t) => [shortTypeName(t.typeUrl), t] as const));
-    const subscribed = [...byShort.keys()];
+    const subscribed = [...byShort.keys()].sort((a, b) => typeColumns.indexOf(a) - typeColumns.indexOf(b));
     return [
       proxyName(s),
       s.clusterId || '-',

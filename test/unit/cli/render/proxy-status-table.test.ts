@@ -78,6 +78,17 @@ describe('cli/render/proxy-status-table', () => {
     );
   });
 
+  it('SUBSCRIBED TYPES lists the types in column order, whatever order istiod served them in', () => {
+    const s = status({
+      types: [
+        { typeUrl: 'x.Beta', state: 'SYNCED' },
+        { typeUrl: AUTHZ, state: 'SYNCED' },
+        { typeUrl: ADDRESS, state: 'SYNCED' },
+      ],
+    });
+    assert.match(proxyStatusTable([s]), / 3 \(ADDRESS,AUTHORIZATION,BETA\) /);
+  });
+
   it('sorts by cluster, then name, then istiod and connection', () => {
     const sorted = sortStatuses([
       status({ clusterId: 'b', nodeId: 'a' }),
