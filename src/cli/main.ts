@@ -7,6 +7,8 @@ import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE } from './exit-codes.js';
 import { registerVersionInfo } from './commands/version.js';
 import { registerIstiod } from './commands/istiod.js';
+import { registerZtunnel } from './commands/ztunnel.js';
+import { registerMesh } from './commands/mesh.js';
 import { registerValidate } from './commands/validate.js';
 import { registerCni } from './commands/cni.js';
 import { registerAuthz } from './commands/authz.js';
@@ -21,6 +23,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerVersionInfo(program);
   registerIstiod(program);
+  registerZtunnel(program);
+  registerMesh(program);
   registerValidate(program);
   registerCni(program);
   registerAuthz(program);

@@ -20,6 +20,8 @@ export interface SpawnOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly stdio?: StdioOptions;
   readonly cwd?: string;
+  /** Start it in its own process group and let it outlive this process (for `ambit mesh up`). */
+  readonly detached?: boolean;
 }
 
 export interface ExitStatus {
@@ -53,7 +55,9 @@ export function spawnIn(where: Placement, argv: readonly string[], options: Spaw
     env: options.env ?? process.env,
     stdio: options.stdio ?? ['ignore', 'pipe', 'pipe'],
     cwd: options.cwd,
+    detached: options.detached ?? false,
   });
+  if (options.detached === true) child.unref();
   if (child.pid === undefined) {
     throw new ClusterError('CLUSTER_COMMAND_FAILED', `cannot start ${argv.join(' ')} in ${where.netnsPath}`);
   }

@@ -7,7 +7,7 @@ import type net from 'node:net';
 import type { Workload } from '../../gen/istio/workload/workload_pb.js';
 import type { Logger } from '../../shared/logging.js';
 import { parseSpiffeId, type SpiffeId } from '../../shared/spiffe.js';
-import type { PolicySet } from '../authz/index.js';
+import type { PolicySet, WorkloadPolicyRef } from '../authz/index.js';
 import { parseIp } from '../authz/index.js';
 import type { HbonePool, TlsMaterial } from '../hbone/index.js';
 import type { WorkloadStore } from '../state/index.js';
@@ -67,6 +67,22 @@ export function workloadOfPod(ctx: ProxyContext, pod: LocalPod): Workload | unde
     if (w !== undefined) return w;
   }
   return ctx.store.findWorkload(`${ctx.clusterId}//Pod/${pod.namespace}/${pod.name}`);
+}
+
+/**
+ * The pod's policy attachment read at each use, not copied: a live
+ * connection re-checked after a push must see the workload's new
+ * `authorization_policies`, not the list it had when it connected.
+ */
+export function livePolicyRef(ctx: ProxyContext, pod: LocalPod): WorkloadPolicyRef {
+  return {
+    get namespace(): string {
+      return workloadOfPod(ctx, pod)?.namespace ?? pod.namespace;
+    },
+    get authorizationPolicies(): readonly string[] {
+      return workloadOfPod(ctx, pod)?.authorizationPolicies ?? [];
+    },
+  };
 }
 
 export function workloadByIp(ctx: ProxyContext, ip: string): Workload | undefined {

@@ -9,6 +9,7 @@ import type { HboneAnswer, HboneRequest } from '../hbone/index.js';
 import { ResponseFlag } from '../telemetry/index.js';
 import {
   ILLEGAL_PORTS,
+  livePolicyRef,
   describePod,
   describeWorkload,
   hostPort,
@@ -60,7 +61,7 @@ export function hboneHandler(ctx: ProxyContext, pod: LocalPod, live: LiveInbound
       destinationIp: targetIp,
       destinationPort: req.target.port,
     });
-    const workloadRef = { namespace: destination.namespace, authorizationPolicies: destination.authorizationPolicies };
+    const workloadRef = livePolicyRef(ctx, pod);
     const decision = ctx.policies.check(workloadRef, connection);
     if (decision.kind === 'deny') {
       ctx.logger.info({ src: req.peerUri, dst: hostPort(targetIp, req.target.port), policy: decision.policy, reason: decision.reason }, 'connection denied');

@@ -11,6 +11,7 @@ import { splice } from '../hbone/index.js';
 import { ResponseFlag } from '../telemetry/index.js';
 import {
   ILLEGAL_PORTS,
+  livePolicyRef,
   describePod,
   describeWorkload,
   hostPort,
@@ -46,7 +47,7 @@ export function handleInboundPlaintext(ctx: ProxyContext, pod: LocalPod, live: L
     { src: hostPort(srcIp, socket.remotePort ?? 0), dst: hostPort(dstIp, dstPort), remoteTarget: hostPort(dstIp, dstPort), protocol: 'TCP' },
   );
   const connection = prepareConnection({ sourceIp: srcIp, destinationIp: dstIp, destinationPort: dstPort });
-  const workloadRef = { namespace: destination?.namespace ?? pod.namespace, authorizationPolicies: destination?.authorizationPolicies ?? [] };
+  const workloadRef = livePolicyRef(ctx, pod);
   const decision = ctx.policies.check(workloadRef, connection);
   if (decision.kind === 'deny') {
     ctx.logger.info({ src: srcIp, dst: hostPort(dstIp, dstPort), policy: decision.policy, reason: decision.reason }, 'plaintext connection denied');

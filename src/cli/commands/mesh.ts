@@ -1,0 +1,213 @@
+/**
+ * `ambit mesh up|status|exec|apply|delete|down`: the local mesh on one
+ * Linux machine (the project's main job). Everything it makes is recorded in
+ * the state directory, so every subcommand works from another shell.
+ */
+import { spawn } from 'node:child_process';
+import { copyFileSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, Option } from 'commander';
+import { meshDown, meshRunning, meshUp } from '../../mesh/local-mesh.js';
+import { meshStatus } from '../../mesh/status.js';
+import { DEFAULT_MESH_STATE_DIR, readMeshState, type MeshState } from '../../mesh/state.js';
+import { loadConfigFiles } from '../../istiod/config/parse.js';
+import { validateDocument } from '../../istiod/config/validation/index.js';
+import { EXIT_FAILURE, EXIT_USAGE } from '../exit-codes.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+/** bin/ambit and the demo app, found from this file's place in dist/. */
+const AMBIT_BIN = join(here, '..', '..', '..', 'bin', 'ambit');
+const DEMO_APP = join(here, '..', '..', 'mesh', 'apps', 'demo-app.js');
+
+function out(line = ''): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function requireState(stateDir: string): MeshState {
+  const state = readMeshState(stateDir);
+  if (state === undefined) {
+    process.stderr.write(`ambit mesh: no mesh recorded in ${stateDir}; run \`ambit mesh up --state-dir ${stateDir}\` first\n`);
+    process.exit(EXIT_FAILURE);
+  }
+  return state;
+}
+
+function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 2))).join('').trimEnd()).join('\n');
+}
+
+function printSummary(state: MeshState, stateDir: string): void {
+  out();
+  out(`mesh ${state.prefix} is running (state in ${stateDir})`);
+  out(`  istiod   pid ${state.istiod.pid}  xds ${state.istiod.grpcAddress} (plaintext), ${state.istiod.secureGrpcAddress} (TLS + CA), monitoring http://${state.istiod.monitoringAddress}`);
+  for (const a of state.agents) {
+    out(`  ${a.node.padEnd(8)} agent pid ${a.pid}  admin http://${a.adminAddress}  metrics http://${a.statsAddress}/metrics  bpf instance ${a.instance}`);
+  }
+  if (state.pods.length > 0) {
+    out();
+    out(table([['POD', 'NAMESPACE', 'NODE', 'IP', 'IDENTITY'], ...state.pods.map((p) => [p.name, p.namespace, p.node, p.ips.join(','), `spiffe://cluster.local/ns/${p.namespace}/sa/${p.serviceAccount}`])]));
+  }
+  const frontend = state.pods.find((p) => p.app === 'frontend');
+  out();
+  out('try next:');
+  const sd = stateDir === DEFAULT_MESH_STATE_DIR ? '' : ` --state-dir ${stateDir}`;
+  if (frontend !== undefined) {
+    out(`  ambit mesh exec${sd} ${frontend.name} -- curl -s http://frontend        # frontend -> backend over HBONE`);
+    out(`  ambit mesh exec${sd} ${frontend.name} -- curl -s http://backend`);
+  }
+  out(`  ambit mesh status${sd}`);
+  out(`  ambit ztunnel-config workloads --node ${state.agents[0]?.node ?? 'node0'}${sd}`);
+  out(`  ambit mesh apply${sd} -f examples/policies/deny-frontend.yaml    # then retry the curl`);
+  out(`  ambit mesh down${sd}`);
+}
+
+export function registerMesh(program: Command): void {
+  const mesh = program.command('mesh').description('the local mesh on this machine: netns cluster, istiod, node agents, demo');
+  const stateDirOption = () => new Option('--state-dir <dir>', 'where the mesh records what it made').default(DEFAULT_MESH_STATE_DIR);
+
+  mesh
+    .command('up')
+    .description('build the netns cluster, start istiod and one agent per node, deploy the demo')
+    .option('--nodes <n>', 'number of nodes', '2')
+    .option('--no-demo', 'do not deploy the frontend/backend demo')
+    .option('--prefix <prefix>', 'name prefix for namespaces, cgroups and pins (default: random)')
+    .addOption(stateDirOption())
+    .action(async (flags: { nodes: string; demo: boolean; prefix?: string; stateDir: string }) => {
+      const nodes = Number(flags.nodes);
+      if (!Number.isInteger(nodes) || nodes < 1 || nodes > 8) {
+        process.stderr.write(`ambit mesh up: --nodes "${flags.nodes}": must be an integer 1..8\n`);
+        process.exitCode = EXIT_USAGE;
+        return;
+      }
+      const started = Date.now();
+      const { state, existed } = await meshUp({
+        stateDir: flags.stateDir,
+        nodes,
+        demo: flags.demo,
+        ...(flags.prefix !== undefined ? { prefix: flags.prefix } : {}),
+        ambitArgv: [process.execPath, AMBIT_BIN],
+        demoAppArgv: [process.execPath, DEMO_APP],
+        progress: (line) => out(`==> ${line}`),
+      });
+      if (existed) out(`a mesh already runs in ${flags.stateDir}; nothing changed`);
+      else out(`==> up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      printSummary(state, flags.stateDir);
+    });
+
+  mesh
+    .command('status')
+    .description('nodes, pods, agents (readiness, xDS, certificates, connections) and mTLS pairs')
+    .addOption(stateDirOption())
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
+    .action(async (flags: { stateDir: string; output: string }) => {
+      const state = requireState(flags.stateDir);
+      const status = await meshStatus(state);
+      if (flags.output === 'json') {
+        out(JSON.stringify(status, null, 2));
+        return;
+      }
+      out(`mesh ${status.prefix}: istiod pid ${status.istiod.pid} ${status.istiod.running ? (status.istiod.ready ? 'ready' : 'not ready') : 'NOT RUNNING'}, ${status.istiod.agentsConnected} agent(s) connected`);
+      out();
+      out(table([['NODE', 'AGENT PID', 'READY', 'XDS', 'WORKLOADS', 'CERTIFICATES', 'CONNECTIONS (IN/OUT)'], ...status.agents.map((a) => [
+        a.node, String(a.pid), a.running ? a.ready : 'NOT RUNNING', a.xds, String(a.workloads),
+        a.certificates.map((c) => `${c.identity.replace(/^spiffe:\/\/[^/]+\//, '')}:${c.state}`).join(' ') || '-',
+        `${a.connections.inbound}/${a.connections.outbound}`,
+      ])]));
+      if (status.pods.length > 0) {
+        out();
+        out(table([['POD', 'NAMESPACE', 'NODE', 'IP', 'IDENTITY', 'ENROLLED'], ...status.pods.map((p) => [p.name, p.namespace, p.node, p.ip, p.identity, p.enrolled ? 'yes' : 'no'])]));
+      }
+      const pairs = status.agents.flatMap((a) => a.mtls.map((m) => `  ${m}  (seen by ${a.node})`));
+      out();
+      out(pairs.length > 0 ? `mTLS (live HBONE connections):\n${pairs.join('\n')}` : 'mTLS: no live HBONE connection at this moment');
+      if (!meshRunning(state)) process.exitCode = EXIT_FAILURE;
+    });
+
+  mesh
+    .command('exec')
+    .description('run a command inside a pod (its netns and cgroup), e.g. `ambit mesh exec frontend-x -- curl http://backend`')
+    .argument('<pod>', 'pod name (a unique prefix is enough)')
+    .argument('<command...>', 'the command and its arguments')
+    .addOption(stateDirOption())
+    .action(async (podName: string, command: string[], flags: { stateDir: string }) => {
+      const state = requireState(flags.stateDir);
+      const matches = state.pods.filter((p) => p.name === podName || p.name.startsWith(podName));
+      const pod = matches.find((p) => p.name === podName) ?? (matches.length === 1 ? matches[0] : undefined);
+      if (pod === undefined) {
+        process.stderr.write(
+          `ambit mesh exec: ${matches.length > 1 ? `"${podName}" matches ${matches.map((p) => p.name).join(', ')}` : `no pod "${podName}"`}; pods: ${state.pods.map((p) => p.name).join(', ') || 'none'}\n`,
+        );
+        process.exitCode = EXIT_USAGE;
+        return;
+      }
+      // Join the pod's cgroup (so capture applies), then its netns; `ip netns exec`
+      // also gives the pod the demo's /etc/hosts (service names -> VIPs).
+      const launcher = 'echo $$ > "$1/cgroup.procs" || exit 126; ns=$2; shift 2; exec ip netns exec "$ns" "$@"';
+      const child = spawn('sh', ['-c', launcher, 'ambit-exec', pod.cgroup, pod.netns, ...command], { stdio: 'inherit' });
+      const code = await new Promise<number>((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 128 : 1))));
+      process.exitCode = code;
+    });
+
+  mesh
+    .command('apply')
+    .description("validate config and copy it into istiod's directory (invalid config changes nothing)")
+    .requiredOption('-f, --file <file...>', 'YAML/JSON files or directories')
+    .addOption(stateDirOption())
+    .action(async (flags: { file: string[]; stateDir: string }) => {
+      const state = requireState(flags.stateDir);
+      const files = await loadConfigFiles(flags.file);
+      const problems: string[] = [];
+      for (const f of files) {
+        if (f.kind === 'unreadable') {
+          problems.push(`${f.file}: ${f.error.message}`);
+          continue;
+        }
+        for (const doc of f.documents) {
+          if (doc.kind === 'parse-error') {
+            problems.push(`${f.file}[${doc.index}]: (document): ${doc.message}`);
+            continue;
+          }
+          const r = validateDocument(doc.raw, { source: 'file', file: f.file, index: doc.index });
+          if (r.kind === 'invalid') {
+            for (const e of r.errors) problems.push(`${f.file}[${doc.index}] ${r.objectKind ?? '?'}/${r.namespace ?? '?'}/${r.name ?? '?'}: ${e.path}: ${e.message}`);
+          }
+        }
+      }
+      if (problems.length > 0) {
+        process.stderr.write(`ambit mesh apply: refused, nothing changed:\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
+        process.exitCode = EXIT_FAILURE;
+        return;
+      }
+      for (const f of files) {
+        const target = join(state.configDir, `50-applied-${basename(f.file)}`);
+        copyFileSync(f.file, target);
+        out(`applied ${f.file} -> ${target}`);
+      }
+    });
+
+  mesh
+    .command('delete')
+    .description('remove config applied with `ambit mesh apply -f` (by the same file name)')
+    .requiredOption('-f, --file <file...>', 'the files given to apply')
+    .addOption(stateDirOption())
+    .action((flags: { file: string[]; stateDir: string }) => {
+      const state = requireState(flags.stateDir);
+      for (const f of flags.file) {
+        const target = join(state.configDir, `50-applied-${basename(f)}`);
+        rmSync(target, { force: true });
+        out(`deleted ${target}`);
+      }
+    });
+
+  mesh
+    .command('down')
+    .description('stop every process the mesh started and remove its namespaces, cgroups, pins and files')
+    .addOption(stateDirOption())
+    .action(async (flags: { stateDir: string }) => {
+      const r = await meshDown(flags.stateDir);
+      out(r.found ? `mesh in ${flags.stateDir} removed (${r.stopped} process(es) stopped)` : `no mesh recorded in ${flags.stateDir}; nothing to do`);
+    });
+
+}

@@ -1,0 +1,362 @@
+/**
+ * The local mesh on one machine: a netns cluster, istiod on a YAML
+ * directory, one node agent per node, and (optionally) the demo — frontend
+ * and backend services in the ambient `demo` namespace with traffic
+ * flowing. `meshUp` is idempotent; `meshDown` removes everything it made,
+ * from the state file, also after a crash.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createCluster, destroyClusterFromState, type ClusterPod, type NetnsCluster } from './cluster/index.js';
+import { withEnrollmentClient } from '../ztunnel/enroll/index.js';
+import { destroyInstance } from '../ztunnel/redirect/index.js';
+import { namespaceManifest, podManifest, serviceManifest, DEMO_NAMESPACE } from './manifests.js';
+import { freePort, startDetached, stopPid, waitForHttpOk } from './processes.js';
+import {
+  MeshError,
+  isAlive,
+  readMeshState,
+  stateFile,
+  writeMeshState,
+  type AgentRecord,
+  type MeshState,
+  type PodRecord,
+} from './state.js';
+
+/** The demo's services: name -> VIP. VIPs are never routed: capture rewrites them in the pod. */
+export const DEMO_SERVICES = { frontend: '10.96.0.10', backend: '10.96.0.20' } as const;
+export const DEMO_APP_PORT = 8080;
+export const DEMO_SERVICE_PORT = 80;
+const ISTIOD_NAME = 'istiod.istio-system.svc';
+
+export interface MeshUpOptions {
+  readonly stateDir: string;
+  readonly nodes: number;
+  readonly demo: boolean;
+  readonly prefix?: string;
+  /** How to run `ambit` (e.g. [node, bin/ambit]). */
+  readonly ambitArgv: readonly string[];
+  /** How to run the demo app (e.g. [node, dist/mesh/apps/demo-app.js]). */
+  readonly demoAppArgv: readonly string[];
+  /** Progress lines for a person watching. */
+  readonly progress?: (line: string) => void;
+  /** Background traffic from the frontend, every N ms (0 = none). */
+  readonly trafficMs?: number;
+}
+
+export interface MeshUpResult {
+  readonly state: MeshState;
+  /** True when a running mesh was found and left as it was. */
+  readonly existed: boolean;
+}
+
+function shortHash(): string {
+  return randomBytes(3).toString('hex').slice(0, 5);
+}
+
+/** Whether the processes a state records are still running. */
+export function meshRunning(state: MeshState): boolean {
+  return isAlive(state.istiod.pid) && state.agents.every((a) => isAlive(a.pid));
+}
+
+export async function meshUp(options: MeshUpOptions): Promise<MeshUpResult> {
+  const stateDir = resolve(options.stateDir);
+  const say = options.progress ?? (() => undefined);
+  const existing = readMeshState(stateDir);
+  if (existing !== undefined) {
+    if (meshRunning(existing)) return { state: existing, existed: true };
+    throw new MeshError(
+      'MESH_STALE',
+      `${stateFile(stateDir)} records a mesh whose processes are gone; run \`ambit mesh down --state-dir ${options.stateDir}\` first`,
+    );
+  }
+  if (!Number.isInteger(options.nodes) || options.nodes < 1 || options.nodes > 8) {
+    throw new MeshError('MESH_BAD_OPTION', `--nodes ${options.nodes}: must be 1..8`);
+  }
+  mkdirSync(stateDir, { recursive: true });
+  const configDir = join(stateDir, 'config');
+  const caDir = join(stateDir, 'ca');
+  mkdirSync(configDir, { recursive: true });
+  mkdirSync(caDir, { recursive: true });
+
+  say(`building the netns cluster (${options.nodes} node${options.nodes > 1 ? 's' : ''})`);
+  const cluster = await createCluster({
+    nodes: options.nodes,
+    ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
+    stateDir,
+    teardownOnExit: false,
+  });
+  const started: number[] = [];
+  try {
+    const prefix = cluster.prefix;
+    const nodeNames = cluster.nodes.map((n) => n.name);
+
+    writeFileSync(join(configDir, '00-namespaces.yaml'), [namespaceManifest(DEMO_NAMESPACE, true), namespaceManifest('istio-system', false)].join('---\n'));
+    const tokens = nodeNames.map((node) => ({ node, token: randomBytes(24).toString('hex') }));
+    const tokensFile = join(stateDir, 'tokens.yaml');
+    writeFileSync(tokensFile, `tokens:\n${tokens.map((t) => `  - token: ${t.token}\n    node: ${t.node}\n`).join('')}`, { mode: 0o600 });
+
+    say('starting istiod');
+    const [grpc, secure, monitoring] = [await freePort(), await freePort(), await freePort()];
+    const istiodLog = join(stateDir, 'istiod.log');
+    const istiodPid = startDetached(
+      [
+        ...options.ambitArgv,
+        'istiod',
+        '--config-dir', configDir,
+        '--ca-dir', caDir,
+        '--tokens', tokensFile,
+        '--grpc-addr', `127.0.0.1:${grpc}`,
+        '--secure-grpc-addr', `127.0.0.1:${secure}`,
+        '--monitoring-addr', `127.0.0.1:${monitoring}`,
+        '--push-debounce-ms', '50',
+      ],
+      istiodLog,
+    );
+    started.push(istiodPid);
+    await waitForHttpOk(`http://127.0.0.1:${monitoring}/ready`, istiodPid, 'istiod', istiodLog, 60_000);
+
+    const agents: AgentRecord[] = [];
+    for (const node of nodeNames) {
+      say(`starting the node agent on ${node}`);
+      const dir = join(stateDir, node);
+      mkdirSync(dir, { recursive: true });
+      const tokenFile = join(dir, 'token');
+      writeFileSync(tokenFile, tokens.find((t) => t.node === node)!.token, { mode: 0o600 });
+      const [admin, stats, ready] = [await freePort(), await freePort(), await freePort()];
+      const log = join(dir, 'ztunnel.log');
+      const instance = `${prefix}-${node}`;
+      const enrollSocket = join(dir, 'ztunnel.sock');
+      const pid = startDetached(
+        [
+          ...options.ambitArgv,
+          'ztunnel',
+          '--node-name', node,
+          '--pod-name', `ztunnel-${node}`,
+          '--xds-address', `127.0.0.1:${secure}`,
+          '--istiod-name', ISTIOD_NAME,
+          '--root-cert', join(caDir, 'root-cert.pem'),
+          '--token-file', tokenFile,
+          '--instance', instance,
+          '--enroll-socket', enrollSocket,
+          '--records-file', join(dir, 'enrolled-pods.json'),
+          '--admin-addr', `127.0.0.1:${admin}`,
+          '--stats-addr', `127.0.0.1:${stats}`,
+          '--readiness-addr', `127.0.0.1:${ready}`,
+        ],
+        log,
+      );
+      started.push(pid);
+      agents.push({
+        node,
+        pid,
+        log,
+        instance,
+        enrollSocket,
+        adminAddress: `127.0.0.1:${admin}`,
+        statsAddress: `127.0.0.1:${stats}`,
+        readinessAddress: `127.0.0.1:${ready}`,
+      });
+    }
+    for (const a of agents) await waitForHttpOk(`http://${a.readinessAddress}/healthz/ready`, a.pid, `the agent on ${a.node}`, a.log, 60_000);
+
+    let state: MeshState = {
+      version: 1,
+      prefix,
+      createdAt: new Date().toISOString(),
+      clusterStateFile: cluster.stateFile,
+      configDir,
+      caDir,
+      istiod: {
+        pid: istiodPid,
+        log: istiodLog,
+        grpcAddress: `127.0.0.1:${grpc}`,
+        secureGrpcAddress: `127.0.0.1:${secure}`,
+        monitoringAddress: `127.0.0.1:${monitoring}`,
+      },
+      agents,
+      pods: [],
+      services: {},
+      etcNetnsDirs: [],
+    };
+    writeMeshState(stateDir, state);
+    if (options.demo) state = await deployDemo(cluster, state, stateDir, options, say);
+    return { state, existed: false };
+  } catch (err) {
+    for (const pid of started.reverse()) await stopPid(pid);
+    for (const n of cluster.nodes) await destroyInstance(`${cluster.prefix}-${n.name}`).catch(() => undefined);
+    await cluster.destroy();
+    rmSync(stateFile(stateDir), { force: true });
+    throw err;
+  }
+}
+
+async function deployDemo(
+  cluster: NetnsCluster,
+  base: MeshState,
+  stateDir: string,
+  options: MeshUpOptions,
+  say: (line: string) => void,
+): Promise<MeshState> {
+  const nodes = cluster.nodes.map((n) => n.name);
+  const frontendNode = nodes[0]!;
+  const backendNode = nodes[1] ?? nodes[0]!;
+  const placements: { app: 'frontend' | 'backend'; node: string }[] = [
+    { app: 'frontend', node: frontendNode },
+    { app: 'backend', node: backendNode },
+    { app: 'backend', node: backendNode },
+  ];
+  say('creating the demo pods: frontend on ' + frontendNode + ', two backends on ' + backendNode);
+  const pods: { pod: ClusterPod; app: string }[] = [];
+  for (const p of placements) {
+    const name = `${p.app}-${shortHash()}`;
+    pods.push({ pod: await cluster.addPod(p.node, name), app: p.app });
+  }
+  writeFileSync(
+    join(base.configDir, '10-demo-services.yaml'),
+    Object.entries(DEMO_SERVICES)
+      .map(([name, vip]) => serviceManifest({ name, namespace: DEMO_NAMESPACE, clusterIP: vip, port: DEMO_SERVICE_PORT, targetPort: DEMO_APP_PORT }))
+      .join('---\n'),
+  );
+  writeFileSync(
+    join(base.configDir, '20-demo-pods.yaml'),
+    pods
+      .map(({ pod, app }) =>
+        podManifest({
+          name: pod.name,
+          namespace: DEMO_NAMESPACE,
+          uid: pod.uid,
+          node: pod.node,
+          ips: pod.ips,
+          app,
+          serviceAccount: app,
+          containerPort: DEMO_APP_PORT,
+        }),
+      )
+      .join('---\n'),
+  );
+
+  // Name resolution for the pods: `ip netns exec` bind-mounts /etc/netns/<ns>/hosts.
+  const etcNetnsDirs: string[] = [];
+  const hosts = ['127.0.0.1 localhost', '::1 localhost']
+    .concat(Object.entries(DEMO_SERVICES).map(([name, vip]) => `${vip} ${name} ${name}.${DEMO_NAMESPACE} ${name}.${DEMO_NAMESPACE}.svc.cluster.local`))
+    .join('\n');
+  for (const { pod } of pods) {
+    const dir = join('/etc/netns', pod.netns);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'hosts'), `${hosts}\n`);
+    etcNetnsDirs.push(dir);
+  }
+
+  say('enrolling the pods with their node agents');
+  const records: PodRecord[] = [];
+  for (const { pod, app } of pods) {
+    const agent = base.agents.find((a) => a.node === pod.node)!;
+    await withEnrollmentClient({ socketPath: agent.enrollSocket }, (c) =>
+      c.addPod({
+        uid: pod.uid,
+        name: pod.name,
+        namespace: DEMO_NAMESPACE,
+        serviceAccount: app,
+        netnsPath: pod.netnsPath,
+        cgroupPath: pod.cgroup,
+        ips: pod.ips,
+      }),
+    );
+    const log = join(stateDir, pod.node, `${pod.name}.log`);
+    const argv = [
+      ...options.demoAppArgv,
+      '--role', app,
+      '--name', pod.name,
+      '--port', String(DEMO_APP_PORT),
+      ...(app === 'frontend'
+        ? ['--upstream', `http://${DEMO_SERVICES.backend}:${DEMO_SERVICE_PORT}/`, '--traffic-ms', String(options.trafficMs ?? 2000)]
+        : []),
+    ];
+    const proc = cluster.spawnInPod(pod.name, argv, { detached: true, stdio: ['ignore', 'ignore', 'ignore'] });
+    void log;
+    records.push({
+      name: pod.name,
+      namespace: DEMO_NAMESPACE,
+      node: pod.node,
+      uid: pod.uid,
+      ips: pod.ips,
+      netns: pod.netns,
+      netnsPath: pod.netnsPath,
+      cgroup: pod.cgroup,
+      app,
+      serviceAccount: app,
+      enrolled: true,
+      appPid: proc.pid,
+    });
+  }
+  const state: MeshState = { ...base, pods: records, services: { ...DEMO_SERVICES }, etcNetnsDirs };
+  writeMeshState(stateDir, state);
+  say('waiting for the demo traffic to flow');
+  await waitForDemo(cluster, records);
+  return state;
+}
+
+/** Bounded wait until the frontend answers through the mesh. */
+async function waitForDemo(cluster: NetnsCluster, pods: readonly PodRecord[]): Promise<void> {
+  const frontend = pods.find((p) => p.app === 'frontend');
+  if (frontend === undefined) return;
+  const deadline = Date.now() + 30_000;
+  let last = '';
+  while (Date.now() < deadline) {
+    const r = await cluster.execInPod(frontend.name, [process.execPath, '-e', HTTP_GET_SCRIPT, `http://${DEMO_SERVICES.frontend}:${DEMO_SERVICE_PORT}/`], { timeoutMs: 8000 });
+    if (r.code === 0 && r.stdout.includes('hello from backend')) return;
+    last = (r.stdout + r.stderr).trim();
+    await new Promise((res) => setTimeout(res, 300));
+  }
+  throw new MeshError('MESH_DEMO_FAILED', `the demo traffic did not flow within 30 s: ${last}`);
+}
+
+/** A tiny HTTP GET in node (curl may be absent): prints the status and body, exit 0 on 2xx. */
+export const HTTP_GET_SCRIPT = `
+const http = require('node:http');
+const req = http.get(process.argv[1], { timeout: 5000 }, (res) => {
+  let body = '';
+  res.on('data', (c) => (body += c));
+  res.on('end', () => { process.stdout.write(res.statusCode + ' ' + body); process.exit(res.statusCode >= 200 && res.statusCode < 300 ? 0 : 1); });
+});
+req.on('timeout', () => req.destroy(new Error('timeout')));
+req.on('error', (e) => { process.stderr.write(e.message + '\\n'); process.exit(1); });
+`;
+
+export interface MeshDownResult {
+  readonly found: boolean;
+  readonly stopped: number;
+}
+
+/** Stops every process and removes every namespace, cgroup, pin and file the mesh made. */
+export async function meshDown(stateDirInput: string): Promise<MeshDownResult> {
+  const stateDir = resolve(stateDirInput);
+  const state = readMeshState(stateDir);
+  if (state === undefined) return { found: false, stopped: 0 };
+  let stopped = 0;
+  for (const a of state.agents) {
+    if (isAlive(a.pid)) stopped++;
+    await stopPid(a.pid);
+  }
+  if (isAlive(state.istiod.pid)) stopped++;
+  await stopPid(state.istiod.pid);
+  for (const p of state.pods) if (p.appPid !== undefined && isAlive(p.appPid)) stopped++;
+  // The cluster teardown kills whatever still runs in its cgroups (the demo apps).
+  if (existsSync(state.clusterStateFile)) await destroyClusterFromState(state.clusterStateFile);
+  for (const a of state.agents) await destroyInstance(a.instance).catch(() => undefined);
+  for (const dir of state.etcNetnsDirs) rmSync(dir, { recursive: true, force: true });
+  for (const a of state.agents) rmSync(a.enrollSocket, { force: true });
+  rmSync(stateFile(stateDir), { force: true });
+  return { found: true, stopped };
+}
+
+/** Reads a file the mesh wrote, for `status` (e.g. the root certificate). */
+export function readMeshFile(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}

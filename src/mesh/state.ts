@@ -1,0 +1,99 @@
+/**
+ * What `ambit mesh up` made, recorded in `<state-dir>/mesh.json` so that
+ * `status`, `exec`, `apply` and `down` work from another shell and after a
+ * crash. Written atomically (temp file + rename).
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AmbitError } from '../shared/errors.js';
+
+export const MESH_STATE_FILE = 'mesh.json';
+export const DEFAULT_MESH_STATE_DIR = '.ambit/mesh';
+
+export class MeshError extends AmbitError {}
+
+export interface ProcessRecord {
+  readonly pid: number;
+  readonly log: string;
+}
+
+export interface AgentRecord extends ProcessRecord {
+  readonly node: string;
+  readonly instance: string;
+  readonly enrollSocket: string;
+  readonly adminAddress: string;
+  readonly statsAddress: string;
+  readonly readinessAddress: string;
+}
+
+export interface PodRecord {
+  readonly name: string;
+  readonly namespace: string;
+  readonly node: string;
+  readonly uid: string;
+  readonly ips: readonly string[];
+  readonly netns: string;
+  readonly netnsPath: string;
+  readonly cgroup: string;
+  readonly app: string;
+  readonly serviceAccount: string;
+  readonly enrolled: boolean;
+  readonly appPid?: number;
+}
+
+export interface MeshState {
+  readonly version: 1;
+  readonly prefix: string;
+  readonly createdAt: string;
+  readonly clusterStateFile: string;
+  readonly configDir: string;
+  readonly caDir: string;
+  readonly istiod: ProcessRecord & {
+    readonly grpcAddress: string;
+    readonly secureGrpcAddress: string;
+    readonly monitoringAddress: string;
+  };
+  readonly agents: readonly AgentRecord[];
+  readonly pods: readonly PodRecord[];
+  /** Service name -> VIP, for the pods' /etc/hosts. */
+  readonly services: Readonly<Record<string, string>>;
+  /** Directories under /etc/netns made for the pods' name resolution. */
+  readonly etcNetnsDirs: readonly string[];
+}
+
+export function stateFile(stateDir: string): string {
+  return join(stateDir, MESH_STATE_FILE);
+}
+
+export function readMeshState(stateDir: string): MeshState | undefined {
+  let text: string;
+  try {
+    text = readFileSync(stateFile(stateDir), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new MeshError('MESH_STATE_UNREADABLE', `${stateFile(stateDir)}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    const state = JSON.parse(text) as MeshState;
+    if (state.version !== 1) throw new Error(`version ${String(state.version)} is not 1`);
+    return state;
+  } catch (err) {
+    throw new MeshError('MESH_STATE_UNREADABLE', `${stateFile(stateDir)}: not a mesh state file: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+export function writeMeshState(stateDir: string, state: MeshState): void {
+  mkdirSync(stateDir, { recursive: true });
+  const tmp = `${stateFile(stateDir)}.tmp-${process.pid}`;
+  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
+  renameSync(tmp, stateFile(stateDir));
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
