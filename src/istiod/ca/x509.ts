@@ -163,9 +163,25 @@ export interface CertificateTemplate {
   readonly serial?: Buffer;
 }
 
-/** A random positive serial of 128 bits (RFC 5280 allows up to 20 octets; the top bit is cleared to stay positive without padding). */
+const SERIAL_BYTES = 16;
+/** Random bytes are drawn in blocks: one CSPRNG call per serial cost more than the rest of building a certificate. */
+const SERIAL_POOL_BYTES = SERIAL_BYTES * 256;
+let serialPool = Buffer.alloc(0);
+let serialPoolOffset = 0;
+
+/**
+ * A random positive serial of 16 octets (RFC 5280 allows up to 20). The top
+ * bit of the first octet is cleared so the INTEGER needs no padding, and its
+ * lowest bit is set so the length never shrinks: 126 random bits.
+ */
 export function randomSerial(): Buffer {
-  const serial = randomBytes(16);
+  if (serialPoolOffset + SERIAL_BYTES > serialPool.length) {
+    serialPool = randomBytes(SERIAL_POOL_BYTES);
+    serialPoolOffset = 0;
+  }
+  const serial = Buffer.from(serialPool.subarray(serialPoolOffset, serialPoolOffset + SERIAL_BYTES));
+  serialPool.fill(0, serialPoolOffset, serialPoolOffset + SERIAL_BYTES);
+  serialPoolOffset += SERIAL_BYTES;
   serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x01;
   return serial;
 }
