@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # Debian packages: the eBPF toolchain and libraries for the native addon,
 # iproute2 for the network-namespace cluster, openssl for certificate checks,
 # prometheus for the tests that scrape real metrics.
-DEB_PACKAGES=(clang llvm libbpf-dev libelf-dev bpftool iproute2 zlib1g-dev openssl prometheus make g++ python3)
+DEB_PACKAGES=(clang llvm libbpf-dev libelf-dev bpftool iproute2 zlib1g-dev openssl prometheus tcpdump curl make g++ python3)
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do

@@ -47,6 +47,8 @@ export interface MeshUpOptions {
 
 export interface MeshUpResult {
   readonly state: MeshState;
+  /** The cluster, when this call built it (tests add pods to it). */
+  readonly cluster?: NetnsCluster;
   /** True when a running mesh was found and left as it was. */
   readonly existed: boolean;
 }
@@ -182,7 +184,7 @@ export async function meshUp(options: MeshUpOptions): Promise<MeshUpResult> {
     };
     writeMeshState(stateDir, state);
     if (options.demo) state = await deployDemo(cluster, state, stateDir, options, say);
-    return { state, existed: false };
+    return { state, existed: false, cluster };
   } catch (err) {
     for (const pid of started.reverse()) await stopPid(pid);
     for (const n of cluster.nodes) await destroyInstance(`${cluster.prefix}-${n.name}`).catch(() => undefined);

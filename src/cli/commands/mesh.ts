@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { meshDown, meshRunning, meshUp } from '../../mesh/local-mesh.js';
 import { meshStatus } from '../../mesh/status.js';
+import { podExecArgv } from '../../mesh/exec.js';
 import { DEFAULT_MESH_STATE_DIR, readMeshState, type MeshState } from '../../mesh/state.js';
 import { loadConfigFiles } from '../../istiod/config/parse.js';
 import { validateDocument } from '../../istiod/config/validation/index.js';
@@ -142,10 +143,8 @@ export function registerMesh(program: Command): void {
         process.exitCode = EXIT_USAGE;
         return;
       }
-      // Join the pod's cgroup (so capture applies), then its netns; `ip netns exec`
-      // also gives the pod the demo's /etc/hosts (service names -> VIPs).
-      const launcher = 'echo $$ > "$1/cgroup.procs" || exit 126; ns=$2; shift 2; exec ip netns exec "$ns" "$@"';
-      const child = spawn('sh', ['-c', launcher, 'ambit-exec', pod.cgroup, pod.netns, ...command], { stdio: 'inherit' });
+      const [cmd, ...args] = podExecArgv(pod, command);
+      const child = spawn(cmd!, args, { stdio: 'inherit' });
       const code = await new Promise<number>((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 128 : 1))));
       process.exitCode = code;
     });
