@@ -17,12 +17,15 @@ import { mapRows, mapTable, podTable, statusText } from '../render/bpf-tables.js
 import { renderJson } from '../render/structured.js';
 import { EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import { TargetError } from '../targets/errors.js';
+import { DEFAULT_MESH_STATE_DIR, findMeshNode, requireMeshState } from '../targets/mesh-state.js';
 
 /** The instance `ambit ztunnel` pins under unless told otherwise. */
 export const DEFAULT_BPF_INSTANCE = 'default';
 
 interface Flags {
   instance: string;
+  node?: string;
+  stateDir: string;
   bpffsRoot: string;
   output: 'table' | 'json';
 }
@@ -40,6 +43,18 @@ const VIEWS: readonly { readonly name: View; readonly description: string }[] = 
   },
   { name: 'maps', description: 'pinned maps and how many entries each holds, where known' },
 ];
+
+/** The instance the agent of `node` pins under, from the mesh state. */
+export function nodeInstance(stateDir: string, node: string): string {
+  const n = findMeshNode(requireMeshState(stateDir, 'pass --instance NAME'), node);
+  if (n.instance === undefined) {
+    throw new TargetError(
+      'MESH_STATE_INVALID',
+      `the mesh state does not say which BPF instance the agent of node ${node} uses; pass --instance`,
+    );
+  }
+  return n.instance;
+}
 
 /** Reads an instance's state; a missing instance is a {@link TargetError} (BPF_NOT_PINNED) saying how it gets there. */
 export function readInstance(instance: string, bpffsRoot: string): RedirectStatus {
@@ -73,22 +88,29 @@ export function registerBpf(program: Command): void {
     bpf
       .command(v.name)
       .description(v.description)
-      .option('--instance <name>', 'the agent instance whose pins to read', DEFAULT_BPF_INSTANCE)
+      .addOption(
+        new Option('--instance <name>', 'the agent instance whose pins to read')
+          .default(DEFAULT_BPF_INSTANCE)
+          .conflicts('node'),
+      )
+      .option('--node <name>', "the instance of this node's agent, from the mesh state")
+      .option('--state-dir <dir>', 'where `ambit mesh` keeps its state', DEFAULT_MESH_STATE_DIR)
       .option('--bpffs-root <dir>', 'where bpffs is mounted', DEFAULT_BPFFS_ROOT)
       .addOption(
         new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'),
       )
       .action((_opts: unknown, self: Command) => {
         const f = self.opts<Flags>();
+        const instance = f.node === undefined ? f.instance : nodeInstance(f.stateDir, f.node);
         try {
-          instancePinDir(f.instance, f.bpffsRoot);
+          instancePinDir(instance, f.bpffsRoot);
         } catch (err) {
           if (err instanceof RedirectError && err.code === 'REDIRECT_BAD_INSTANCE') {
             self.error(`error: --instance: ${err.message}`, { exitCode: EXIT_USAGE, code: 'ambit.usage' });
           }
           throw err;
         }
-        process.stdout.write(renderView(v.name, readInstance(f.instance, f.bpffsRoot), f.output));
+        process.stdout.write(renderView(v.name, readInstance(instance, f.bpffsRoot), f.output));
         process.exitCode = EXIT_OK;
       });
   }

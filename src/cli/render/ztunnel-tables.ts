@@ -162,10 +162,17 @@ function orNA(v: string): string {
   return v === '' ? 'NA' : v;
 }
 
-/** A decimal serial number in lower-case hex; text that is not a decimal number as is. */
+/** A decimal serial number in lower-case hex without leading zeros; text that is not a decimal number as is. */
 export function serialHex(decimal: string): string {
   if (!/^\d+$/.test(decimal)) return orNA(decimal);
   return BigInt(decimal).toString(16);
+}
+
+/** The SERIAL NUMBER cell: from the hex read off a PEM, else from the served decimal. */
+export function certSerial(c: DumpCert): string {
+  if (c.serialHex !== undefined && /^[0-9A-Fa-f]+$/.test(c.serialHex))
+    return BigInt(`0x${c.serialHex}`).toString(16);
+  return serialHex(c.serialNumber);
 }
 
 /** Whether `now` lies strictly inside the certificate's validity (false when a date is missing or unreadable). */
@@ -187,7 +194,7 @@ function certificateRows(c: DumpCertificate, now: Date): string[][] {
     type,
     state,
     String(certValid(x, now)),
-    serialHex(x.serialNumber),
+    certSerial(x),
     orNA(x.expirationTime),
     orNA(x.validFrom),
   ];

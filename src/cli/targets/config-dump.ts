@@ -6,6 +6,7 @@
  * ztunnel's `workloadState[uid].connections`. Each entry keeps its raw JSON
  * for `-o json|yaml`.
  */
+import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { formatTargetAddress, type TargetAddress } from './address.js';
 import { TargetError } from './errors.js';
@@ -52,8 +53,10 @@ export interface DumpPolicy {
 }
 
 export interface DumpCert {
-  /** Decimal, as served. */
+  /** Decimal, as ztunnel serves it; empty when the dump gave a PEM (see serialHex). */
   readonly serialNumber: string;
+  /** Hex, read from the certificate itself when the dump lists PEM text. */
+  readonly serialHex?: string;
   /** RFC 3339, or empty. */
   readonly validFrom: string;
   readonly expirationTime: string;
@@ -134,13 +137,47 @@ function waypointRef(v: unknown): WaypointRef | undefined {
   return undefined;
 }
 
-function cert(v: unknown): DumpCert {
-  const r = isRecord(v) ? v : {};
-  return {
-    serialNumber: str(r.serialNumber),
-    validFrom: str(r.validFrom),
-    expirationTime: str(r.expirationTime),
-  };
+/** RFC 3339 at second precision, as ztunnel prints certificate times. */
+function rfc3339(text: string): string {
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? '' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** A certificate given as PEM text (ambit's agent lists its chain that way): read what the table shows from it. */
+function pemCert(pem: string): DumpCert {
+  try {
+    const x = new X509Certificate(pem);
+    return {
+      serialNumber: '',
+      serialHex: x.serialNumber,
+      validFrom: rfc3339(x.validFrom),
+      expirationTime: rfc3339(x.validTo),
+    };
+  } catch {
+    // Not a certificate: the row says NA rather than failing the whole table.
+    return { serialNumber: '', validFrom: '', expirationTime: '' };
+  }
+}
+
+/** A PEM bundle may hold several certificates. */
+function pemCerts(text: string): DumpCert[] {
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g);
+  return blocks === null ? [pemCert(text)] : blocks.map(pemCert);
+}
+
+function certs(v: unknown): DumpCert[] {
+  if (!Array.isArray(v)) return [];
+  return v.flatMap((c: unknown): DumpCert[] => {
+    if (typeof c === 'string') return pemCerts(c);
+    const r = isRecord(c) ? c : {};
+    return [
+      {
+        serialNumber: str(r.serialNumber),
+        validFrom: str(r.validFrom),
+        expirationTime: str(r.expirationTime),
+      },
+    ];
+  });
 }
 
 /** "<namespace>/<name>" (the agent's form) to its parts; anything else is a name without namespace. */
@@ -243,8 +280,8 @@ export function decodeConfigDump(where: string, doc: unknown): ConfigDump {
   const certificates = entries(where, 'certificates', doc.certificates).map((c): DumpCertificate => ({
     identity: str(c.identity),
     state: str(c.state),
-    certChain: Array.isArray(c.certChain) ? c.certChain.map(cert) : [],
-    rootCerts: Array.isArray(c.rootCerts) ? c.rootCerts.map(cert) : [],
+    certChain: certs(c.certChain),
+    rootCerts: certs(c.rootCerts),
     raw: c,
   }));
   return { workloads, services, policies, certificates, ...decodeConnections(where, doc), raw: doc };

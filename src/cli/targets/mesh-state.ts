@@ -8,7 +8,12 @@
  *
  * `adminAddress` is the node agent's admin listener (`/config_dump`) and
  * `istiodMonitoring` the monitoring listener (`/debug/syncz`) of the istiod
- * that node's agent talks to; both HOST:PORT, reachable from where the CLI runs.
+ * that node's agent talks to; both HOST:PORT, reachable from where the CLI
+ * runs. An optional `instance` names the agent's pinned BPF instance.
+ *
+ * Without that file, the state `ambit mesh up` keeps in `mesh.json` is read
+ * instead: `agents[].{node, adminAddress, instance}` and
+ * `istiod.monitoringAddress`.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,11 +24,15 @@ import { TargetError } from './errors.js';
 export const DEFAULT_MESH_STATE_DIR = '.ambit/mesh';
 /** The file inside the state directory. */
 export const MESH_STATE_FILE = 'nodes.json';
+/** The local mesh's own state file, read when there is no {@link MESH_STATE_FILE}. */
+export const LOCAL_MESH_STATE_FILE = 'mesh.json';
 
 export interface MeshNode {
   readonly name: string;
   readonly adminAddress: TargetAddress;
   readonly istiodMonitoring: TargetAddress;
+  /** The agent's BPF instance, when the state says. */
+  readonly instance?: string;
 }
 
 export interface MeshState {
@@ -38,6 +47,8 @@ export interface MeshStateDocument {
     readonly name: string;
     readonly adminAddress: string;
     readonly istiodMonitoring: string;
+    /** The agent's BPF instance (`--instance`). */
+    readonly instance?: string;
   }[];
 }
 
@@ -79,14 +90,35 @@ export function decodeMeshState(file: string, doc: unknown): MeshState {
         throw err;
       }
     };
-    return { name, adminAddress: address('adminAddress'), istiodMonitoring: address('istiodMonitoring') };
+    const instance = entry.instance === undefined ? undefined : text('instance');
+    return {
+      name,
+      adminAddress: address('adminAddress'),
+      istiodMonitoring: address('istiodMonitoring'),
+      ...(instance === undefined ? {} : { instance }),
+    };
   });
   return { file, nodes: nodes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
 }
 
-/** Reads `<stateDir>/nodes.json`; undefined when the file does not exist. */
-export function readMeshState(stateDir: string): MeshState | undefined {
-  const file = meshStateFile(stateDir);
+/** Maps the local mesh's state (`mesh.json`) onto the node list. */
+export function decodeLocalMeshState(file: string, doc: unknown): MeshState {
+  const invalid = (path: string, what: string): never => {
+    throw new TargetError('MESH_STATE_INVALID', `${file}: ${path}: ${what}`);
+  };
+  if (!isRecord(doc)) return invalid('(root)', 'not a JSON object');
+  const istiod = isRecord(doc.istiod) ? doc.istiod : invalid('istiod', 'not an object');
+  const monitoring = istiod.monitoringAddress;
+  if (typeof monitoring !== 'string') return invalid('istiod.monitoringAddress', 'not a string');
+  if (!Array.isArray(doc.agents)) return invalid('agents', 'not a list');
+  const nodes = doc.agents.map((a: unknown, i) => {
+    if (!isRecord(a)) return invalid(`agents[${i}]`, 'not an object');
+    return { name: a.node, adminAddress: a.adminAddress, istiodMonitoring: monitoring, instance: a.instance };
+  });
+  return decodeMeshState(file, { nodes });
+}
+
+function readJson(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -95,29 +127,44 @@ export function readMeshState(stateDir: string): MeshState | undefined {
     throw new TargetError(
       'MESH_STATE_MISSING',
       `${file}: ${err instanceof Error ? err.message : String(err)}`,
-      { cause: err },
+      {
+        cause: err,
+      },
     );
   }
-  let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch (err) {
     throw new TargetError(
       'MESH_STATE_INVALID',
       `${file}: not JSON: ${err instanceof Error ? err.message : String(err)}`,
-      { cause: err },
+      {
+        cause: err,
+      },
     );
   }
-  return decodeMeshState(file, doc);
+}
+
+/** Reads `<stateDir>/nodes.json`, else `<stateDir>/mesh.json`; undefined when neither exists. */
+export function readMeshState(stateDir: string): MeshState | undefined {
+  const file = meshStateFile(stateDir);
+  const doc = readJson(file);
+  if (doc !== undefined) return decodeMeshState(file, doc);
+  const local = join(stateDir, LOCAL_MESH_STATE_FILE);
+  const localDoc = readJson(local);
+  return localDoc === undefined ? undefined : decodeLocalMeshState(local, localDoc);
 }
 
 /** Like {@link readMeshState}, but a missing file is an error that says how to get one. */
-export function requireMeshState(stateDir: string): MeshState {
+export function requireMeshState(
+  stateDir: string,
+  alternative = 'name the target with --admin HOST:PORT',
+): MeshState {
   const state = readMeshState(stateDir);
   if (state === undefined) {
     throw new TargetError(
       'MESH_STATE_MISSING',
-      `no mesh state at ${meshStateFile(stateDir)}; start the mesh with \`ambit mesh up\`, pass --state-dir, or name the target with --admin HOST:PORT`,
+      `no mesh state at ${meshStateFile(stateDir)} or ${join(stateDir, LOCAL_MESH_STATE_FILE)}; start the mesh with \`ambit mesh up\`, pass --state-dir, or ${alternative}`,
     );
   }
   return state;

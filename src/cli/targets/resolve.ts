@@ -68,7 +68,9 @@ export function resolveIstiods(flags: IstiodFlags): IstiodTarget[] {
     const address = parseTargetAddress('--istiod', flags.istiod);
     return [{ address, hint: hintFor(address) }];
   }
-  const state = flags.stateDirExplicit ? requireMeshState(flags.stateDir) : readMeshState(flags.stateDir);
+  const state = flags.stateDirExplicit
+    ? requireMeshState(flags.stateDir, 'name the istiod with --istiod HOST:PORT')
+    : readMeshState(flags.stateDir);
   if (state !== undefined && state.nodes.length > 0) {
     const seen = new Map<string, TargetAddress>();
     for (const n of state.nodes) seen.set(formatTargetAddress(n.istiodMonitoring), n.istiodMonitoring);

@@ -6,6 +6,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeMeshState } from '../../../src/cli/targets/mesh-state.js';
 import { destroyInstance, openRedirect, type Redirect } from '../../../src/ztunnel/redirect/index.js';
 import { requireCaptureHost, TestWorld } from '../../support/netns-min.js';
 
@@ -178,6 +179,22 @@ describe('ambit bpf (CLI against a pinned instance)', function () {
     assert.equal(typeof status.counters.connectRedirected, 'number');
   });
 
+  it("--node reads the node agent's instance from the mesh state", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ambit-bpf-state-'));
+    try {
+      writeMeshState(dir, {
+        nodes: [
+          { name: 'node-a', adminAddress: '127.0.0.1:15000', istiodMonitoring: '127.0.0.1:15014', instance },
+        ],
+      });
+      const run = await ambit('bpf', 'pods', '--node', 'node-a', '--state-dir', dir);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(rows(run.stdout)[1]?.[0], uid);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a missing instance: exit 1 with where it looked and how the state gets there', async () => {
     const missing = `cli-missing-${randomBytes(4).toString('hex')}`;
     const run = await ambit('bpf', 'status', '--instance', missing);
@@ -205,6 +222,11 @@ describe('ambit bpf (CLI against a pinned instance)', function () {
       name: 'an instance name with a slash',
       args: ['bpf', 'status', '--instance', 'a/b'],
       stderr: /--instance: instance "a\/b" must be/,
+    },
+    {
+      name: '--node with --instance',
+      args: ['bpf', 'status', '--node', 'a', '--instance', 'b'],
+      stderr: /cannot be used with option '--node/,
     },
     { name: 'an unknown view', args: ['bpf', 'programs'], stderr: /unknown command 'programs'/ },
     {

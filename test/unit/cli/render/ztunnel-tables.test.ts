@@ -13,7 +13,9 @@ import {
   waypointName,
   workloadTable,
 } from '../../../../src/cli/render/ztunnel-tables.js';
+import { X509Certificate } from 'node:crypto';
 import { decodeConfigDump, type ConfigDump } from '../../../../src/cli/targets/config-dump.js';
+import { createTestPki } from '../../../support/ca.js';
 
 const FIXTURES = new URL('../../../fixtures/config-dump/', import.meta.url);
 
@@ -263,6 +265,42 @@ describe('cli/render/ztunnel-tables', () => {
         'NA',
         'NA',
       ]);
+    });
+
+    it("reads serial and dates from PEM text, as ambit's agent lists its chain and roots", () => {
+      const pki = createTestPki({ intermediate: true });
+      const cred = pki.issueWorkload('spiffe://cluster.local/ns/shop/sa/web');
+      const pems =
+        cred.chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n?/g) ?? [];
+      assert.equal(pems.length, 2);
+      const d = dump({
+        certificates: [
+          {
+            identity: 'spiffe://cluster.local/ns/shop/sa/web',
+            state: 'Available',
+            certChain: pems,
+            rootCerts: [cred.rootPem],
+          },
+        ],
+      });
+      const leaf = new X509Certificate(cred.certPem);
+      const t = certificateTable(d, new Date());
+      assert.deepEqual(column(t, 'TYPE'), ['Leaf', 'Intermediate', 'Root']);
+      assert.deepEqual(column(t, 'VALID CERT'), ['true', 'true', 'true']);
+      assert.equal(column(t, 'SERIAL NUMBER')[0], BigInt(`0x${leaf.serialNumber}`).toString(16));
+      assert.equal(column(t, 'NOT AFTER')[0], new Date(leaf.validTo).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+      assert.equal(
+        column(t, 'NOT BEFORE')[0],
+        new Date(leaf.validFrom).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      );
+    });
+
+    it('PEM text that is not a certificate prints NA instead of failing the table', () => {
+      const t = certificateTable(
+        dump({ certificates: [{ identity: 'x', state: 'Available', certChain: ['garbage'] }] }),
+        NOW,
+      );
+      assert.equal(t.split('\n')[1]?.split(/ +/).join(' '), 'x Leaf Available false NA NA NA');
     });
 
     it('without rootCerts, the last certificate of the chain is the Root (older dumps)', () => {

@@ -57,7 +57,56 @@ describe('cli/targets/mesh-state', () => {
     assert.equal(readMeshState(dir), undefined);
     assert.throws(
       () => requireMeshState(dir),
-      failsWith('MESH_STATE_MISSING', /no mesh state at .*nodes\.json; start the mesh with `ambit mesh up`/),
+      failsWith(
+        'MESH_STATE_MISSING',
+        /no mesh state at .*nodes\.json or .*mesh\.json; start the mesh with `ambit mesh up`/,
+      ),
+    );
+  });
+
+  it("without nodes.json, reads the local mesh's mesh.json: agents with their admin address and instance, istiod's monitoring address", () => {
+    writeFileSync(
+      join(dir, 'mesh.json'),
+      JSON.stringify({
+        version: 1,
+        istiod: { pid: 1, monitoringAddress: '127.0.0.1:41014', grpcAddress: '127.0.0.1:41010' },
+        agents: [
+          { node: 'node-2', pid: 3, adminAddress: '127.0.0.1:41102', instance: 'm1-node-2' },
+          { node: 'node-1', pid: 2, adminAddress: '127.0.0.1:41101', instance: 'm1-node-1' },
+        ],
+        pods: [],
+      }),
+    );
+    assert.deepEqual(readMeshState(dir), {
+      file: join(dir, 'mesh.json'),
+      nodes: [
+        {
+          name: 'node-1',
+          adminAddress: { host: '127.0.0.1', port: 41101 },
+          istiodMonitoring: { host: '127.0.0.1', port: 41014 },
+          instance: 'm1-node-1',
+        },
+        {
+          name: 'node-2',
+          adminAddress: { host: '127.0.0.1', port: 41102 },
+          istiodMonitoring: { host: '127.0.0.1', port: 41014 },
+          instance: 'm1-node-2',
+        },
+      ],
+    });
+  });
+
+  it('nodes.json wins over mesh.json', () => {
+    writeFileSync(join(dir, 'mesh.json'), '{}');
+    writeMeshState(dir, { nodes: [{ name: 'n', adminAddress: 'a:1', istiodMonitoring: 'b:2' }] });
+    assert.equal(readMeshState(dir)?.nodes[0]?.name, 'n');
+  });
+
+  it('a mesh.json without agents is MESH_STATE_INVALID with the path', () => {
+    writeFileSync(join(dir, 'mesh.json'), JSON.stringify({ istiod: { monitoringAddress: 'a:1' } }));
+    assert.throws(
+      () => readMeshState(dir),
+      failsWith('MESH_STATE_INVALID', /mesh\.json: agents: not a list/),
     );
   });
 
