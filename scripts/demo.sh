@@ -1,21 +1,16 @@
 #!/usr/bin/env bash
-# The main job: installs whatever is missing, builds, then starts istiod on
-# the sample mesh in examples/mesh/ (frontend and backend in the ambient
-# "demo" namespace, STRICT mTLS, an L4 policy). Ctrl-C stops it.
+# The main job: installs whatever is missing (Debian packages, npm
+# dependencies, the build), then brings the local mesh demo up: a netns
+# cluster of two nodes, istiod, one node agent per node, and the frontend /
+# backend demo in the ambient "demo" namespace with traffic flowing.
+# Needs root (network namespaces, cgroups, eBPF).
 #
-# What to try while it runs (another shell):
-#   curl -s localhost:15014/debug/configz | head
-#   curl -s localhost:15014/debug/syncz
-#   curl -s localhost:15014/metrics | grep pilot_
-#   ./bin/ambit validate -f examples/mesh
+# Afterwards:  ./bin/ambit mesh status      ./bin/ambit mesh down
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "$(id -u)" -ne 0 ]; then
+  echo "demo: the local mesh needs root (network namespaces, cgroups, eBPF); run with sudo" >&2
+  exit 2
+fi
 bash scripts/setup.sh
-STATE_DIR="${AMBIT_STATE_DIR:-.ambit}"
-mkdir -p "$STATE_DIR/ca"
-exec ./bin/ambit istiod \
-  --config-dir examples/mesh \
-  --ca-dir "$STATE_DIR/ca" \
-  --tokens examples/tokens.yaml \
-  --trust-domain cluster.local \
-  "$@"
+exec ./bin/ambit mesh up "$@"
