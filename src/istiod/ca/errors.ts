@@ -26,7 +26,9 @@ export type CaErrorCode =
   /** The identity is outside the CA's trust domain. */
   | 'CA_TRUST_DOMAIN_MISMATCH'
   /** Building or signing the certificate failed. */
-  | 'CA_SIGN_FAILED';
+  | 'CA_SIGN_FAILED'
+  /** A dependency of the decision (e.g. the Kubernetes API server) is unreachable: retry later. */
+  | 'CA_UNAVAILABLE';
 
 export class CaError extends AmbitError {
   declare readonly code: CaErrorCode;

@@ -17,9 +17,12 @@ export interface NodeIdentityLookup {
 /** An authenticated caller. */
 export type Caller = { readonly kind: 'node'; readonly node: string };
 
-/** Turns a call's metadata into a Caller, or throws CA_UNAUTHENTICATED saying why. */
+/**
+ * Turns a call's metadata into a Caller, or throws CA_UNAUTHENTICATED saying
+ * why. May answer asynchronously (e.g. after a Kubernetes TokenReview).
+ */
 export interface CallerAuthenticator {
-  authenticate(metadata: Metadata): Caller;
+  authenticate(metadata: Metadata): Caller | Promise<Caller>;
 }
 
 /** Tokens shorter than this are refused when the file is loaded: they would be guessable. */

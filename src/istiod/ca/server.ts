@@ -50,6 +50,7 @@ const STATUS_BY_CODE: Readonly<Record<CaErrorCode, grpc.status>> = {
   CA_SIGN_FAILED: grpc.status.INTERNAL,
   CA_MATERIAL_INVALID: grpc.status.INTERNAL,
   CA_TOKENS_INVALID: grpc.status.INTERNAL,
+  CA_UNAVAILABLE: grpc.status.UNAVAILABLE,
 };
 
 /** The gRPC status a CA error is answered with. */
@@ -136,7 +137,7 @@ export class CaService {
    */
   async createCertificate(request: CertificateRequest, metadata: grpc.Metadata): Promise<IssuedCertificate> {
     this.metrics.csrCount.inc();
-    const caller = this.authenticate(metadata);
+    const caller = await this.authenticate(metadata);
     return this.issue(caller, request);
   }
 
@@ -146,7 +147,7 @@ export class CaService {
     metadata: grpc.Metadata,
   ): Promise<IssuedCertificate> {
     this.metrics.csrCount.inc();
-    const caller = this.authenticate(metadata);
+    const caller = await this.authenticate(metadata);
     let request: CertificateRequest;
     try {
       request = decodeCertificateRequest(message);
@@ -157,9 +158,9 @@ export class CaService {
     return this.issue(caller, request);
   }
 
-  private authenticate(metadata: grpc.Metadata): Caller {
+  private async authenticate(metadata: grpc.Metadata): Promise<Caller> {
     try {
-      return this.options.authenticator.authenticate(metadata);
+      return await this.options.authenticator.authenticate(metadata);
     } catch (err) {
       this.metrics.authenticationFailures.inc();
       throw err;

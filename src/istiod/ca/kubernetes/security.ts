@@ -1,0 +1,117 @@
+/**
+ * istiod's security pieces on Kubernetes, started together: the CA root
+ * from Secrets, TokenReview authentication of node agents, the root
+ * ConfigMap in every namespace, and the validating admission webhook
+ * (served with a certificate from the same CA).
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../../../shared/logging.js';
+import { WebhookServer } from '../../webhook/index.js';
+import type { CaMaterial } from '../material.js';
+import { CertificateSigner } from '../signer.js';
+import { RootCertPublisher } from './root-configmap.js';
+import { loadOrCreateKubeCaMaterial } from './root-secret.js';
+import { KubeConfigRestClient, type KubeRestClient } from './rest-client.js';
+import { TokenReviewAuthenticator, type ServiceAccountRef } from './token-review.js';
+
+/** istiod's namespace when POD_NAMESPACE does not say. */
+export const DEFAULT_ISTIOD_NAMESPACE = 'istio-system';
+
+export interface KubernetesSecurityOptions {
+  /** Where the API server is and who istiod is; or `client` for a prepared transport. */
+  readonly kubeConfig?: KubeConfig;
+  readonly client?: KubeRestClient;
+  /** istiod's namespace: the CA Secrets live there, and the webhook's DNS name is istiod.<ns>.svc. */
+  readonly namespace: string;
+  readonly trustDomain: string;
+  readonly trustedNodeAccounts?: readonly ServiceAccountRef[];
+  readonly tokenAudiences?: readonly string[];
+  /** The webhook listener; absent = no webhook. */
+  readonly webhook?: { readonly host: string; readonly port: number };
+  readonly rootConfigMapResyncMs?: number;
+  readonly reviewCacheTtlMs?: number;
+  readonly registry: Registry;
+  readonly logger: Logger;
+}
+
+export interface KubernetesSecurity {
+  /** The CA material to sign with (from `cacerts` or `istio-ca-secret`). */
+  readonly material: CaMaterial;
+  readonly authenticator: TokenReviewAuthenticator;
+  readonly publisher: RootCertPublisher;
+  /** The webhook's bound port, when it runs. */
+  readonly webhookPort: number | undefined;
+  readonly webhook: WebhookServer | undefined;
+  /** Stops the publisher and the webhook. */
+  close(): Promise<void>;
+}
+
+/** The DNS names of the webhook's serving certificate (the API server calls istiod.<ns>.svc). */
+export function webhookServingNames(namespace: string): string[] {
+  return [`istiod.${namespace}.svc`, `istiod.${namespace}.svc.cluster.local`, 'localhost', '127.0.0.1'];
+}
+
+/**
+ * Loads or creates the root, publishes it, and starts the webhook. Fails
+ * (undoing what it started) when the API server cannot be used at start-up.
+ */
+export async function startKubernetesSecurity(options: KubernetesSecurityOptions): Promise<KubernetesSecurity> {
+  const client =
+    options.client ??
+    (options.kubeConfig !== undefined ? new KubeConfigRestClient(options.kubeConfig) : undefined);
+  if (client === undefined) throw new TypeError('startKubernetesSecurity: kubeConfig or client is required');
+  const { logger, namespace } = options;
+
+  const material = await loadOrCreateKubeCaMaterial({
+    client,
+    namespace,
+    trustDomain: options.trustDomain,
+    logger,
+  });
+  const authenticator = new TokenReviewAuthenticator({
+    client,
+    logger,
+    ...(options.tokenAudiences === undefined ? {} : { audiences: options.tokenAudiences }),
+    ...(options.trustedNodeAccounts === undefined ? {} : { trustedNodeAccounts: options.trustedNodeAccounts }),
+    ...(options.reviewCacheTtlMs === undefined ? {} : { cacheTtlMs: options.reviewCacheTtlMs }),
+  });
+  const publisher = new RootCertPublisher({
+    client,
+    rootPem: material.rootPems.join(''),
+    logger,
+    ...(options.rootConfigMapResyncMs === undefined ? {} : { resyncIntervalMs: options.rootConfigMapResyncMs }),
+  });
+  await publisher.start();
+
+  let webhook: WebhookServer | undefined;
+  let webhookPort: number | undefined;
+  if (options.webhook !== undefined) {
+    const serving = new CertificateSigner(material).issueServingCertificate(webhookServingNames(namespace));
+    webhook = new WebhookServer({
+      host: options.webhook.host,
+      port: options.webhook.port,
+      certChainPem: serving.chainPem,
+      keyPem: serving.keyPem,
+      registry: options.registry,
+      logger,
+    });
+    try {
+      webhookPort = await webhook.listen();
+    } catch (err) {
+      await publisher.stop();
+      throw err;
+    }
+  }
+  return {
+    material,
+    authenticator,
+    publisher,
+    webhook,
+    webhookPort,
+    close: async () => {
+      await publisher.stop();
+      await webhook?.close();
+    },
+  };
+}
