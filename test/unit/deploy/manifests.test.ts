@@ -8,6 +8,15 @@ import { registerIstiod } from '../../../src/cli/commands/istiod.js';
 import { registerZtunnel } from '../../../src/cli/commands/ztunnel.js';
 import { DEFAULT_GRPC_ADDR, DEFAULT_MONITORING_ADDR, DEFAULT_ROOT_NAMESPACE, DEFAULT_SECURE_GRPC_ADDR } from '../../../src/istiod/config.js';
 import { CONFIG_KINDS } from '../../../src/istiod/config/types.js';
+import {
+  DEFAULT_CA_TOKEN_AUDIENCES,
+  DEFAULT_TRUSTED_NODE_ACCOUNTS,
+  PLUGGED_IN_CA_SECRET,
+  ROOT_CERT_CONFIGMAP,
+  ROOT_CERT_CONFIGMAP_KEY,
+  SELF_SIGNED_CA_SECRET,
+} from '../../../src/istiod/ca/kubernetes/index.js';
+import { ADMISSION_API_VERSIONS, DEFAULT_WEBHOOK_ADDR } from '../../../src/istiod/webhook/index.js';
 import { supportedKinds } from '../../../src/istiod/config/validation/index.js';
 import {
   DEFAULT_BPFFS_ROOT,
@@ -25,9 +34,9 @@ import { REPO_ROOT, at, container, find, flagsOf, isObj, list, parseStream, podS
 const NAMESPACE = DEFAULT_ROOT_NAMESPACE;
 /** Objects istiod creates at run time, so no manifest declares them. */
 const CREATED_AT_RUN_TIME: readonly { kind: string; name: string; namespace: string | '*' }[] = [
-  { kind: 'ConfigMap', name: 'istio-ca-root-cert', namespace: '*' }, // the root bundle, in every namespace
-  { kind: 'Secret', name: 'istio-ca-secret', namespace: NAMESPACE }, // the self-signed root CA
-  { kind: 'Secret', name: 'cacerts', namespace: NAMESPACE }, // an operator's plug-in CA (optional)
+  { kind: 'ConfigMap', name: ROOT_CERT_CONFIGMAP, namespace: '*' }, // the root bundle, in every namespace
+  { kind: 'Secret', name: SELF_SIGNED_CA_SECRET, namespace: NAMESPACE }, // the self-signed root CA
+  { kind: 'Secret', name: PLUGGED_IN_CA_SECRET, namespace: NAMESPACE }, // an operator's plug-in CA (optional)
 ];
 /** Where the Dockerfile puts the repository's runtime files in the image. */
 const IMAGE_APP_DIR = '/opt/ambit';
@@ -265,13 +274,13 @@ describe('deploy manifests (kubectl kustomize)', function () {
         const { mount: tokenMount, volume: tokenVolume } = mountHolding(pod, agent(), token);
         const sa = list(at(tokenVolume, 'projected', 'sources')).map((s) => at(s, 'serviceAccountToken')).find(isObj);
         assert.ok(sa !== undefined, 'the token volume has no serviceAccountToken source');
-        assert.equal(sa.audience, 'istio-ca');
+        assert.ok(DEFAULT_CA_TOKEN_AUDIENCES.includes(String(sa.audience)), `audience ${String(sa.audience)} is one istiod accepts`);
         assert.equal(posix.join(String(tokenMount.mountPath), String(sa.path)), token);
         assert.ok(Number(sa.expirationSeconds) >= 600, 'token lifetime');
         const root = effective(flags, ztunnelOptions, '--root-cert');
         const { mount: rootMount, volume: rootVolume } = mountHolding(pod, agent(), root);
-        assert.equal(at(rootVolume, 'configMap', 'name'), 'istio-ca-root-cert');
-        assert.equal(posix.relative(String(rootMount.mountPath), root), 'root-cert.pem', 'the ConfigMap key istiod writes');
+        assert.equal(at(rootVolume, 'configMap', 'name'), ROOT_CERT_CONFIGMAP);
+        assert.equal(posix.relative(String(rootMount.mountPath), root), ROOT_CERT_CONFIGMAP_KEY, 'the ConfigMap key istiod writes');
       });
 
       it('grants the agent the capabilities eBPF needs, without privileged mode', () => {
@@ -282,6 +291,12 @@ describe('deploy manifests (kubectl kustomize)', function () {
         // The API server refuses allowPrivilegeEscalation: false beside CAP_SYS_ADMIN.
         assert.notEqual(at(sc, 'allowPrivilegeEscalation'), false);
         assert.equal(at(sc, 'runAsUser'), 0);
+      });
+
+      it("runs the agent as the ServiceAccount istiod trusts to request workloads' certificates", () => {
+        const sa = String(podSpec(daemonSet()).serviceAccountName);
+        assert.ok(DEFAULT_TRUSTED_NODE_ACCOUNTS.includes(`${NAMESPACE}/${sa}`), `${NAMESPACE}/${sa} is not in ${DEFAULT_TRUSTED_NODE_ACCOUNTS.join(',')}`);
+        find(objects, 'ServiceAccount', sa, NAMESPACE);
       });
 
       it('runs on every Linux node: tolerates all taints, rolls one node at a time, requests resources', () => {
@@ -379,13 +394,11 @@ describe('deploy manifests (kubectl kustomize)', function () {
 
       it("exposes istiod's default ports on its container and Service under Istio's port names", () => {
         const flags = istiodFlags();
-        const webhook = istiodOptions.get('--webhook-addr');
-        assert.ok(webhook !== undefined, 'ambit istiod has no --webhook-addr flag');
         const table: { name: string; servicePort?: number; containerPort: number }[] = [
           { name: 'grpc-xds', containerPort: portOf(flags.get('--grpc-addr') ?? DEFAULT_GRPC_ADDR) },
           { name: 'https-dns', containerPort: portOf(flags.get('--secure-grpc-addr') ?? DEFAULT_SECURE_GRPC_ADDR) },
           { name: 'http-monitoring', containerPort: portOf(flags.get('--monitoring-addr') ?? DEFAULT_MONITORING_ADDR) },
-          { name: 'https-webhook', servicePort: 443, containerPort: portOf(effective(flags, istiodOptions, '--webhook-addr')) },
+          { name: 'https-webhook', servicePort: 443, containerPort: portOf(flags.get('--webhook-addr') ?? DEFAULT_WEBHOOK_ADDR) },
         ];
         assert.deepEqual(
           table.map((r) => [r.name, r.containerPort]),
@@ -440,7 +453,6 @@ describe('deploy manifests (kubectl kustomize)', function () {
           ['authentication.k8s.io', 'tokenreviews', 'create'],
           ['', 'configmaps', 'create'],
           ['', 'configmaps', 'update'],
-          ['admissionregistration.k8s.io', 'validatingwebhookconfigurations', 'patch'],
         ];
         for (const [group, resource, verb] of table) assert.ok(allows(cluster, group, resource, verb), `ClusterRole allows ${verb} ${group}/${resource}`);
         assert.ok(!allows(cluster, '', 'secrets', 'get'), 'Secrets are not readable cluster-wide');
@@ -461,7 +473,8 @@ describe('deploy manifests (kubectl kustomize)', function () {
         const service = find(objects, 'Service', 'istiod', NAMESPACE);
         const sp = list(at(service, 'spec', 'ports')).find((p) => p.port === at(svc, 'port'));
         assert.equal(sp?.name, 'https-webhook');
-        assert.ok(strings(hook.admissionReviewVersions).includes('v1'));
+        assert.ok(strings(hook.admissionReviewVersions).length > 0);
+        for (const v of strings(hook.admissionReviewVersions)) assert.ok(ADMISSION_API_VERSIONS.includes(`admission.k8s.io/${v}`), `istiod answers AdmissionReview ${v}`);
         assert.equal(hook.sideEffects, 'None');
         const groups = new Set(list(hook.rules).flatMap((r) => strings(r.apiGroups)));
         const istioGroups = new Set(supportedKinds().flatMap((k) => k.apiVersions.filter((v) => v.includes('/')).map((v) => v.split('/')[0] ?? '')));
