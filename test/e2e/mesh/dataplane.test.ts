@@ -89,9 +89,23 @@ describe('e2e: the mesh data plane across two nodes (eBPF capture, HBONE mTLS, L
     const marker = `ambit-secret-${randomBytes(8).toString('hex')}`;
     const pcap = join(stateDir, 'capture.pcap');
     const node1 = cluster.node('node1');
-    const tcpdump = spawn('ip', ['netns', 'exec', node1.netns, 'tcpdump', '-Z', 'root', '-i', 'eth0', '-U', '-w', pcap, 'tcp'], { stdio: 'ignore' });
+    const tcpdump = spawn('ip', ['netns', 'exec', node1.netns, 'tcpdump', '-Z', 'root', '-i', 'eth0', '-U', '-w', pcap, 'tcp'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     try {
-      await new Promise((r) => setTimeout(r, 1000));
+      // tcpdump says "listening on eth0" once it captures.
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('tcpdump did not start within 10 s')), 10_000);
+        let err = '';
+        tcpdump.stderr.on('data', (c: Buffer) => {
+          err += c.toString();
+          if (err.includes('listening on')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        tcpdump.once('exit', (code) => reject(new Error(`tcpdump exited (${code}): ${err}`)));
+      });
       for (let i = 0; i < 3; i++) {
         const r = await exchange(frontend, DEMO_SERVICES.backend, 80, `GET /${marker} HTTP/1.1\r\nHost: b\r\nX-Marker: ${marker}\r\nConnection: close\r\n\r\n`);
         assert.equal(r.code, 0, r.stderr);
@@ -99,7 +113,7 @@ describe('e2e: the mesh data plane across two nodes (eBPF capture, HBONE mTLS, L
       await new Promise((r) => setTimeout(r, 500));
     } finally {
       tcpdump.kill('SIGINT');
-      await new Promise((r) => tcpdump.once('exit', r));
+      if (tcpdump.exitCode === null) await new Promise((r) => tcpdump.once('exit', r));
     }
     const bytes = readFileSync(pcap);
     assert.ok(bytes.length > 1000, 'the capture saw traffic');
