@@ -8,6 +8,7 @@ export {
   KubeConfigRestClient,
   DEFAULT_KUBE_REQUEST_TIMEOUT_MS,
   type KubeRestClient,
+  type KubeCredentials,
   type KubeResponse,
   type HttpMethod,
 } from './rest-client.js';

@@ -7,8 +7,18 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeCaError } from './errors.js';
+
+/**
+ * Where the API server is and how to authenticate to it: the part of
+ * @kubernetes/client-node's `KubeConfig` this client uses (a KubeConfig
+ * fits as it is). Kept structural so this module does not load the library.
+ */
+export interface KubeCredentials {
+  getCurrentCluster(): { readonly server: string } | null;
+  /** Adds TLS material, an agent and auth headers to request options. */
+  applyToHTTPSOptions(opts: https.RequestOptions): Promise<void>;
+}
 
 /** Each API call gives up after this long. */
 export const DEFAULT_KUBE_REQUEST_TIMEOUT_MS = 5000;
@@ -34,13 +44,13 @@ export interface KubeConfigClientOptions {
   readonly timeoutMs?: number;
 }
 
-/** A KubeRestClient over node's http(s), authenticated as the KubeConfig's current user. */
+/** A KubeRestClient over node's http(s), authenticated as the credentials' current user. */
 export class KubeConfigRestClient implements KubeRestClient {
   readonly server: string;
   private readonly timeoutMs: number;
 
   constructor(
-    private readonly kubeConfig: KubeConfig,
+    private readonly kubeConfig: KubeCredentials,
     options: KubeConfigClientOptions = {},
   ) {
     const cluster = kubeConfig.getCurrentCluster();

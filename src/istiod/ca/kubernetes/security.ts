@@ -4,7 +4,6 @@
  * ConfigMap in every namespace, and the validating admission webhook
  * (served with a certificate from the same CA).
  */
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../../shared/logging.js';
 import { WebhookServer } from '../../webhook/index.js';
@@ -12,15 +11,15 @@ import type { CaMaterial } from '../material.js';
 import { CertificateSigner } from '../signer.js';
 import { RootCertPublisher } from './root-configmap.js';
 import { loadOrCreateKubeCaMaterial } from './root-secret.js';
-import { KubeConfigRestClient, type KubeRestClient } from './rest-client.js';
+import { KubeConfigRestClient, type KubeCredentials, type KubeRestClient } from './rest-client.js';
 import { TokenReviewAuthenticator, type ServiceAccountRef } from './token-review.js';
 
 /** istiod's namespace when POD_NAMESPACE does not say. */
 export const DEFAULT_ISTIOD_NAMESPACE = 'istio-system';
 
 export interface KubernetesSecurityOptions {
-  /** Where the API server is and who istiod is; or `client` for a prepared transport. */
-  readonly kubeConfig?: KubeConfig;
+  /** Where the API server is and who istiod is (a client-node KubeConfig fits); or `client` for a prepared transport. */
+  readonly kubeConfig?: KubeCredentials;
   readonly client?: KubeRestClient;
   /** istiod's namespace: the CA Secrets live there, and the webhook's DNS name is istiod.<ns>.svc. */
   readonly namespace: string;
