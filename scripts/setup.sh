@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 
 # Debian packages: the eBPF toolchain and libraries for the native addon,
 # iproute2 for the network-namespace cluster, openssl for certificate checks,
-# prometheus for the tests that scrape real metrics.
-DEB_PACKAGES=(clang llvm libbpf-dev libelf-dev bpftool iproute2 zlib1g-dev openssl prometheus tcpdump curl make g++ python3)
+# prometheus for the tests that scrape real metrics, iperf3 and wrk for the
+# data-plane bench.
+DEB_PACKAGES=(clang llvm libbpf-dev libelf-dev bpftool iproute2 zlib1g-dev openssl prometheus tcpdump curl make g++ python3 iperf3 wrk)
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
