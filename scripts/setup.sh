@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 # prometheus for the tests that scrape real metrics, iperf3 and wrk for the
 # data-plane bench.
 DEB_PACKAGES=(clang llvm libbpf-dev libelf-dev bpftool iproute2 zlib1g-dev openssl prometheus tcpdump curl make g++ python3 iperf3 wrk)
+command -v kubectl >/dev/null 2>&1 || DEB_PACKAGES+=(kubernetes-client) # renders deploy/ (kubectl kustomize); an existing kubectl is kept
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do

@@ -4,8 +4,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join, posix, relative } from 'node:path';
 import { Command, type Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { registerIstiod } from '../../../src/cli/commands/istiod.js';
-import { registerZtunnel } from '../../../src/cli/commands/ztunnel.js';
 import { DEFAULT_GRPC_ADDR, DEFAULT_MONITORING_ADDR, DEFAULT_ROOT_NAMESPACE, DEFAULT_SECURE_GRPC_ADDR } from '../../../src/istiod/config.js';
 import { CONFIG_KINDS } from '../../../src/istiod/config/types.js';
 import {
@@ -29,7 +27,7 @@ import {
   DEFAULT_XDS_ADDRESS,
   parseAddr,
 } from '../../../src/ztunnel/config.js';
-import { REPO_ROOT, at, container, find, flagsOf, isObj, list, parseStream, podSpec, render, strings, type K8sObject, type Obj } from './render.js';
+import { REPO_ROOT, at, container, find, flagsOf, isObj, kustomizeVersion, list, parseStream, podSpec, render, strings, type K8sObject, type Obj } from './render.js';
 
 const NAMESPACE = DEFAULT_ROOT_NAMESPACE;
 /** Objects istiod creates at run time, so no manifest declares them. */
@@ -169,8 +167,14 @@ const TARGETS = [
 describe('deploy manifests (kubectl kustomize)', function () {
   this.timeout(60_000);
 
-  const ztunnelOptions = commandOptions(registerZtunnel, 'ztunnel');
-  const istiodOptions = commandOptions(registerIstiod, 'istiod');
+  let ztunnelOptions = new Map<string, Option>();
+  // Loaded on use rather than at the top, so a subcommand module that fails to load fails only the tests that need it.
+  let istiodLoad: Promise<Map<string, Option>> | undefined;
+  const istiodOptionsOf = (): Promise<Map<string, Option>> =>
+    (istiodLoad ??= import('../../../src/cli/commands/istiod.js').then((m) => commandOptions(m.registerIstiod, 'istiod')));
+  before(async () => {
+    ztunnelOptions = commandOptions((await import('../../../src/cli/commands/ztunnel.js')).registerZtunnel, 'ztunnel');
+  });
 
   for (const target of TARGETS) {
     describe(target.dir, () => {
@@ -386,7 +390,8 @@ describe('deploy manifests (kubectl kustomize)', function () {
         assert.deepEqual(sortMap(actual), sortMap(expected));
       });
 
-      it('passes istiod only flags that `ambit istiod` defines, including --kubernetes', () => {
+      it('passes istiod only flags that `ambit istiod` defines, including --kubernetes', async () => {
+        const istiodOptions = await istiodOptionsOf();
         const flags = istiodFlags();
         checkFlagsKnown(flags, istiodOptions, 'the istiod Deployment');
         assert.equal(flags.get('--kubernetes'), 'true');
@@ -520,6 +525,11 @@ describe('deploy manifests (kubectl kustomize)', function () {
     });
 
     it("scrapes istiod's Service monitoring port and the agents' metrics port when added to the base", () => {
+      const version = kustomizeVersion();
+      assert.ok(
+        version !== undefined && Number(/^v(\d+)/.exec(version)?.[1]) >= 4,
+        `kubectl's built-in kustomize ${version ?? 'v2.0.3 (kubectl < 1.21)'} cannot add components; the servicemonitor component needs kubectl 1.21 or later`,
+      );
       dir = mkdtempSync(join(tmpdir(), 'ambit-kustomize-'));
       writeFileSync(
         join(dir, 'kustomization.yaml'),

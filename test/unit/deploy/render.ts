@@ -34,6 +34,15 @@ export function render(dir: string, extraArgs: readonly string[] = []): K8sObjec
   return parseStream(run.stdout, dir);
 }
 
+/**
+ * The version of kubectl's built-in kustomize (`v5.5.0`), or undefined when
+ * kubectl does not report one (kubectl before 1.21 embeds kustomize v2.0.3).
+ */
+export function kustomizeVersion(): string | undefined {
+  const run = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8', timeout: RENDER_TIMEOUT_MS });
+  return /Kustomize Version:\s*(v[\d.]+)/.exec(run.stdout ?? '')?.[1];
+}
+
 export function parseStream(text: string, what: string): K8sObject[] {
   const out: K8sObject[] = [];
   for (const doc of parseAllDocuments(text)) {
