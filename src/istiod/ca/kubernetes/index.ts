@@ -49,8 +49,12 @@ export {
 } from './root-configmap.js';
 export {
   startKubernetesSecurity,
+  kubernetesSecurityFromEnv,
   webhookServingNames,
   DEFAULT_ISTIOD_NAMESPACE,
+  POD_NAMESPACE_ENV,
+  TRUSTED_NODE_ACCOUNTS_ENV,
+  type KubernetesSecurityEnv,
   type KubernetesSecurity,
   type KubernetesSecurityOptions,
 } from './security.js';

@@ -12,10 +12,47 @@ import { CertificateSigner } from '../signer.js';
 import { RootCertPublisher } from './root-configmap.js';
 import { loadOrCreateKubeCaMaterial } from './root-secret.js';
 import { KubeConfigRestClient, type KubeCredentials, type KubeRestClient } from './rest-client.js';
-import { TokenReviewAuthenticator, type ServiceAccountRef } from './token-review.js';
+import { KubeCaError } from './errors.js';
+import {
+  DEFAULT_TRUSTED_NODE_ACCOUNTS,
+  parseTrustedAccounts,
+  TokenReviewAuthenticator,
+  type ServiceAccountRef,
+} from './token-review.js';
 
 /** istiod's namespace when POD_NAMESPACE does not say. */
 export const DEFAULT_ISTIOD_NAMESPACE = 'istio-system';
+/** The variables istiod reads on Kubernetes (Istio's names). */
+export const POD_NAMESPACE_ENV = 'POD_NAMESPACE';
+export const TRUSTED_NODE_ACCOUNTS_ENV = 'CA_TRUSTED_NODE_ACCOUNTS';
+
+/** The Kubernetes security settings taken from the environment at start-up. */
+export interface KubernetesSecurityEnv {
+  readonly namespace: string;
+  readonly trustedNodeAccounts: readonly ServiceAccountRef[];
+}
+
+/**
+ * Reads POD_NAMESPACE (default istio-system) and CA_TRUSTED_NODE_ACCOUNTS
+ * (comma-separated `ns/sa`, default istio-system/ztunnel); a bad value fails
+ * naming the variable.
+ */
+export function kubernetesSecurityFromEnv(env: NodeJS.ProcessEnv = process.env): KubernetesSecurityEnv {
+  const namespace = env[POD_NAMESPACE_ENV] || DEFAULT_ISTIOD_NAMESPACE;
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) {
+    throw new KubeCaError('KUBE_CA_CONFIG_INVALID', `${POD_NAMESPACE_ENV}="${namespace}": not a namespace name`);
+  }
+  const raw = env[TRUSTED_NODE_ACCOUNTS_ENV];
+  let trustedNodeAccounts: ServiceAccountRef[];
+  try {
+    trustedNodeAccounts = parseTrustedAccounts(raw ?? DEFAULT_TRUSTED_NODE_ACCOUNTS.join(','));
+  } catch (err) {
+    throw new KubeCaError('KUBE_CA_CONFIG_INVALID', `${TRUSTED_NODE_ACCOUNTS_ENV}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  return { namespace, trustedNodeAccounts };
+}
 
 export interface KubernetesSecurityOptions {
   /** Where the API server is and who istiod is (a client-node KubeConfig fits); or `client` for a prepared transport. */
