@@ -297,10 +297,14 @@ describe('deploy manifests (kubectl kustomize)', function () {
         assert.equal(at(sc, 'runAsUser'), 0);
       });
 
-      it("runs the agent as the ServiceAccount istiod trusts to request workloads' certificates", () => {
+      it("runs the agent as a ServiceAccount istiod trusts to request workloads' certificates, and tells istiod its namespace", () => {
         const sa = String(podSpec(daemonSet()).serviceAccountName);
-        assert.ok(DEFAULT_TRUSTED_NODE_ACCOUNTS.includes(`${NAMESPACE}/${sa}`), `${NAMESPACE}/${sa} is not in ${DEFAULT_TRUSTED_NODE_ACCOUNTS.join(',')}`);
         find(objects, 'ServiceAccount', sa, NAMESPACE);
+        const env = list(discovery().env);
+        const literal = env.find((e) => e.name === 'CA_TRUSTED_NODE_ACCOUNTS')?.value;
+        const trusted = typeof literal === 'string' ? literal.split(',').map((a) => a.trim()) : [...DEFAULT_TRUSTED_NODE_ACCOUNTS];
+        assert.ok(trusted.includes(`${NAMESPACE}/${sa}`), `${NAMESPACE}/${sa} is not in ${trusted.join(',')}`);
+        assert.equal(envField(discovery(), 'POD_NAMESPACE'), 'metadata.namespace');
       });
 
       it('runs on every Linux node: tolerates all taints, rolls one node at a time, requests resources', () => {
