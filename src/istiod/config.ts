@@ -26,8 +26,17 @@ export interface HostPort {
   readonly port: number;
 }
 
+/** Where istiod finds the Kubernetes API server. */
+export interface KubernetesSourceConfig {
+  /** A kubeconfig file; absent = the in-cluster configuration (or $KUBECONFIG, ~/.kube/config outside a pod). */
+  readonly kubeconfig?: string | undefined;
+}
+
 export interface IstiodConfig {
-  readonly configDir: string;
+  /** A directory of YAML/JSON config, watched; optional when `kubernetes` is set (both may be). */
+  readonly configDir?: string | undefined;
+  /** Watch a Kubernetes API server (Namespaces, Pods, Services, EndpointSlices, ServiceAccounts, Istio CRDs). */
+  readonly kubernetes?: KubernetesSourceConfig | undefined;
   readonly caDir: string;
   readonly trustDomain: string;
   /** Bootstrap tokens file (token -> node name) for CA callers; absent = every CA call is refused. */
@@ -71,6 +80,9 @@ export function formatHostPort(hp: HostPort): string {
 }
 
 export function validateIstiodConfig(c: IstiodConfig): IstiodConfig {
+  if (c.configDir === undefined && c.kubernetes === undefined) {
+    throw new IstiodConfigError('ISTIOD_BAD_FLAG', '--config-dir is required unless --kubernetes is given');
+  }
   if (c.workloadCertTtlSeconds > c.maxWorkloadCertTtlSeconds) {
     throw new IstiodConfigError(
       'ISTIOD_BAD_FLAG',

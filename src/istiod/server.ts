@@ -1,14 +1,15 @@
 /**
- * istiod as one process: the directory config source feeding the
- * ConfigStore, the ambient index, the xDS server (15010 plaintext, 15012
- * TLS), the CA (15012 only), and monitoring (15014). Start-up fails on the
- * first error and undoes what it had started.
+ * istiod as one process: the directory config source and/or the
+ * Kubernetes API source feeding the ConfigStore, the ambient index, the xDS
+ * server (15010 plaintext, 15012 TLS), the CA (15012 only), and monitoring
+ * (15014). Start-up fails on the first error and undoes what it had started.
  */
 import * as grpc from '@grpc/grpc-js';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Logger } from '../shared/logging.js';
 import { ConfigStore } from './config/store.js';
 import { DirectorySource, type ConfigProblem } from './config/sources/directory.js';
+import { KubeApiClient, KubernetesSource, loadKubeConfig, type KubeConfigProblem } from './config/sources/kubernetes/index.js';
 import { keyOf } from './config/types.js';
 import { formatHostPort, type IstiodConfig } from './config.js';
 import { AmbientIndex } from './index/index.js';
@@ -65,18 +66,41 @@ export async function startIstiod(config: IstiodConfig, logger: Logger): Promise
     const configMetrics = new ConfigMetrics(registry);
 
     const store = new ConfigStore();
-    let problems: readonly ConfigProblem[] = [];
-    const source = new DirectorySource(store, {
-      dir: config.configDir,
-      debounceMs: config.configDebounceMs,
-      logger,
-      onLoad: (p) => {
-        problems = p;
-        configMetrics.record(p, store.size);
-      },
-    });
-    await source.start();
-    cleanups.push(() => source.stop());
+    let dirProblems: readonly ConfigProblem[] = [];
+    let kubeProblems: readonly KubeConfigProblem[] = [];
+    // The gauge only reads each problem's kind; API objects have no file.
+    const recordConfig = (): void =>
+      configMetrics.record([...dirProblems, ...kubeProblems.map((p) => ({ ...p, file: '(kubernetes)' }))], store.size);
+    if (config.configDir !== undefined) {
+      const source = new DirectorySource(store, {
+        dir: config.configDir,
+        debounceMs: config.configDebounceMs,
+        logger,
+        onLoad: (p) => {
+          dirProblems = p;
+          recordConfig();
+        },
+      });
+      await source.start();
+      cleanups.push(() => source.stop());
+    }
+    if (config.kubernetes !== undefined) {
+      const kube = new KubernetesSource(store, {
+        client: new KubeApiClient(loadKubeConfig({ kubeconfig: config.kubernetes.kubeconfig })),
+        logger,
+        registry,
+        onProblems: (p) => {
+          kubeProblems = p;
+          recordConfig();
+        },
+      });
+      cleanups.push(() => kube.stop());
+      // Serving before every kind is listed would push partial state (and policies without their pods).
+      await kube.start();
+      const unsubscribe = store.subscribe(() => recordConfig());
+      cleanups.push(unsubscribe);
+      recordConfig();
+    }
 
     const index = new AmbientIndex(
       store,
@@ -140,7 +164,7 @@ export async function startIstiod(config: IstiodConfig, logger: Logger): Promise
             .all()
             .sort((a, b) => keyOf(a).localeCompare(keyOf(b)))
             .map((o) => ({ kind: o.kind, apiVersion: o.apiVersion, metadata: o.metadata, spec: o.spec, origin: o.origin })),
-          problems,
+          problems: [...dirProblems, ...kubeProblems],
         }),
         ambientz: () => index.dump(),
       },
@@ -155,7 +179,14 @@ export async function startIstiod(config: IstiodConfig, logger: Logger): Promise
       monitoring: monitoringPort,
     };
     log.info(
-      { ...ports, configDir: config.configDir, trustDomain: config.trustDomain, objects: store.size, problems: problems.length },
+      {
+        ...ports,
+        configDir: config.configDir,
+        kubernetes: config.kubernetes !== undefined,
+        trustDomain: config.trustDomain,
+        objects: store.size,
+        problems: dirProblems.length + kubeProblems.length,
+      },
       'istiod ready',
     );
     return {

@@ -1,6 +1,8 @@
 /**
  * `ambit istiod`: the control plane on a directory of YAML (the embedded
- * default). Runs until SIGINT/SIGTERM, then drains and exits 0.
+ * default) or on a Kubernetes API server (`--kubernetes`, in-cluster config
+ * in a pod or `--kubeconfig`). Runs until SIGINT/SIGTERM, then drains and
+ * exits 0.
  */
 import { Command, Option } from 'commander';
 import {
@@ -27,7 +29,9 @@ import { createLogger, parseLogLevel } from '../../shared/logging.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 
 interface IstiodFlags {
-  configDir: string;
+  configDir?: string;
+  kubernetes?: boolean;
+  kubeconfig?: string;
   caDir: string;
   trustDomain: string;
   tokens?: string;
@@ -48,8 +52,12 @@ function configFromFlags(f: IstiodFlags): IstiodConfig {
   if (!Number.isInteger(debounce) || debounce < 0) {
     throw new IstiodConfigError('ISTIOD_BAD_FLAG', `--push-debounce-ms "${f.pushDebounceMs}": not a non-negative integer`);
   }
+  if (f.kubeconfig !== undefined && f.kubernetes !== true) {
+    throw new IstiodConfigError('ISTIOD_BAD_FLAG', '--kubeconfig is only used with --kubernetes');
+  }
   return validateIstiodConfig({
     configDir: f.configDir,
+    kubernetes: f.kubernetes === true ? { kubeconfig: f.kubeconfig } : undefined,
     caDir: f.caDir,
     trustDomain: f.trustDomain,
     tokensFile: f.tokens,
@@ -69,8 +77,10 @@ function configFromFlags(f: IstiodFlags): IstiodConfig {
 export function registerIstiod(program: Command): void {
   program
     .command('istiod')
-    .description('run the control plane: config from a YAML directory, delta xDS, the CA, monitoring')
-    .requiredOption('--config-dir <dir>', 'directory of Kubernetes/Istio YAML or JSON, watched for changes')
+    .description('run the control plane: config from a YAML directory or the Kubernetes API, delta xDS, the CA, monitoring')
+    .option('--config-dir <dir>', 'directory of Kubernetes/Istio YAML or JSON, watched for changes (required without --kubernetes)')
+    .option('--kubernetes', 'watch the Kubernetes API server (in-cluster config when running in a pod)')
+    .option('--kubeconfig <file>', 'kubeconfig for --kubernetes outside a pod')
     .option('--ca-dir <dir>', 'where the root CA is created and kept (or a plug-in intermediate is read)', DEFAULT_CA_DIR)
     .option('--trust-domain <domain>', 'SPIFFE trust domain of the mesh', DEFAULT_TRUST_DOMAIN)
     .option('--tokens <file>', 'bootstrap tokens file mapping tokens to node names, for CA callers')
