@@ -123,7 +123,7 @@ step "preparing the nodes (cgroup v2, bpffs)"
 for node in $(kind get nodes --name "$CLUSTER"); do
   fs=$(docker exec "$node" stat -fc %T /sys/fs/cgroup)
   [ "$fs" = cgroup2fs ] || fail "node $node: /sys/fs/cgroup is $fs, the agent needs cgroup v2"
-  docker exec "$node" sh -c 'mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf'
+  docker exec "$node" sh -c 'grep -q " /sys/fs/bpf bpf " /proc/mounts || mount -t bpf bpf /sys/fs/bpf'
 done
 
 step "loading $IMAGE into the nodes"
