@@ -55,6 +55,9 @@ export class RootCertPublisher {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  /** Namespaces announced by a watcher, published one at a time (a burst cannot flood the API server). */
+  private readonly queued = new Set<string>();
+  private draining: Promise<void> | undefined;
   /** Completed passes over all namespaces (for tests and debugging). */
   syncs = 0;
 
@@ -85,7 +88,29 @@ export class RootCertPublisher {
     this.stopped = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
+    this.queued.clear();
     await this.running;
+    await this.draining;
+  }
+
+  /** Publishes to a namespace soon (e.g. one a watcher just saw created), without waiting for the next pass. */
+  enqueue(namespace: string): void {
+    if (this.stopped) return;
+    this.queued.add(namespace);
+    if (this.draining !== undefined) return;
+    this.draining = (async () => {
+      for (const ns of this.queued) {
+        this.queued.delete(ns);
+        if (this.stopped) break;
+        try {
+          await this.syncNamespace(ns);
+        } catch (err) {
+          this.log.warn({ namespace: ns, err }, 'root cert configmap not published; the next pass retries');
+        }
+      }
+    })().finally(() => {
+      this.draining = undefined;
+    });
   }
 
   /** Lists every namespace and publishes to each. */

@@ -6,6 +6,7 @@
  */
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../../shared/logging.js';
+import type { ConfigEvent } from '../../config/types.js';
 import { WebhookServer } from '../../webhook/index.js';
 import type { CaMaterial } from '../material.js';
 import { CertificateSigner } from '../signer.js';
@@ -67,6 +68,13 @@ export interface KubernetesSecurityOptions {
   readonly webhook?: { readonly host: string; readonly port: number };
   readonly rootConfigMapResyncMs?: number;
   readonly reviewCacheTtlMs?: number;
+  /**
+   * The ConfigStore the Kubernetes source fills: a Namespace it adds gets its
+   * root ConfigMap at once instead of on the next periodic pass.
+   */
+  readonly namespaceEvents?: {
+    subscribe(listener: (events: readonly ConfigEvent[]) => void): () => void;
+  };
   readonly registry: Registry;
   readonly logger: Logger;
 }
@@ -119,6 +127,11 @@ export async function startKubernetesSecurity(options: KubernetesSecurityOptions
     ...(options.rootConfigMapResyncMs === undefined ? {} : { resyncIntervalMs: options.rootConfigMapResyncMs }),
   });
   await publisher.start();
+  const unsubscribe = options.namespaceEvents?.subscribe((events) => {
+    for (const ev of events) {
+      if (ev.kind === 'add' && ev.object.kind === 'Namespace') publisher.enqueue(ev.object.metadata.name);
+    }
+  });
 
   let webhook: WebhookServer | undefined;
   let webhookPort: number | undefined;
@@ -135,6 +148,7 @@ export async function startKubernetesSecurity(options: KubernetesSecurityOptions
     try {
       webhookPort = await webhook.listen();
     } catch (err) {
+      unsubscribe?.();
       await publisher.stop();
       throw err;
     }
@@ -146,6 +160,7 @@ export async function startKubernetesSecurity(options: KubernetesSecurityOptions
     webhook,
     webhookPort,
     close: async () => {
+      unsubscribe?.();
       await publisher.stop();
       await webhook?.close();
     },

@@ -14,8 +14,10 @@ import {
   startKubernetesSecurity,
   type KubernetesSecurity,
 } from '../../../../src/istiod/ca/kubernetes/index.js';
+import { ConfigStore } from '../../../../src/istiod/config/store.js';
 import { silentLogger } from '../../../../src/shared/logging.js';
 import { createTestPki } from '../../../support/ca.js';
+import { namespace } from '../../../support/config-objects.js';
 import { FakeKubeAuthApi } from '../../../support/fake-kube-auth-api.js';
 
 const NS = 'istio-system';
@@ -246,6 +248,23 @@ describe('istiod/ca on Kubernetes: the root in Secrets and the root ConfigMaps (
         req.on('error', reject);
       });
       assert.equal(body, '200 ok');
+    });
+
+    it('publishes to a namespace the config source adds at once, without waiting for the next pass', async () => {
+      const store = new ConfigStore();
+      const security = await startKubernetesSecurity({
+        client,
+        namespace: NS,
+        trustDomain: TD,
+        rootConfigMapResyncMs: 60_000,
+        namespaceEvents: store,
+        registry: new Registry(),
+        logger: silentLogger,
+      });
+      started.push(security);
+      assert.equal(security.webhookPort, undefined);
+      store.upsert(namespace('fresh'));
+      await waitFor('the ConfigMap in namespace fresh', () => configMapRoot(api, 'fresh') === security.material.rootPems.join(''));
     });
   });
 });
