@@ -47,6 +47,8 @@ export interface IstiodConfig {
   readonly grpcAddr: HostPort;
   readonly secureGrpcAddr: HostPort;
   readonly monitoringAddr: HostPort;
+  /** HTTPS listener of the validating admission webhook (with `kubernetes`); absent = no webhook. */
+  readonly webhookAddr?: HostPort | undefined;
   readonly workloadCertTtlSeconds: number;
   readonly maxWorkloadCertTtlSeconds: number;
   readonly pushDebounceMs: number;

@@ -22,6 +22,7 @@ import {
   NodeTokenAuthenticator,
   type CallerAuthenticator,
 } from './ca/index.js';
+import { kubernetesSecurityFromEnv, startKubernetesSecurity } from './ca/kubernetes/index.js';
 import { MonitoringServer } from './monitoring/server.js';
 import { ConfigMetrics } from './monitoring/config-metrics.js';
 
@@ -40,7 +41,13 @@ export interface RunningIstiod {
   readonly index: AmbientIndex;
   readonly xds: XdsServer;
   /** Bound ports (useful when the configuration asked for port 0). */
-  readonly ports: { readonly grpc: number; readonly secureGrpc: number; readonly monitoring: number };
+  readonly ports: {
+    readonly grpc: number;
+    readonly secureGrpc: number;
+    readonly monitoring: number;
+    /** The admission webhook's port, when it runs (--kubernetes with a webhook address). */
+    readonly webhook?: number;
+  };
   /** The mesh root bundle (PEM) agents trust. */
   readonly rootPem: string;
   readonly registry: Registry;
@@ -115,15 +122,33 @@ export async function startIstiod(config: IstiodConfig, logger: Logger): Promise
     );
     cleanups.push(() => index.close());
 
-    const material = await loadOrCreateCaMaterial({ caDir: config.caDir, trustDomain: config.trustDomain, logger });
+    // On Kubernetes the root lives in Secrets, node agents authenticate with TokenReview, the root
+    // ConfigMaps are published and the admission webhook runs.
+    const kubeSecurity =
+      config.kubernetes !== undefined
+        ? await startKubernetesSecurity({
+            kubeConfig: loadKubeConfig({ kubeconfig: config.kubernetes.kubeconfig }),
+            ...kubernetesSecurityFromEnv(),
+            trustDomain: config.trustDomain,
+            ...(config.webhookAddr !== undefined ? { webhook: config.webhookAddr } : {}),
+            namespaceEvents: store,
+            registry,
+            logger,
+          })
+        : undefined;
+    if (kubeSecurity !== undefined) cleanups.push(() => kubeSecurity.close());
+    const material =
+      kubeSecurity?.material ??
+      (await loadOrCreateCaMaterial({ caDir: config.caDir, trustDomain: config.trustDomain, logger }));
     const signer = new CertificateSigner(material, {
       defaultTtlSeconds: config.workloadCertTtlSeconds,
       maxTtlSeconds: config.maxWorkloadCertTtlSeconds,
     });
     const serving = signer.issueServingCertificate(ISTIOD_SERVING_NAMES);
     const authenticator =
-      config.tokensFile !== undefined ? await NodeTokenAuthenticator.fromFile(config.tokensFile) : noTokensAuthenticator;
-    if (config.tokensFile === undefined) log.warn('no --tokens file: the CA refuses every caller');
+      kubeSecurity?.authenticator ??
+      (config.tokensFile !== undefined ? await NodeTokenAuthenticator.fromFile(config.tokensFile) : noTokensAuthenticator);
+    if (kubeSecurity === undefined && config.tokensFile === undefined) log.warn('no --tokens file: the CA refuses every caller');
     const ca = new CaService({ signer, authenticator, nodeIdentities: index, registry, logger });
 
     const xds = new XdsServer({ source: index, logger, registry, debounceMs: config.pushDebounceMs });
@@ -177,6 +202,7 @@ export async function startIstiod(config: IstiodConfig, logger: Logger): Promise
       grpc: listeners.plaintextPort ?? 0,
       secureGrpc: listeners.tlsPort ?? 0,
       monitoring: monitoringPort,
+      ...(kubeSecurity?.webhookPort !== undefined ? { webhook: kubeSecurity.webhookPort } : {}),
     };
     log.info(
       {

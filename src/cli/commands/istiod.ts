@@ -25,6 +25,7 @@ import {
   type IstiodConfig,
 } from '../../istiod/config.js';
 import { startIstiod } from '../../istiod/server.js';
+import { DEFAULT_WEBHOOK_ADDR } from '../../istiod/webhook/index.js';
 import { createLogger, parseLogLevel } from '../../shared/logging.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 
@@ -41,6 +42,7 @@ interface IstiodFlags {
   grpcAddr: string;
   secureGrpcAddr: string;
   monitoringAddr: string;
+  webhookAddr: string;
   certTtl: string;
   maxCertTtl: string;
   pushDebounceMs: string;
@@ -67,6 +69,7 @@ function configFromFlags(f: IstiodFlags): IstiodConfig {
     grpcAddr: parseHostPort('--grpc-addr', f.grpcAddr),
     secureGrpcAddr: parseHostPort('--secure-grpc-addr', f.secureGrpcAddr),
     monitoringAddr: parseHostPort('--monitoring-addr', f.monitoringAddr),
+    webhookAddr: f.kubernetes === true ? parseHostPort('--webhook-addr', f.webhookAddr) : undefined,
     workloadCertTtlSeconds: parseSeconds('--cert-ttl', f.certTtl),
     maxWorkloadCertTtlSeconds: parseSeconds('--max-cert-ttl', f.maxCertTtl),
     pushDebounceMs: debounce,
@@ -90,6 +93,7 @@ export function registerIstiod(program: Command): void {
     .option('--grpc-addr <host:port>', 'plaintext xDS listener', DEFAULT_GRPC_ADDR)
     .option('--secure-grpc-addr <host:port>', 'TLS xDS and CA listener', DEFAULT_SECURE_GRPC_ADDR)
     .option('--monitoring-addr <host:port>', 'metrics, /debug/* and /ready listener', DEFAULT_MONITORING_ADDR)
+    .option('--webhook-addr <host:port>', 'validating admission webhook (HTTPS) listener, with --kubernetes', DEFAULT_WEBHOOK_ADDR)
     .option('--cert-ttl <duration>', 'default workload certificate lifetime', `${DEFAULT_WORKLOAD_CERT_TTL_SECONDS}s`)
     .option('--max-cert-ttl <duration>', 'longest workload certificate lifetime granted', `${DEFAULT_MAX_WORKLOAD_CERT_TTL_SECONDS}s`)
     .option('--push-debounce-ms <ms>', 'quiet period before an xDS push', String(DEFAULT_PUSH_DEBOUNCE_MS))
