@@ -19,6 +19,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -81,6 +82,8 @@ export interface FakeKubeApiOptions {
   readonly token?: string | null;
   /** First resourceVersion handed out. */
   readonly initialResourceVersion?: number;
+  /** Serve HTTPS with this certificate (`caPem` is what the written kubeconfig trusts). */
+  readonly tls?: { readonly certPem: string; readonly keyPem: string; readonly caPem: string };
 }
 
 interface EventRecord {
@@ -138,18 +141,22 @@ export class FakeKubeApi {
   /** Watches from a resourceVersion below this get 410 Gone. */
   private compactedRv = 0;
   private listenPort = 0;
+  private readonly tls: FakeKubeApiOptions['tls'];
 
   private constructor(options: FakeKubeApiOptions) {
+    this.tls = options.tls;
     this.token = options.token === undefined ? `fake-${randomBytes(12).toString('hex')}` : options.token;
     this.rv = options.initialResourceVersion ?? 1000;
     for (const r of options.resources ?? DEFAULT_FAKE_RESOURCES) this.addResource(r);
-    this.server = createServer((req, res) => {
+    const listener = (req: IncomingMessage, res: ServerResponse): void => {
       this.serve(req, res).catch((err: unknown) => {
         if (!res.headersSent) this.json(res, 500, kubeStatus(500, 'InternalError', String(err)));
         else res.destroy();
       });
-    });
-    this.server.on('connection', (s: Socket) => {
+    };
+    this.server =
+      this.tls === undefined ? createServer(listener) : createTlsServer({ cert: this.tls.certPem, key: this.tls.keyPem }, listener);
+    this.server.on(this.tls === undefined ? 'connection' : 'secureConnection', (s: Socket) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
@@ -166,7 +173,7 @@ export class FakeKubeApi {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.listenPort}`;
+    return `${this.tls === undefined ? 'http' : 'https'}://127.0.0.1:${this.listenPort}`;
   }
 
   /** The current (latest handed out) resourceVersion. */
@@ -318,17 +325,27 @@ export class FakeKubeApi {
     if (this.server.listening) await this.pause();
   }
 
-  /** Writes a kubeconfig for this server (plain HTTP, so TLS verification is off) and returns its path. */
-  async writeKubeconfig(dir: string, fileName = 'kubeconfig'): Promise<string> {
-    const path = join(dir, fileName);
-    const user = this.token === null ? '{}' : `{token: ${JSON.stringify(this.token)}}`;
+  /**
+   * Writes a kubeconfig for this server and returns its path: plain HTTP
+   * with TLS verification off, or HTTPS trusting `caPem` (the server's CA
+   * unless another is given, to test refusal). `token` overrides the user's.
+   */
+  async writeKubeconfig(dir: string, options: { fileName?: string; caPem?: string; token?: string | null } = {}): Promise<string> {
+    const path = join(dir, options.fileName ?? 'kubeconfig');
+    const token = options.token === undefined ? this.token : options.token;
+    const user = token === null ? '{}' : `{token: ${JSON.stringify(token)}}`;
+    const caPem = options.caPem ?? this.tls?.caPem;
+    const cluster =
+      this.tls === undefined
+        ? `{server: ${JSON.stringify(this.url)}, insecure-skip-tls-verify: true}`
+        : `{server: ${JSON.stringify(this.url)}, certificate-authority-data: ${Buffer.from(caPem ?? '').toString('base64')}}`;
     await writeFile(
       path,
       [
         'apiVersion: v1',
         'kind: Config',
         'clusters:',
-        `  - name: fake\n    cluster: {server: ${JSON.stringify(this.url)}, insecure-skip-tls-verify: true}`,
+        `  - name: fake\n    cluster: ${cluster}`,
         'users:',
         `  - name: fake\n    user: ${user}`,
         'contexts:',

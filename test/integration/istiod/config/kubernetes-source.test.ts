@@ -22,6 +22,7 @@ import { validateIstiodConfig } from '../../../../src/istiod/config.js';
 import { silentLogger } from '../../../../src/shared/logging.js';
 import { FakeKubeApi, type FakeResource, type KubeObject } from '../../../support/fake-kube-api.js';
 import { DeltaXdsClient, resourceNames } from '../../../support/xds-client.js';
+import { createTestPki } from '../../../support/ca.js';
 
 const FAST_BACKOFF = { initialMs: 20, maxMs: 200, jitter: 0.5 };
 
@@ -482,6 +483,40 @@ describe('istiod Kubernetes config source (against a fake API server over real s
     assert.equal(changes, 1);
   });
 
+  it('speaks HTTPS to an API server whose certificate chains to the kubeconfig CA, and refuses one that does not', async () => {
+    const pki = createTestPki();
+    const serving = pki.issueServing(['127.0.0.1']);
+    const api = await FakeKubeApi.start({ tls: { certPem: serving.chainPem, keyPem: serving.keyPem, caPem: pki.rootPem } });
+    apis.push(api);
+    seed(api);
+    const dir = await mkdtemp(join(work, 'tls-'));
+    const store = new ConfigStore();
+    const source = new KubernetesSource(store, {
+      client: new KubeApiClient(loadKubeConfig({ kubeconfig: await api.writeKubeconfig(dir) })),
+      backoff: FAST_BACKOFF,
+    });
+    sources.push(source);
+    await source.start();
+    assert.equal(store.list('Pod').length, 2);
+
+    const strangerCa = createTestPki().rootPem;
+    const stranger = new KubeApiClient(
+      loadKubeConfig({ kubeconfig: await api.writeKubeconfig(dir, { fileName: 'other-ca', caPem: strangerCa }) }),
+    );
+    await assert.rejects(stranger.getJson('/api/v1/pods'), (err: unknown) => err instanceof KubeSourceError && err.code === 'KUBE_UNREACHABLE');
+  });
+
+  it('reports a rejected token as the API server\'s 401, with its Status reason', async () => {
+    const { api } = await fixture({ seedMesh: false, start: false });
+    const kubeconfig = await api.writeKubeconfig(await mkdtemp(join(work, 'kc-')), { token: 'wrong-token' });
+    const client = new KubeApiClient(loadKubeConfig({ kubeconfig }));
+    await assert.rejects(
+      client.getJson('/api/v1/pods'),
+      (err: unknown) =>
+        err instanceof KubeSourceError && err.code === 'KUBE_REQUEST_FAILED' && err.statusCode === 401 && /Unauthorized/.test(err.message),
+    );
+  });
+
   it('stop() before the initial list ends start() with KUBE_SOURCE_STOPPED', async () => {
     const { api, source } = await fixture({ start: false });
     await api.pause();
@@ -509,6 +544,28 @@ describe('istiod --kubernetes (startIstiod against the fake API server)', () => 
     await istiod?.stop();
     await api?.stop();
     await rm(work, { recursive: true, force: true });
+  });
+
+  it('refuses a configuration with neither a config directory nor the Kubernetes source', () => {
+    assert.throws(
+      () =>
+        validateIstiodConfig({
+          caDir: join(work, 'ca'),
+          trustDomain: 'cluster.local',
+          tokensFile: undefined,
+          rootNamespace: 'istio-system',
+          clusterId: 'Kubernetes',
+          domainSuffix: 'cluster.local',
+          grpcAddr: { host: '127.0.0.1', port: 0 },
+          secureGrpcAddr: { host: '127.0.0.1', port: 0 },
+          monitoringAddr: { host: '127.0.0.1', port: 0 },
+          workloadCertTtlSeconds: 86400,
+          maxWorkloadCertTtlSeconds: 90 * 86400,
+          pushDebounceMs: 10,
+          configDebounceMs: 20,
+        }),
+      (err: unknown) => (err as { code?: string }).code === 'ISTIOD_BAD_FLAG' && /--kubernetes/.test((err as Error).message),
+    );
   });
 
   it('serves the API server\'s objects over delta xDS and pushes their changes', async () => {
