@@ -173,6 +173,10 @@ export class FakeKubeAuthApi {
       });
       return;
     }
+    if (method === 'GET' && p === '/api/v1/configmaps') {
+      send(200, { apiVersion: 'v1', kind: 'ConfigMapList', metadata: {}, items: this.selectConfigMaps(url.searchParams) });
+      return;
+    }
     const m = /^\/api\/v1\/namespaces\/([^/]+)\/(pods|secrets|configmaps)(?:\/([^/]+))?$/.exec(p);
     if (m === null) {
       status(404, 'NotFound', `the fake has no route for ${method} ${p}`);
@@ -228,6 +232,26 @@ export class FakeKubeAuthApi {
       return;
     }
     status(405, 'MethodNotAllowed', `${method} ${p} is not supported by the fake`);
+  }
+
+  /** All ConfigMaps matching `labelSelector` and `fieldSelector` of the form `k=v` (the only forms the fake knows). */
+  private selectConfigMaps(query: URLSearchParams): Obj[] {
+    const pair = (v: string | null): [string, string] | undefined => {
+      if (v === null || v === '') return undefined;
+      const i = v.indexOf('=');
+      return [v.slice(0, i), v.slice(i + 1)];
+    };
+    const label = pair(query.get('labelSelector'));
+    const field = pair(query.get('fieldSelector'));
+    return [...this.objects]
+      .filter(([k]) => k.startsWith('configmaps/'))
+      .map(([, o]) => o)
+      .filter((o) => {
+        const labels = (o.metadata['labels'] ?? {}) as Record<string, string>;
+        if (label !== undefined && labels[label[0]] !== label[1]) return false;
+        if (field !== undefined && field[0] === 'metadata.name' && o.metadata['name'] !== field[1]) return false;
+        return true;
+      });
   }
 
   /** The API server's TokenReview: unknown tokens and audience mismatches are unauthenticated. */

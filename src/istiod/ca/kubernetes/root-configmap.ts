@@ -113,15 +113,20 @@ export class RootCertPublisher {
     });
   }
 
-  /** Lists every namespace and publishes to each. */
+  /**
+   * One pass: lists the namespaces and the ConfigMaps istiod owns (two
+   * paged lists, whatever the cluster's size), then writes only where one
+   * is missing or stale.
+   */
   async syncAll(): Promise<void> {
     const namespaces = await this.listNamespaces();
+    const owned = await this.listOwnedConfigMaps();
     const outcomes: Partial<Record<PublishOutcome, number>> = {};
     let failures = 0;
     for (const ns of namespaces) {
       if (this.stopped) return;
       try {
-        const o = await this.syncNamespace(ns);
+        const o = await this.reconcile(ns, owned.get(ns));
         outcomes[o] = (outcomes[o] ?? 0) + 1;
       } catch (err) {
         failures++;
@@ -134,28 +139,69 @@ export class RootCertPublisher {
     }
   }
 
-  /** Active namespaces, page by page (terminating ones are skipped: they refuse new objects). */
+  /** Active namespaces (terminating ones are skipped: they refuse new objects). */
   async listNamespaces(): Promise<string[]> {
     const names: string[] = [];
+    for (const item of await this.listAll('/api/v1/namespaces', '', 'namespaces')) {
+      const name = asRecord(item['metadata'])?.['name'];
+      const phase = asRecord(item['status'])?.['phase'];
+      if (typeof name === 'string' && name !== '' && phase !== 'Terminating') names.push(name);
+    }
+    return names;
+  }
+
+  /** The root ConfigMaps carrying istiod's label, by namespace (selectors applied again here). */
+  private async listOwnedConfigMaps(): Promise<Map<string, Record<string, unknown>>> {
+    const selectors =
+      `labelSelector=${encodeURIComponent(`${OWNED_LABEL_KEY}=${OWNED_LABEL_VALUE}`)}` +
+      `&fieldSelector=${encodeURIComponent(`metadata.name=${ROOT_CERT_CONFIGMAP}`)}`;
+    const byNamespace = new Map<string, Record<string, unknown>>();
+    for (const item of await this.listAll('/api/v1/configmaps', selectors, 'root cert configmaps')) {
+      const meta = asRecord(item['metadata']);
+      const ns = meta?.['namespace'];
+      if (typeof ns !== 'string' || meta?.['name'] !== ROOT_CERT_CONFIGMAP) continue;
+      if (asRecord(meta['labels'])?.[OWNED_LABEL_KEY] !== OWNED_LABEL_VALUE) continue;
+      byNamespace.set(ns, item);
+    }
+    return byNamespace;
+  }
+
+  /** Every item of a collection, page by page, at most MAX_LIST_PAGES pages. */
+  private async listAll(path: string, query: string, what: string): Promise<Record<string, unknown>[]> {
+    const out: Record<string, unknown>[] = [];
     let cont = '';
     for (let page = 0; page < MAX_LIST_PAGES; page++) {
-      const query = `?limit=${LIST_PAGE_LIMIT}${cont === '' ? '' : `&continue=${encodeURIComponent(cont)}`}`;
-      const res = expectStatus(await this.client.request('GET', `/api/v1/namespaces${query}`), 'listing namespaces', [200]);
+      const q = [query, `limit=${LIST_PAGE_LIMIT}`, cont === '' ? '' : `continue=${encodeURIComponent(cont)}`]
+        .filter((p) => p !== '')
+        .join('&');
+      const res = expectStatus(await this.client.request('GET', `${path}?${q}`), `listing ${what}`, [200]);
       const body = asRecord(res.body);
       const items = body?.['items'];
-      if (!Array.isArray(items)) throw new KubeCaError('KUBE_API_FAILED', 'listing namespaces: answer has no items');
+      if (!Array.isArray(items)) throw new KubeCaError('KUBE_API_FAILED', `listing ${what}: answer has no items`);
       for (const item of items) {
-        const ns = asRecord(item);
-        const name = asRecord(ns?.['metadata'])?.['name'];
-        const phase = asRecord(ns?.['status'])?.['phase'];
-        if (typeof name === 'string' && name !== '' && phase !== 'Terminating') names.push(name);
+        const r = asRecord(item);
+        if (r !== undefined) out.push(r);
       }
       const next = asRecord(body?.['metadata'])?.['continue'];
-      if (typeof next !== 'string' || next === '') return names;
+      if (typeof next !== 'string' || next === '') return out;
       cont = next;
     }
-    this.log.warn({ pages: MAX_LIST_PAGES }, 'namespace list truncated');
-    return names;
+    this.log.warn({ what, pages: MAX_LIST_PAGES }, 'list truncated');
+    return out;
+  }
+
+  /** Brings one namespace in line given its owned ConfigMap from the list (undefined = none listed). */
+  private async reconcile(namespace: string, owned: Record<string, unknown> | undefined): Promise<PublishOutcome> {
+    if (this.ignored.has(namespace)) return 'skipped';
+    if (owned === undefined) {
+      const res = await this.client.request('POST', configMapPath(namespace), this.desired(namespace));
+      // 409: one exists after all (someone else's, or just created): decide on what is there.
+      if (res.status === 409) return this.syncNamespace(namespace);
+      expectStatus(res, `creating ConfigMap ${namespace}/${ROOT_CERT_CONFIGMAP}`, [200, 201]);
+      return 'created';
+    }
+    if (asRecord(owned['data'])?.[ROOT_CERT_CONFIGMAP_KEY] === this.rootPem) return 'unchanged';
+    return this.update(namespace, owned);
   }
 
   /** Creates or updates the root ConfigMap of one namespace; leaves one it does not own alone. */
@@ -182,6 +228,13 @@ export class RootCertPublisher {
       return 'not-owned';
     }
     if (asRecord(cm?.['data'])?.[ROOT_CERT_CONFIGMAP_KEY] === this.rootPem) return 'unchanged';
+    return this.update(namespace, cm ?? {});
+  }
+
+  /** Replaces an owned ConfigMap's root, keeping its other labels; a conflict waits for the next pass. */
+  private async update(namespace: string, current: Record<string, unknown>): Promise<PublishOutcome> {
+    const meta = asRecord(current['metadata']);
+    const labels = asRecord(meta?.['labels']) ?? {};
     const desired = this.desired(namespace);
     const resourceVersion = meta?.['resourceVersion'];
     const res = await this.client.request('PUT', configMapPath(namespace, ROOT_CERT_CONFIGMAP), {
@@ -196,7 +249,7 @@ export class RootCertPublisher {
       this.log.debug({ namespace, detail: statusMessage(res) }, 'configmap changed meanwhile; next pass retries');
       return 'unchanged';
     }
-    expectStatus(res, `updating ${where}`, [200]);
+    expectStatus(res, `updating ConfigMap ${namespace}/${ROOT_CERT_CONFIGMAP}`, [200]);
     return 'updated';
   }
 

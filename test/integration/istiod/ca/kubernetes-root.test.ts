@@ -165,6 +165,20 @@ describe('istiod/ca on Kubernetes: the root in Secrets and the root ConfigMaps (
       assert.equal(api.get('configmaps', 'going-away', ROOT_CERT_CONFIGMAP), undefined);
     });
 
+    it('costs two list calls per pass once every namespace is up to date', async () => {
+      for (let i = 0; i < 20; i++) api.addNamespace(`ns-${i}`);
+      const publisher = new RootCertPublisher({ client, rootPem: ROOT, logger: silentLogger, resyncIntervalMs: 60_000 });
+      publishers.push(publisher);
+      await publisher.start();
+      assert.equal(api.count('POST', '/api/v1/namespaces/'), 20);
+      const before = api.requests.length;
+      await publisher.syncAll();
+      assert.deepEqual(
+        api.requests.slice(before).map((r) => `${r.method} ${r.path}`),
+        ['GET /api/v1/namespaces', 'GET /api/v1/configmaps'],
+      );
+    });
+
     it('gives a namespace created later its ConfigMap on the next pass', async () => {
       api.addNamespace('default');
       const publisher = new RootCertPublisher({ client, rootPem: ROOT, logger: silentLogger, resyncIntervalMs: 50 });
