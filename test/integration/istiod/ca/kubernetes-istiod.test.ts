@@ -191,6 +191,11 @@ describe('istiod --kubernetes security: CA root in a Secret, TokenReview callers
     assert.equal(response.uid, 'uid-1');
     assert.equal(response.allowed, false);
     assert.ok(response.status.message.includes('spec.mtls.mode'), response.status.message);
+    const metrics = await (await fetch(`http://127.0.0.1:${running.ports.monitoring}/metrics`)).text();
+    assert.match(
+      metrics,
+      /galley_validation_failed\{group="security.istio.io",version="v1",resource="peerauthentications",reason="invalid_resource"\} 1/,
+    );
   });
 
   it('a restarted istiod reuses the root kept in the Secret', async () => {
