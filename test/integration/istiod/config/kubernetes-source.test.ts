@@ -166,7 +166,13 @@ describe('istiod Kubernetes config source (against a fake API server over real s
   });
 
   async function fixture(
-    opts: { seedMesh?: boolean; resources?: readonly FakeResource[]; specs?: readonly ResourceSpec[]; start?: boolean } = {},
+    opts: {
+      seedMesh?: boolean;
+      resources?: readonly FakeResource[];
+      specs?: readonly ResourceSpec[];
+      start?: boolean;
+      minWatchTimeoutSeconds?: number;
+    } = {},
   ): Promise<Fixture> {
     const api = await FakeKubeApi.start(opts.resources !== undefined ? { resources: opts.resources } : {});
     apis.push(api);
@@ -183,6 +189,7 @@ describe('istiod Kubernetes config source (against a fake API server over real s
       registry,
       backoff: FAST_BACKOFF,
       ...(opts.specs !== undefined ? { resources: opts.specs } : {}),
+      ...(opts.minWatchTimeoutSeconds !== undefined ? { minWatchTimeoutSeconds: opts.minWatchTimeoutSeconds } : {}),
     });
     sources.push(source);
     if (opts.start !== false) await source.start();
@@ -349,6 +356,16 @@ describe('istiod Kubernetes config source (against a fake API server over real s
     const last = api.requests.filter((r) => r.path === '/api/v1/pods' && r.watch).at(-1);
     assert.equal(last?.query.get('resourceVersion'), bookmark);
     assert.equal(api.countRequests({ path: '/api/v1/pods', watch: false }), 1, 'a closed watch resumes without a re-list');
+  });
+
+  it('asks for a jittered server-side watch timeout and, when the server ends the watch, resumes without a re-list', async () => {
+    const { api, store } = await fixture({ specs: [{ kind: 'Pod', group: '', versions: ['v1'], plural: 'pods', namespaced: true }], minWatchTimeoutSeconds: 1 });
+    await waitFor('a third pod watch', () => api.countRequests({ path: '/api/v1/pods', watch: true }) >= 3, 8000);
+    const timeouts = api.requests.filter((r) => r.watch).map((r) => Number(r.query.get('timeoutSeconds')));
+    assert.ok(timeouts.every((t) => t >= 1 && t <= 2), `timeouts: ${timeouts.join(',')}`);
+    assert.equal(api.countRequests({ path: '/api/v1/pods', watch: false }), 1);
+    api.apply(pod('demo', 'after-timeouts', 'x', '10.244.5.50'));
+    await waitFor('the pod', () => store.find('Pod', 'demo', 'after-timeouts') !== undefined);
   });
 
   it('a malformed object is reported with its field path and counted; the others are unaffected', async () => {
