@@ -89,6 +89,7 @@ describe('e2e: the mesh data plane across two nodes (eBPF capture, HBONE mTLS, L
     const marker = `ambit-secret-${randomBytes(8).toString('hex')}`;
     const pcap = join(stateDir, 'capture.pcap');
     const node1 = cluster.node('node1');
+    let tcpdumpLog = '';
     const tcpdump = spawn('ip', ['netns', 'exec', node1.netns, 'tcpdump', '-Z', 'root', '-i', 'eth0', '-U', '-w', pcap, 'tcp'], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -96,15 +97,14 @@ describe('e2e: the mesh data plane across two nodes (eBPF capture, HBONE mTLS, L
       // tcpdump says "listening on eth0" once it captures.
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('tcpdump did not start within 10 s')), 10_000);
-        let err = '';
         tcpdump.stderr.on('data', (c: Buffer) => {
-          err += c.toString();
-          if (err.includes('listening on')) {
+          tcpdumpLog += c.toString();
+          if (tcpdumpLog.includes('listening on')) {
             clearTimeout(timer);
             resolve();
           }
         });
-        tcpdump.once('exit', (code) => reject(new Error(`tcpdump exited (${code}): ${err}`)));
+        tcpdump.once('exit', (code) => reject(new Error(`tcpdump exited (${code}): ${tcpdumpLog}`)));
       });
       for (let i = 0; i < 3; i++) {
         const r = await exchange(frontend, DEMO_SERVICES.backend, 80, `GET /${marker} HTTP/1.1\r\nHost: b\r\nX-Marker: ${marker}\r\nConnection: close\r\n\r\n`);
@@ -116,7 +116,7 @@ describe('e2e: the mesh data plane across two nodes (eBPF capture, HBONE mTLS, L
       if (tcpdump.exitCode === null) await new Promise((r) => tcpdump.once('exit', r));
     }
     const bytes = readFileSync(pcap);
-    assert.ok(bytes.length > 1000, 'the capture saw traffic');
+    assert.ok(bytes.length > 1000, `the capture saw traffic (pcap ${bytes.length} bytes; tcpdump: ${tcpdumpLog.trim()})`);
     assert.equal(bytes.includes(Buffer.from(marker)), false, 'the payload never crosses the underlay in clear');
     const summary = await new Promise<string>((resolve) => {
       const p = spawn('tcpdump', ['-nn', '-r', pcap], { stdio: ['ignore', 'pipe', 'ignore'] });
