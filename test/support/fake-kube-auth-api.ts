@@ -128,7 +128,10 @@ export class FakeKubeAuthApi {
       this.requests.push({ method, path: url.pathname });
       const send = (status: number, body: unknown): void => {
         const text = JSON.stringify(body);
-        res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+        res.writeHead(status, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(text),
+        });
         res.end(text);
       };
       const status = (code: number, reason: string, message: string): void =>
@@ -174,7 +177,12 @@ export class FakeKubeAuthApi {
       return;
     }
     if (method === 'GET' && p === '/api/v1/configmaps') {
-      send(200, { apiVersion: 'v1', kind: 'ConfigMapList', metadata: {}, items: this.selectConfigMaps(url.searchParams) });
+      send(200, {
+        apiVersion: 'v1',
+        kind: 'ConfigMapList',
+        metadata: {},
+        items: this.selectConfigMaps(url.searchParams),
+      });
       return;
     }
     const m = /^\/api\/v1\/namespaces\/([^/]+)\/(pods|secrets|configmaps)(?:\/([^/]+))?$/.exec(p);
@@ -224,7 +232,11 @@ export class FakeKubeAuthApi {
       }
       const rv = meta(body)['resourceVersion'];
       if (rv !== undefined && rv !== current.metadata['resourceVersion']) {
-        status(409, 'Conflict', `the object has been modified; please apply your changes to the latest version`);
+        status(
+          409,
+          'Conflict',
+          `the object has been modified; please apply your changes to the latest version`,
+        );
         return;
       }
       this.put(plural, { ...(body as Obj), metadata: { ...meta(body), namespace: ns, name } });
@@ -249,7 +261,8 @@ export class FakeKubeAuthApi {
       .filter((o) => {
         const labels = (o.metadata['labels'] ?? {}) as Record<string, string>;
         if (label !== undefined && labels[label[0]] !== label[1]) return false;
-        if (field !== undefined && field[0] === 'metadata.name' && o.metadata['name'] !== field[1]) return false;
+        if (field !== undefined && field[0] === 'metadata.name' && o.metadata['name'] !== field[1])
+          return false;
         return true;
       });
   }
@@ -266,7 +279,8 @@ export class FakeKubeAuthApi {
       status,
     });
     if (info === undefined) return review({ authenticated: false, error: 'invalid bearer token' });
-    const granted = wanted.length === 0 ? [...info.audiences] : info.audiences.filter((a) => wanted.includes(a));
+    const granted =
+      wanted.length === 0 ? [...info.audiences] : info.audiences.filter((a) => wanted.includes(a));
     if (granted.length === 0) {
       return review({
         authenticated: false,

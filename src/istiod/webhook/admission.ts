@@ -35,10 +35,7 @@ export interface AdmissionRequest {
 
 /** Istio's `reason` label values of galley_validation_failed. */
 export type ValidationFailureReason =
-  | 'unsupported_operation'
-  | 'yaml_decode_error'
-  | 'unknown_type'
-  | 'invalid_resource';
+  'unsupported_operation' | 'yaml_decode_error' | 'unknown_type' | 'invalid_resource';
 
 export type AdmissionVerdict =
   | { readonly kind: 'allowed' }
@@ -71,7 +68,9 @@ export function decodeAdmissionReview(body: unknown): AdmissionRequest {
   if (!isRecord(body)) throw bad('the body must be a JSON AdmissionReview object');
   const apiVersion = body['apiVersion'];
   if (typeof apiVersion !== 'string' || !ADMISSION_API_VERSIONS.includes(apiVersion)) {
-    throw bad(`apiVersion: ${JSON.stringify(apiVersion ?? null)} is not one of ${ADMISSION_API_VERSIONS.join(', ')}`);
+    throw bad(
+      `apiVersion: ${JSON.stringify(apiVersion ?? null)} is not one of ${ADMISSION_API_VERSIONS.join(', ')}`,
+    );
   }
   if (body['kind'] !== 'AdmissionReview') {
     throw bad(`kind: ${JSON.stringify(body['kind'] ?? null)} is not AdmissionReview`);
@@ -82,7 +81,9 @@ export function decodeAdmissionReview(body: unknown): AdmissionRequest {
   if (typeof uid !== 'string' || uid === '') throw bad('request.uid: must be a non-empty string');
   const operation = request['operation'];
   if (typeof operation !== 'string' || !OPERATIONS.has(operation)) {
-    throw bad(`request.operation: ${JSON.stringify(operation ?? null)} is not one of CREATE, UPDATE, DELETE, CONNECT`);
+    throw bad(
+      `request.operation: ${JSON.stringify(operation ?? null)} is not one of CREATE, UPDATE, DELETE, CONNECT`,
+    );
   }
   const resourceRaw = request['resource'];
   if (resourceRaw !== undefined && !isRecord(resourceRaw)) throw bad('request.resource: must be an object');
@@ -112,7 +113,8 @@ function describe(object: Record<string, unknown>, request: AdmissionRequest): s
   const kind = typeof object['kind'] === 'string' ? object['kind'] : 'object';
   const md = isRecord(object['metadata']) ? object['metadata'] : {};
   const name = typeof md['name'] === 'string' && md['name'] !== '' ? md['name'] : request.name;
-  const ns = typeof md['namespace'] === 'string' && md['namespace'] !== '' ? md['namespace'] : request.namespace;
+  const ns =
+    typeof md['namespace'] === 'string' && md['namespace'] !== '' ? md['namespace'] : request.namespace;
   return `${kind} ${ns === '' ? '' : `${ns}/`}${name === '' ? '(unnamed)' : name}`;
 }
 
@@ -121,7 +123,10 @@ function describe(object: Record<string, unknown>, request: AdmissionRequest): s
  * `request` even when the object's own metadata omits them (namespace from
  * the URL, a name from generateName not yet chosen).
  */
-function withRequestIdentity(object: Record<string, unknown>, request: AdmissionRequest): Record<string, unknown> {
+function withRequestIdentity(
+  object: Record<string, unknown>,
+  request: AdmissionRequest,
+): Record<string, unknown> {
   if (!isRecord(object['metadata'])) return object;
   const md = { ...object['metadata'] };
   if ((md['namespace'] === undefined || md['namespace'] === '') && request.namespace !== '') {
@@ -160,7 +165,10 @@ export function admit(request: AdmissionRequest): AdmissionVerdict {
 }
 
 /** The AdmissionReview answer for a verdict, echoing the request's uid and apiVersion. */
-export function admissionResponse(request: AdmissionRequest, verdict: AdmissionVerdict): Record<string, unknown> {
+export function admissionResponse(
+  request: AdmissionRequest,
+  verdict: AdmissionVerdict,
+): Record<string, unknown> {
   const response: Record<string, unknown> = { uid: request.uid, allowed: verdict.kind !== 'denied' };
   if (verdict.kind === 'denied') {
     response['status'] = { code: 400, reason: 'Invalid', message: verdict.message };

@@ -176,7 +176,12 @@ export class WebhookServer {
       case 'denied':
         this.metrics.recordFailed(request.resource, verdict.reason);
         this.log.info(
-          { uid: request.uid, operation: request.operation, reason: verdict.reason, errors: verdict.errors.length },
+          {
+            uid: request.uid,
+            operation: request.operation,
+            reason: verdict.reason,
+            errors: verdict.errors.length,
+          },
           'admission denied',
         );
         break;

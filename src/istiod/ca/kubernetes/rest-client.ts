@@ -93,7 +93,10 @@ export class KubeConfigRestClient implements KubeRestClient {
           size += chunk.length;
           if (size > MAX_KUBE_RESPONSE_BYTES) {
             req.destroy(
-              new KubeCaError('KUBE_API_FAILED', `${what}: answer larger than ${MAX_KUBE_RESPONSE_BYTES} bytes`),
+              new KubeCaError(
+                'KUBE_API_FAILED',
+                `${what}: answer larger than ${MAX_KUBE_RESPONSE_BYTES} bytes`,
+              ),
             );
             return;
           }

@@ -135,7 +135,10 @@ export class RootCertPublisher {
     }
     this.syncs++;
     if ((outcomes.created ?? 0) + (outcomes.updated ?? 0) + failures > 0) {
-      this.log.info({ namespaces: namespaces.length, ...outcomes, failures }, 'root cert configmaps published');
+      this.log.info(
+        { namespaces: namespaces.length, ...outcomes, failures },
+        'root cert configmaps published',
+      );
     }
   }
 
@@ -177,7 +180,8 @@ export class RootCertPublisher {
       const res = expectStatus(await this.client.request('GET', `${path}?${q}`), `listing ${what}`, [200]);
       const body = asRecord(res.body);
       const items = body?.['items'];
-      if (!Array.isArray(items)) throw new KubeCaError('KUBE_API_FAILED', `listing ${what}: answer has no items`);
+      if (!Array.isArray(items))
+        throw new KubeCaError('KUBE_API_FAILED', `listing ${what}: answer has no items`);
       for (const item of items) {
         const r = asRecord(item);
         if (r !== undefined) out.push(r);
@@ -191,7 +195,10 @@ export class RootCertPublisher {
   }
 
   /** Brings one namespace in line given its owned ConfigMap from the list (undefined = none listed). */
-  private async reconcile(namespace: string, owned: Record<string, unknown> | undefined): Promise<PublishOutcome> {
+  private async reconcile(
+    namespace: string,
+    owned: Record<string, unknown> | undefined,
+  ): Promise<PublishOutcome> {
     if (this.ignored.has(namespace)) return 'skipped';
     if (owned === undefined) {
       const res = await this.client.request('POST', configMapPath(namespace), this.desired(namespace));
@@ -224,7 +231,10 @@ export class RootCertPublisher {
     const meta = asRecord(cm?.['metadata']);
     const labels = asRecord(meta?.['labels']);
     if (labels?.[OWNED_LABEL_KEY] !== OWNED_LABEL_VALUE) {
-      this.log.warn({ namespace, configMap: ROOT_CERT_CONFIGMAP }, 'configmap not owned by istiod; left alone');
+      this.log.warn(
+        { namespace, configMap: ROOT_CERT_CONFIGMAP },
+        'configmap not owned by istiod; left alone',
+      );
       return 'not-owned';
     }
     if (asRecord(cm?.['data'])?.[ROOT_CERT_CONFIGMAP_KEY] === this.rootPem) return 'unchanged';
@@ -246,7 +256,10 @@ export class RootCertPublisher {
       },
     });
     if (res.status === 409) {
-      this.log.debug({ namespace, detail: statusMessage(res) }, 'configmap changed meanwhile; next pass retries');
+      this.log.debug(
+        { namespace, detail: statusMessage(res) },
+        'configmap changed meanwhile; next pass retries',
+      );
       return 'unchanged';
     }
     expectStatus(res, `updating ConfigMap ${namespace}/${ROOT_CERT_CONFIGMAP}`, [200]);

@@ -78,10 +78,7 @@ function required(data: Record<string, string>, secret: string, key: string): st
 }
 
 /** Validates PEM from a Secret, naming the Secret in messages instead of a directory. */
-function fromSecret(
-  secret: string,
-  build: () => CaMaterial,
-): CaMaterial {
+function fromSecret(secret: string, build: () => CaMaterial): CaMaterial {
   try {
     return build();
   } catch (err) {

@@ -41,16 +41,23 @@ export interface KubernetesSecurityEnv {
 export function kubernetesSecurityFromEnv(env: NodeJS.ProcessEnv = process.env): KubernetesSecurityEnv {
   const namespace = env[POD_NAMESPACE_ENV] || DEFAULT_ISTIOD_NAMESPACE;
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) {
-    throw new KubeCaError('KUBE_CA_CONFIG_INVALID', `${POD_NAMESPACE_ENV}="${namespace}": not a namespace name`);
+    throw new KubeCaError(
+      'KUBE_CA_CONFIG_INVALID',
+      `${POD_NAMESPACE_ENV}="${namespace}": not a namespace name`,
+    );
   }
   const raw = env[TRUSTED_NODE_ACCOUNTS_ENV];
   let trustedNodeAccounts: ServiceAccountRef[];
   try {
     trustedNodeAccounts = parseTrustedAccounts(raw ?? DEFAULT_TRUSTED_NODE_ACCOUNTS.join(','));
   } catch (err) {
-    throw new KubeCaError('KUBE_CA_CONFIG_INVALID', `${TRUSTED_NODE_ACCOUNTS_ENV}: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new KubeCaError(
+      'KUBE_CA_CONFIG_INVALID',
+      `${TRUSTED_NODE_ACCOUNTS_ENV}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
   return { namespace, trustedNodeAccounts };
 }
@@ -100,7 +107,9 @@ export function webhookServingNames(namespace: string): string[] {
  * Loads or creates the root, publishes it, and starts the webhook. Fails
  * (undoing what it started) when the API server cannot be used at start-up.
  */
-export async function startKubernetesSecurity(options: KubernetesSecurityOptions): Promise<KubernetesSecurity> {
+export async function startKubernetesSecurity(
+  options: KubernetesSecurityOptions,
+): Promise<KubernetesSecurity> {
   const client =
     options.client ??
     (options.kubeConfig !== undefined ? new KubeConfigRestClient(options.kubeConfig) : undefined);
@@ -117,14 +126,18 @@ export async function startKubernetesSecurity(options: KubernetesSecurityOptions
     client,
     logger,
     ...(options.tokenAudiences === undefined ? {} : { audiences: options.tokenAudiences }),
-    ...(options.trustedNodeAccounts === undefined ? {} : { trustedNodeAccounts: options.trustedNodeAccounts }),
+    ...(options.trustedNodeAccounts === undefined
+      ? {}
+      : { trustedNodeAccounts: options.trustedNodeAccounts }),
     ...(options.reviewCacheTtlMs === undefined ? {} : { cacheTtlMs: options.reviewCacheTtlMs }),
   });
   const publisher = new RootCertPublisher({
     client,
     rootPem: material.rootPems.join(''),
     logger,
-    ...(options.rootConfigMapResyncMs === undefined ? {} : { resyncIntervalMs: options.rootConfigMapResyncMs }),
+    ...(options.rootConfigMapResyncMs === undefined
+      ? {}
+      : { resyncIntervalMs: options.rootConfigMapResyncMs }),
   });
   await publisher.start();
   const unsubscribe = options.namespaceEvents?.subscribe((events) => {

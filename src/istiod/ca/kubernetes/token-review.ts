@@ -12,7 +12,13 @@ import type { Logger } from '../../../shared/logging.js';
 import { CaError } from '../errors.js';
 import type { Caller, CallerAuthenticator } from '../node-auth.js';
 import { KubeCaError } from './errors.js';
-import { asRecord, expectStatus, statusMessage, type KubeRestClient } from './rest-client.js';
+import {
+  asRecord,
+  expectStatus,
+  statusMessage,
+  type KubeResponse,
+  type KubeRestClient,
+} from './rest-client.js';
 
 /** The audience Istio's CA asks TokenReview for (TOKEN_AUDIENCES' default). */
 export const DEFAULT_CA_TOKEN_AUDIENCES: readonly string[] = ['istio-ca'];
@@ -178,7 +184,8 @@ export class TokenReviewAuthenticator implements CallerAuthenticator {
   constructor(options: TokenReviewAuthenticatorOptions) {
     this.client = options.client;
     this.audiences = options.audiences ?? DEFAULT_CA_TOKEN_AUDIENCES;
-    const accounts = options.trustedNodeAccounts ?? parseTrustedAccounts(DEFAULT_TRUSTED_NODE_ACCOUNTS.join(','));
+    const accounts =
+      options.trustedNodeAccounts ?? parseTrustedAccounts(DEFAULT_TRUSTED_NODE_ACCOUNTS.join(','));
     this.trusted = new Set(accounts.map((a) => `${a.namespace}/${a.name}`));
     this.cacheTtlMs = options.cacheTtlMs ?? DEFAULT_REVIEW_CACHE_TTL_MS;
     this.cacheMaxEntries = Math.max(0, options.cacheMaxEntries ?? DEFAULT_REVIEW_CACHE_MAX_ENTRIES);
@@ -236,7 +243,7 @@ export class TokenReviewAuthenticator implements CallerAuthenticator {
 
   private async review(token: string): Promise<Caller> {
     this.reviews++;
-    let res;
+    let res: KubeResponse;
     try {
       res = await this.client.request('POST', '/apis/authentication.k8s.io/v1/tokenreviews', {
         apiVersion: 'authentication.k8s.io/v1',
@@ -270,7 +277,7 @@ export class TokenReviewAuthenticator implements CallerAuthenticator {
 
   private async nodeOfPod(sa: ServiceAccountRef, podName: string, podUid: string): Promise<string> {
     const where = `pod ${sa.namespace}/${podName}`;
-    let res;
+    let res: KubeResponse;
     try {
       res = await this.client.request(
         'GET',

@@ -40,7 +40,10 @@ type CaClient = grpc.Client & {
     cb: (err: grpc.ServiceError | null, res?: IstioCertificateResponse) => void,
   ): grpc.ClientUnaryCall;
 };
-const CaClientCtor = grpc.makeGenericClientConstructor(caServiceDefinition, 'IstioCertificateService') as unknown as new (
+const CaClientCtor = grpc.makeGenericClientConstructor(
+  caServiceDefinition,
+  'IstioCertificateService',
+) as unknown as new (
   address: string,
   credentials: grpc.ChannelCredentials,
   options?: grpc.ChannelOptions,
@@ -66,11 +69,39 @@ describe('istiod/ca with Kubernetes TokenReview authentication (fake API server,
 
   beforeEach(async () => {
     api = await FakeKubeAuthApi.start();
-    api.addPod({ namespace: 'istio-system', name: 'ztunnel-a', uid: 'uid-a', nodeName: 'node-1', serviceAccountName: 'ztunnel' });
-    api.addPod({ namespace: 'istio-system', name: 'ztunnel-b', uid: 'uid-b', nodeName: 'node-2', serviceAccountName: 'ztunnel' });
-    api.addPod({ namespace: 'demo', name: 'frontend-1', uid: 'uid-f', nodeName: 'node-1', serviceAccountName: 'frontend' });
-    api.addToken(TOKENS.node1, { username: ZTUNNEL, audiences: ['istio-ca'], podName: 'ztunnel-a', podUid: 'uid-a' });
-    api.addToken(TOKENS.node2, { username: ZTUNNEL, audiences: ['istio-ca'], podName: 'ztunnel-b', podUid: 'uid-b' });
+    api.addPod({
+      namespace: 'istio-system',
+      name: 'ztunnel-a',
+      uid: 'uid-a',
+      nodeName: 'node-1',
+      serviceAccountName: 'ztunnel',
+    });
+    api.addPod({
+      namespace: 'istio-system',
+      name: 'ztunnel-b',
+      uid: 'uid-b',
+      nodeName: 'node-2',
+      serviceAccountName: 'ztunnel',
+    });
+    api.addPod({
+      namespace: 'demo',
+      name: 'frontend-1',
+      uid: 'uid-f',
+      nodeName: 'node-1',
+      serviceAccountName: 'frontend',
+    });
+    api.addToken(TOKENS.node1, {
+      username: ZTUNNEL,
+      audiences: ['istio-ca'],
+      podName: 'ztunnel-a',
+      podUid: 'uid-a',
+    });
+    api.addToken(TOKENS.node2, {
+      username: ZTUNNEL,
+      audiences: ['istio-ca'],
+      podName: 'ztunnel-b',
+      podUid: 'uid-b',
+    });
     api.addToken(TOKENS.wrongAudience, {
       username: ZTUNNEL,
       audiences: ['https://kubernetes.default.svc.cluster.local'],
@@ -84,7 +115,12 @@ describe('istiod/ca with Kubernetes TokenReview authentication (fake API server,
       podUid: 'uid-f',
     });
     api.addToken(TOKENS.unbound, { username: ZTUNNEL, audiences: ['istio-ca'] });
-    api.addToken(TOKENS.replacedPod, { username: ZTUNNEL, audiences: ['istio-ca'], podName: 'ztunnel-a', podUid: 'uid-old' });
+    api.addToken(TOKENS.replacedPod, {
+      username: ZTUNNEL,
+      audiences: ['istio-ca'],
+      podName: 'ztunnel-a',
+      podUid: 'uid-old',
+    });
 
     registry = new Registry();
     authenticator = new TokenReviewAuthenticator({
@@ -140,18 +176,26 @@ describe('istiod/ca with Kubernetes TokenReview authentication (fake API server,
     });
   }
 
-  it('issues a certificate to the node agent for a workload on its pod\'s node, after one TokenReview and one Pod read', async () => {
+  it("issues a certificate to the node agent for a workload on its pod's node, after one TokenReview and one Pod read", async () => {
     const res = await call(TOKENS.node1, FRONTEND);
     const leaf = new X509Certificate(res.certChain[0] ?? '');
     assert.equal(leaf.subjectAltName, `URI:${FRONTEND}`);
-    const verified = await opensslVerify(res.certChain[res.certChain.length - 1] ?? '', '', res.certChain[0] ?? '');
+    const verified = await opensslVerify(
+      res.certChain[res.certChain.length - 1] ?? '',
+      '',
+      res.certChain[0] ?? '',
+    );
     assert.ok(verified.ok, verified.output);
     assert.equal(api.count('POST', '/apis/authentication.k8s.io/v1/tokenreviews'), 1);
     assert.equal(api.count('GET', '/api/v1/namespaces/istio-system/pods/ztunnel-a'), 1);
   });
 
   it('reuses the review for further certificates of the same token (and shares one review among concurrent calls)', async () => {
-    await Promise.all([call(TOKENS.node1, FRONTEND), call(TOKENS.node1, FRONTEND), call(TOKENS.node1, FRONTEND)]);
+    await Promise.all([
+      call(TOKENS.node1, FRONTEND),
+      call(TOKENS.node1, FRONTEND),
+      call(TOKENS.node1, FRONTEND),
+    ]);
     await call(TOKENS.node1, FRONTEND);
     assert.equal(api.count('POST', '/apis/authentication.k8s.io/v1/tokenreviews'), 1);
     assert.equal(authenticator.cacheSize, 1);
@@ -176,7 +220,10 @@ describe('istiod/ca with Kubernetes TokenReview authentication (fake API server,
   it('refuses a service account that is not a trusted node agent account with PERMISSION_DENIED', async () => {
     await assert.rejects(
       call(TOKENS.untrusted, FRONTEND),
-      rejectsWith(grpc.status.PERMISSION_DENIED, 'service account demo/frontend is not a trusted node agent account'),
+      rejectsWith(
+        grpc.status.PERMISSION_DENIED,
+        'service account demo/frontend is not a trusted node agent account',
+      ),
     );
   });
 
@@ -190,7 +237,10 @@ describe('istiod/ca with Kubernetes TokenReview authentication (fake API server,
   });
 
   it('refuses a token not bound to a pod, and one whose pod was replaced, with PERMISSION_DENIED', async () => {
-    await assert.rejects(call(TOKENS.unbound, FRONTEND), rejectsWith(grpc.status.PERMISSION_DENIED, 'not bound to a pod'));
+    await assert.rejects(
+      call(TOKENS.unbound, FRONTEND),
+      rejectsWith(grpc.status.PERMISSION_DENIED, 'not bound to a pod'),
+    );
     await assert.rejects(
       call(TOKENS.replacedPod, FRONTEND),
       rejectsWith(grpc.status.PERMISSION_DENIED, 'has uid uid-a, but the token is bound to uid uid-old'),
@@ -199,7 +249,10 @@ describe('istiod/ca with Kubernetes TokenReview authentication (fake API server,
 
   it('refuses a token whose pod is gone with PERMISSION_DENIED', async () => {
     api.deletePod('istio-system', 'ztunnel-b');
-    await assert.rejects(call(TOKENS.node2, BACKEND), rejectsWith(grpc.status.PERMISSION_DENIED, 'no longer exists'));
+    await assert.rejects(
+      call(TOKENS.node2, BACKEND),
+      rejectsWith(grpc.status.PERMISSION_DENIED, 'no longer exists'),
+    );
   });
 
   it('answers UNAVAILABLE while the API server is down, and keeps serving callers it has already reviewed', async () => {

@@ -29,7 +29,10 @@ type CaClient = grpc.Client & {
     cb: (err: grpc.ServiceError | null, res?: IstioCertificateResponse) => void,
   ): grpc.ClientUnaryCall;
 };
-const CaClientCtor = grpc.makeGenericClientConstructor(caServiceDefinition, 'IstioCertificateService') as unknown as new (
+const CaClientCtor = grpc.makeGenericClientConstructor(
+  caServiceDefinition,
+  'IstioCertificateService',
+) as unknown as new (
   address: string,
   credentials: grpc.ChannelCredentials,
   options?: grpc.ChannelOptions,
@@ -41,7 +44,12 @@ function pod(ns: string, name: string, sa: string, ip: string, node: string): Ku
     kind: 'Pod',
     metadata: { name, namespace: ns, uid: `uid-${name}`, labels: { app: sa } },
     spec: { nodeName: node, serviceAccountName: sa, containers: [{ name: sa, image: `${sa}:v1` }] },
-    status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], conditions: [{ type: 'Ready', status: 'True' }] },
+    status: {
+      phase: 'Running',
+      podIP: ip,
+      podIPs: [{ ip }],
+      conditions: [{ type: 'Ready', status: 'True' }],
+    },
   };
 }
 
@@ -54,13 +62,23 @@ describe('istiod --kubernetes security: CA root in a Secret, TokenReview callers
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'ambit-istiod-kube-sec-'));
     api = await FakeKubeApi.start();
-    api.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'demo', labels: { 'istio.io/dataplane-mode': 'ambient' } } });
+    api.apply({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'demo', labels: { 'istio.io/dataplane-mode': 'ambient' } },
+    });
     api.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'istio-system' } });
-    api.apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'frontend', namespace: 'demo' } });
+    api.apply({
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'frontend', namespace: 'demo' },
+    });
     api.apply(pod('demo', 'frontend-1', 'frontend', '10.244.1.11', 'node-1'));
     api.apply(pod('istio-system', 'ztunnel-a', 'ztunnel', '10.244.1.2', 'node-1'));
     api.handle('POST', '/apis/authentication.k8s.io/v1/tokenreviews', (_req, _res, ctx) => {
-      const review = JSON.parse(ctx.body.toString('utf8')) as { spec: { token: string; audiences: string[] } };
+      const review = JSON.parse(ctx.body.toString('utf8')) as {
+        spec: { token: string; audiences: string[] };
+      };
       const ok = review.spec.token === ZTUNNEL_TOKEN && review.spec.audiences.includes('istio-ca');
       ctx.json(201, {
         apiVersion: 'authentication.k8s.io/v1',
@@ -109,23 +127,29 @@ describe('istiod --kubernetes security: CA root in a Secret, TokenReview callers
   }
 
   function secretRoot(): string {
-    const data = api.get('Secret', 'istio-system', 'istio-ca-secret')?.['data'] as Record<string, string> | undefined;
+    const data = api.get('Secret', 'istio-system', 'istio-ca-secret')?.['data'] as
+      Record<string, string> | undefined;
     return Buffer.from(data?.['ca-cert.pem'] ?? '', 'base64').toString('utf8');
   }
 
   it('creates istio-ca-secret and publishes its root to the namespaces', async () => {
     istiod = await startIstiod(await config(), silentLogger);
     assert.equal(secretRoot(), istiod.rootPem);
-    const cm = api.get('ConfigMap', 'demo', 'istio-ca-root-cert')?.['data'] as Record<string, string> | undefined;
+    const cm = api.get('ConfigMap', 'demo', 'istio-ca-root-cert')?.['data'] as
+      Record<string, string> | undefined;
     assert.equal(cm?.['root-cert.pem'], istiod.rootPem);
     assert.equal(api.get('Secret', 'istio-system', 'cacerts'), undefined);
   });
 
   it('issues a workload certificate on 15012 to the node agent authenticated by TokenReview', async () => {
     const running = istiod as RunningIstiod;
-    const client = new CaClientCtor(`127.0.0.1:${running.ports.secureGrpc}`, grpc.credentials.createSsl(Buffer.from(running.rootPem)), {
-      'grpc.ssl_target_name_override': 'istiod.istio-system.svc',
-    });
+    const client = new CaClientCtor(
+      `127.0.0.1:${running.ports.secureGrpc}`,
+      grpc.credentials.createSsl(Buffer.from(running.rootPem)),
+      {
+        'grpc.ssl_target_name_override': 'istiod.istio-system.svc',
+      },
+    );
     try {
       const call = (token: string): Promise<IstioCertificateResponse> => {
         const md = new grpc.Metadata();
@@ -142,7 +166,10 @@ describe('istiod --kubernetes security: CA root in a Secret, TokenReview callers
       };
       const res = await call(ZTUNNEL_TOKEN);
       assert.equal(new X509Certificate(res.certChain[0] ?? '').subjectAltName, `URI:${FRONTEND}`);
-      await assert.rejects(call('some-other-token'), (e: unknown) => (e as grpc.ServiceError).code === grpc.status.UNAUTHENTICATED);
+      await assert.rejects(
+        call('some-other-token'),
+        (e: unknown) => (e as grpc.ServiceError).code === grpc.status.UNAUTHENTICATED,
+      );
     } finally {
       client.close();
     }
@@ -187,7 +214,9 @@ describe('istiod --kubernetes security: CA root in a Secret, TokenReview callers
       req.on('error', reject);
       req.end(body);
     });
-    const response = (JSON.parse(answer) as { response: { uid: string; allowed: boolean; status: { message: string } } }).response;
+    const response = (
+      JSON.parse(answer) as { response: { uid: string; allowed: boolean; status: { message: string } } }
+    ).response;
     assert.equal(response.uid, 'uid-1');
     assert.equal(response.allowed, false);
     assert.ok(response.status.message.includes('spec.mtls.mode'), response.status.message);

@@ -56,7 +56,12 @@ describe('istiod/ca on Kubernetes: the root in Secrets and the root ConfigMaps (
 
   describe('the CA Secret', () => {
     it('creates istio-ca-secret once; a second istiod reuses the same root', async () => {
-      const first = await loadOrCreateKubeCaMaterial({ client, namespace: NS, trustDomain: TD, logger: silentLogger });
+      const first = await loadOrCreateKubeCaMaterial({
+        client,
+        namespace: NS,
+        trustDomain: TD,
+        logger: silentLogger,
+      });
       assert.equal(first.source, 'created');
       const secret = api.get('secrets', NS, SELF_SIGNED_CA_SECRET);
       assert.equal(secret?.['type'], 'istio.io/ca-root');
@@ -64,13 +69,18 @@ describe('istiod/ca on Kubernetes: the root in Secrets and the root ConfigMaps (
       assert.equal(Buffer.from(data['ca-cert.pem'] ?? '', 'base64').toString(), first.rootPems[0]);
       assert.match(Buffer.from(data['ca-key.pem'] ?? '', 'base64').toString(), /BEGIN PRIVATE KEY/);
 
-      const second = await loadOrCreateKubeCaMaterial({ client, namespace: NS, trustDomain: TD, logger: silentLogger });
+      const second = await loadOrCreateKubeCaMaterial({
+        client,
+        namespace: NS,
+        trustDomain: TD,
+        logger: silentLogger,
+      });
       assert.equal(second.source, 'self-signed');
       assert.deepEqual(second.rootPems, first.rootPems);
       assert.equal(api.count('POST', `/api/v1/namespaces/${NS}/secrets`), 1);
     });
 
-    it('two istiods starting together agree on one root (the loser of the create reads the winner\'s)', async () => {
+    it("two istiods starting together agree on one root (the loser of the create reads the winner's)", async () => {
       const [a, b] = await Promise.all([
         loadOrCreateKubeCaMaterial({ client, namespace: NS, trustDomain: TD, logger: silentLogger }),
         loadOrCreateKubeCaMaterial({ client, namespace: NS, trustDomain: TD, logger: silentLogger }),
@@ -80,7 +90,7 @@ describe('istiod/ca on Kubernetes: the root in Secrets and the root ConfigMaps (
       assert.deepEqual([a.source, b.source].sort(), ['created', 'self-signed']);
     });
 
-    it('uses the operator\'s cacerts Secret (plug-in intermediate) when present, creating nothing', async () => {
+    it("uses the operator's cacerts Secret (plug-in intermediate) when present, creating nothing", async () => {
       const pki = createTestPki({ intermediate: true });
       const inter = pki.intermediate;
       assert.ok(inter !== undefined);
@@ -95,7 +105,12 @@ describe('istiod/ca on Kubernetes: the root in Secrets and the root ConfigMaps (
           'root-cert.pem': b64(pki.root.certPem),
         },
       });
-      const material = await loadOrCreateKubeCaMaterial({ client, namespace: NS, trustDomain: TD, logger: silentLogger });
+      const material = await loadOrCreateKubeCaMaterial({
+        client,
+        namespace: NS,
+        trustDomain: TD,
+        logger: silentLogger,
+      });
       assert.equal(material.source, 'plugged-in');
       assert.deepEqual(material.rootPems, [pki.root.certPem]);
       assert.equal(material.intermediatePems.length, 1);
@@ -113,12 +128,21 @@ describe('istiod/ca on Kubernetes: the root in Secrets and the root ConfigMaps (
           'root-cert.pem': b64(pki.root.certPem),
         },
       });
-      const material = await loadOrCreateKubeCaMaterial({ client, namespace: NS, trustDomain: TD, logger: silentLogger });
+      const material = await loadOrCreateKubeCaMaterial({
+        client,
+        namespace: NS,
+        trustDomain: TD,
+        logger: silentLogger,
+      });
       assert.deepEqual(material.rootPems, [pki.root.certPem]);
     });
 
     const broken: { name: string; data: Record<string, string>; mentions: string }[] = [
-      { name: 'a cacerts Secret without a key', data: { 'ca-cert.pem': 'x', 'root-cert.pem': 'x' }, mentions: 'ca-key.pem is missing' },
+      {
+        name: 'a cacerts Secret without a key',
+        data: { 'ca-cert.pem': 'x', 'root-cert.pem': 'x' },
+        mentions: 'ca-key.pem is missing',
+      },
       {
         name: 'a cacerts Secret whose certificate is not PEM',
         data: { 'ca-cert.pem': 'not a cert', 'ca-key.pem': 'k', 'root-cert.pem': 'r' },
@@ -133,7 +157,8 @@ describe('istiod/ca on Kubernetes: the root in Secrets and the root ConfigMaps (
         });
         await assert.rejects(
           loadOrCreateKubeCaMaterial({ client, namespace: NS, trustDomain: TD, logger: silentLogger }),
-          (e: unknown) => e instanceof KubeCaError && e.code === 'KUBE_CA_SECRET_INVALID' && e.message.includes(c.mentions),
+          (e: unknown) =>
+            e instanceof KubeCaError && e.code === 'KUBE_CA_SECRET_INVALID' && e.message.includes(c.mentions),
         );
       });
     }
@@ -153,12 +178,20 @@ describe('istiod/ca on Kubernetes: the root in Secrets and the root ConfigMaps (
     it('publishes istio-ca-root-cert, labelled, in every namespace but the system ones and terminating ones', async () => {
       for (const ns of ['default', 'demo', 'kube-system']) api.addNamespace(ns);
       api.addNamespace('going-away', 'Terminating');
-      const publisher = new RootCertPublisher({ client, rootPem: ROOT, logger: silentLogger, resyncIntervalMs: 60_000 });
+      const publisher = new RootCertPublisher({
+        client,
+        rootPem: ROOT,
+        logger: silentLogger,
+        resyncIntervalMs: 60_000,
+      });
       publishers.push(publisher);
       await publisher.start();
       for (const ns of ['default', 'demo']) {
         assert.equal(configMapRoot(api, ns), ROOT, ns);
-        const labels = (api.get('configmaps', ns, ROOT_CERT_CONFIGMAP)?.metadata['labels'] ?? {}) as Record<string, string>;
+        const labels = (api.get('configmaps', ns, ROOT_CERT_CONFIGMAP)?.metadata['labels'] ?? {}) as Record<
+          string,
+          string
+        >;
         assert.equal(labels[OWNED_LABEL_KEY], 'true');
       }
       assert.equal(api.get('configmaps', 'kube-system', ROOT_CERT_CONFIGMAP), undefined);
@@ -167,7 +200,12 @@ describe('istiod/ca on Kubernetes: the root in Secrets and the root ConfigMaps (
 
     it('costs two list calls per pass once every namespace is up to date', async () => {
       for (let i = 0; i < 20; i++) api.addNamespace(`ns-${i}`);
-      const publisher = new RootCertPublisher({ client, rootPem: ROOT, logger: silentLogger, resyncIntervalMs: 60_000 });
+      const publisher = new RootCertPublisher({
+        client,
+        rootPem: ROOT,
+        logger: silentLogger,
+        resyncIntervalMs: 60_000,
+      });
       publishers.push(publisher);
       await publisher.start();
       assert.equal(api.count('POST', '/api/v1/namespaces/'), 20);
@@ -181,7 +219,12 @@ describe('istiod/ca on Kubernetes: the root in Secrets and the root ConfigMaps (
 
     it('gives a namespace created later its ConfigMap on the next pass', async () => {
       api.addNamespace('default');
-      const publisher = new RootCertPublisher({ client, rootPem: ROOT, logger: silentLogger, resyncIntervalMs: 50 });
+      const publisher = new RootCertPublisher({
+        client,
+        rootPem: ROOT,
+        logger: silentLogger,
+        resyncIntervalMs: 50,
+      });
       publishers.push(publisher);
       await publisher.start();
       api.addNamespace('late');
@@ -192,12 +235,16 @@ describe('istiod/ca on Kubernetes: the root in Secrets and the root ConfigMaps (
       api.addNamespace('stale');
       api.addNamespace('foreign');
       api.put('configmaps', {
-        metadata: { name: ROOT_CERT_CONFIGMAP, namespace: 'stale', labels: { [OWNED_LABEL_KEY]: 'true', keep: 'me' } },
+        metadata: {
+          name: ROOT_CERT_CONFIGMAP,
+          namespace: 'stale',
+          labels: { [OWNED_LABEL_KEY]: 'true', keep: 'me' },
+        },
         data: { [ROOT_CERT_CONFIGMAP_KEY]: 'old root' },
       });
       api.put('configmaps', {
         metadata: { name: ROOT_CERT_CONFIGMAP, namespace: 'foreign' },
-        data: { [ROOT_CERT_CONFIGMAP_KEY]: 'somebody else\'s' },
+        data: { [ROOT_CERT_CONFIGMAP_KEY]: "somebody else's" },
       });
       const publisher = new RootCertPublisher({ client, rootPem: ROOT, logger: silentLogger });
       publishers.push(publisher);
@@ -206,16 +253,26 @@ describe('istiod/ca on Kubernetes: the root in Secrets and the root ConfigMaps (
       assert.equal(await publisher.syncNamespace('stale'), 'unchanged');
       assert.equal(configMapRoot(api, 'stale'), ROOT);
       assert.equal(
-        ((api.get('configmaps', 'stale', ROOT_CERT_CONFIGMAP)?.metadata['labels'] ?? {}) as Record<string, string>)['keep'],
+        (
+          (api.get('configmaps', 'stale', ROOT_CERT_CONFIGMAP)?.metadata['labels'] ?? {}) as Record<
+            string,
+            string
+          >
+        )['keep'],
         'me',
       );
-      assert.equal(configMapRoot(api, 'foreign'), 'somebody else\'s');
+      assert.equal(configMapRoot(api, 'foreign'), "somebody else's");
       assert.equal(api.count('PUT', '/api/v1/namespaces/foreign/'), 0);
     });
 
     it('keeps running through an API outage and publishes again once the server answers', async () => {
       api.addNamespace('default');
-      const publisher = new RootCertPublisher({ client, rootPem: ROOT, logger: silentLogger, resyncIntervalMs: 50 });
+      const publisher = new RootCertPublisher({
+        client,
+        rootPem: ROOT,
+        logger: silentLogger,
+        resyncIntervalMs: 50,
+      });
       publishers.push(publisher);
       await publisher.start();
       api.failWith = 503;
@@ -228,7 +285,7 @@ describe('istiod/ca on Kubernetes: the root in Secrets and the root ConfigMaps (
   });
 
   describe('startKubernetesSecurity', () => {
-    it('a second istiod reuses the first one\'s root, publishes it, and serves the webhook with a certificate from it', async () => {
+    it("a second istiod reuses the first one's root, publishes it, and serves the webhook with a certificate from it", async () => {
       api.addNamespace('default');
       const options = {
         client,
@@ -278,7 +335,10 @@ describe('istiod/ca on Kubernetes: the root in Secrets and the root ConfigMaps (
       started.push(security);
       assert.equal(security.webhookPort, undefined);
       store.upsert(namespace('fresh'));
-      await waitFor('the ConfigMap in namespace fresh', () => configMapRoot(api, 'fresh') === security.material.rootPems.join(''));
+      await waitFor(
+        'the ConfigMap in namespace fresh',
+        () => configMapRoot(api, 'fresh') === security.material.rootPems.join(''),
+      );
     });
   });
 });

@@ -32,7 +32,10 @@ function admissionReview(uid: string, operation: string, object?: unknown): Reco
       ...(object === undefined ? {} : { object }),
       oldObject: null,
       dryRun: false,
-      options: { apiVersion: 'meta.k8s.io/v1', kind: operation === 'DELETE' ? 'DeleteOptions' : 'CreateOptions' },
+      options: {
+        apiVersion: 'meta.k8s.io/v1',
+        kind: operation === 'DELETE' ? 'DeleteOptions' : 'CreateOptions',
+      },
     },
   };
 }
@@ -48,7 +51,9 @@ function policy(spec: unknown): unknown {
       generation: 1,
       creationTimestamp: '2026-01-01T00:00:00Z',
       annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}' },
-      managedFields: [{ manager: 'kubectl-client-side-apply', operation: 'Update', apiVersion: 'security.istio.io/v1' }],
+      managedFields: [
+        { manager: 'kubectl-client-side-apply', operation: 'Update', apiVersion: 'security.istio.io/v1' },
+      ],
     },
     spec,
   };
@@ -119,7 +124,11 @@ describe('istiod/webhook over HTTPS with AdmissionReview bodies', function () {
     return v?.value ?? 0;
   }
 
-  function responseOf(a: Answer): { uid: string; allowed: boolean; status?: { message: string; code: number } } {
+  function responseOf(a: Answer): {
+    uid: string;
+    allowed: boolean;
+    status?: { message: string; code: number };
+  } {
     assert.equal(a.status, 200, a.text);
     assert.equal(a.contentType, 'application/json');
     const parsed = JSON.parse(a.text) as { apiVersion: string; kind: string; response: never };
@@ -129,15 +138,22 @@ describe('istiod/webhook over HTTPS with AdmissionReview bodies', function () {
   }
 
   it('allows a valid AuthorizationPolicy, echoing the uid, and counts galley_validation_passed', async () => {
-    const spec = { action: 'ALLOW', rules: [{ from: [{ source: { principals: ['cluster.local/ns/demo/sa/frontend'] } }] }] };
-    const res = responseOf(await send('/validate', JSON.stringify(admissionReview('uid-allowed', 'CREATE', policy(spec)))));
+    const spec = {
+      action: 'ALLOW',
+      rules: [{ from: [{ source: { principals: ['cluster.local/ns/demo/sa/frontend'] } }] }],
+    };
+    const res = responseOf(
+      await send('/validate', JSON.stringify(admissionReview('uid-allowed', 'CREATE', policy(spec)))),
+    );
     assert.deepEqual(res, { uid: 'uid-allowed', allowed: true });
     assert.equal(await counter('galley_validation_passed', RESOURCE), 1);
   });
 
   it('denies an invalid one with every field path in status.message, and counts galley_validation_failed', async () => {
     const spec = { action: 'NOPE', rules: [{ to: [{ operation: { ports: ['http'] } }] }] };
-    const res = responseOf(await send('/validate', JSON.stringify(admissionReview('uid-denied', 'UPDATE', policy(spec)))));
+    const res = responseOf(
+      await send('/validate', JSON.stringify(admissionReview('uid-denied', 'UPDATE', policy(spec)))),
+    );
     assert.equal(res.uid, 'uid-denied');
     assert.equal(res.allowed, false);
     assert.equal(res.status?.code, 400);
@@ -155,13 +171,21 @@ describe('istiod/webhook over HTTPS with AdmissionReview bodies', function () {
 
   it('answers on /validate/<anything> and ignores the query the API server adds', async () => {
     const res = responseOf(
-      await send('/validate/security?timeout=10s', JSON.stringify(admissionReview('uid-sub', 'CREATE', policy({})))),
+      await send(
+        '/validate/security?timeout=10s',
+        JSON.stringify(admissionReview('uid-sub', 'CREATE', policy({}))),
+      ),
     );
     assert.equal(res.allowed, true);
   });
 
   const badRequests: { name: string; body: string; status: number; mentions: string }[] = [
-    { name: 'a body that is not JSON', body: '{"apiVersion": ', status: 400, mentions: 'could not decode body: not JSON' },
+    {
+      name: 'a body that is not JSON',
+      body: '{"apiVersion": ',
+      status: 400,
+      mentions: 'could not decode body: not JSON',
+    },
     {
       name: 'an AdmissionReview without request',
       body: JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }),
@@ -170,7 +194,11 @@ describe('istiod/webhook over HTTPS with AdmissionReview bodies', function () {
     },
     {
       name: 'a request without uid',
-      body: JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { operation: 'CREATE', object: {} } }),
+      body: JSON.stringify({
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        request: { operation: 'CREATE', object: {} },
+      }),
       status: 400,
       mentions: 'request.uid',
     },
@@ -221,8 +249,18 @@ describe('istiod/webhook over HTTPS with AdmissionReview bodies', function () {
 
   it('refuses a second listener on the same port with WEBHOOK_LISTEN_FAILED', async () => {
     const cred = pki.issueServing(['127.0.0.1']);
-    const other = new WebhookServer({ host: '127.0.0.1', port, certChainPem: cred.chainPem, keyPem: cred.keyPem, registry: new Registry(), logger: silentLogger });
-    await assert.rejects(other.listen(), (e: unknown) => (e as { code?: string }).code === 'WEBHOOK_LISTEN_FAILED');
+    const other = new WebhookServer({
+      host: '127.0.0.1',
+      port,
+      certChainPem: cred.chainPem,
+      keyPem: cred.keyPem,
+      registry: new Registry(),
+      logger: silentLogger,
+    });
+    await assert.rejects(
+      other.listen(),
+      (e: unknown) => (e as { code?: string }).code === 'WEBHOOK_LISTEN_FAILED',
+    );
     await other.close();
   });
 });

@@ -7,13 +7,19 @@ import {
   type AdmissionRequest,
 } from '../../../../src/istiod/webhook/index.js';
 
-function review(request: Record<string, unknown>, apiVersion = 'admission.k8s.io/v1'): Record<string, unknown> {
+function review(
+  request: Record<string, unknown>,
+  apiVersion = 'admission.k8s.io/v1',
+): Record<string, unknown> {
   return { apiVersion, kind: 'AdmissionReview', request };
 }
 
 const RESOURCE = { group: 'security.istio.io', version: 'v1', resource: 'authorizationpolicies' };
 
-function policy(spec: unknown, metadata: Record<string, unknown> = { name: 'p', namespace: 'demo' }): unknown {
+function policy(
+  spec: unknown,
+  metadata: Record<string, unknown> = { name: 'p', namespace: 'demo' },
+): unknown {
   return { apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata, spec };
 }
 
@@ -35,7 +41,15 @@ describe('istiod/webhook/admission', () => {
     it('decodes uid, operation, resource, name, namespace and object', () => {
       const object = policy({});
       const r = decodeAdmissionReview(
-        review({ uid: 'abc', operation: 'UPDATE', resource: RESOURCE, name: 'p', namespace: 'demo', object, oldObject: object }),
+        review({
+          uid: 'abc',
+          operation: 'UPDATE',
+          resource: RESOURCE,
+          name: 'p',
+          namespace: 'demo',
+          object,
+          oldObject: object,
+        }),
       );
       assert.deepEqual(r, {
         apiVersion: 'admission.k8s.io/v1',
@@ -50,20 +64,49 @@ describe('istiod/webhook/admission', () => {
 
     const malformed: { name: string; body: unknown; mentions: string }[] = [
       { name: 'a JSON array', body: [], mentions: 'must be a JSON AdmissionReview object' },
-      { name: 'another apiVersion', body: review({ uid: 'a', operation: 'CREATE', object: {} }, 'v1'), mentions: 'apiVersion: "v1"' },
-      { name: 'another kind', body: { apiVersion: 'admission.k8s.io/v1', kind: 'Pod', request: {} }, mentions: 'kind: "Pod"' },
-      { name: 'no request', body: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }, mentions: 'request:' },
+      {
+        name: 'another apiVersion',
+        body: review({ uid: 'a', operation: 'CREATE', object: {} }, 'v1'),
+        mentions: 'apiVersion: "v1"',
+      },
+      {
+        name: 'another kind',
+        body: { apiVersion: 'admission.k8s.io/v1', kind: 'Pod', request: {} },
+        mentions: 'kind: "Pod"',
+      },
+      {
+        name: 'no request',
+        body: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' },
+        mentions: 'request:',
+      },
       { name: 'no uid', body: review({ operation: 'CREATE', object: {} }), mentions: 'request.uid' },
-      { name: 'an unknown operation', body: review({ uid: 'a', operation: 'PATCH', object: {} }), mentions: 'request.operation: "PATCH"' },
-      { name: 'a CREATE without object', body: review({ uid: 'a', operation: 'CREATE' }), mentions: 'request.object: required for CREATE' },
-      { name: 'a non-string namespace', body: review({ uid: 'a', operation: 'DELETE', namespace: 7 }), mentions: 'request.namespace' },
-      { name: 'a resource that is not an object', body: review({ uid: 'a', operation: 'DELETE', resource: 'x' }), mentions: 'request.resource' },
+      {
+        name: 'an unknown operation',
+        body: review({ uid: 'a', operation: 'PATCH', object: {} }),
+        mentions: 'request.operation: "PATCH"',
+      },
+      {
+        name: 'a CREATE without object',
+        body: review({ uid: 'a', operation: 'CREATE' }),
+        mentions: 'request.object: required for CREATE',
+      },
+      {
+        name: 'a non-string namespace',
+        body: review({ uid: 'a', operation: 'DELETE', namespace: 7 }),
+        mentions: 'request.namespace',
+      },
+      {
+        name: 'a resource that is not an object',
+        body: review({ uid: 'a', operation: 'DELETE', resource: 'x' }),
+        mentions: 'request.resource',
+      },
     ];
     for (const c of malformed) {
       it(`refuses ${c.name} with WEBHOOK_BAD_REQUEST`, () => {
         assert.throws(
           () => decodeAdmissionReview(c.body),
-          (e: unknown) => e instanceof WebhookError && e.code === 'WEBHOOK_BAD_REQUEST' && e.message.includes(c.mentions),
+          (e: unknown) =>
+            e instanceof WebhookError && e.code === 'WEBHOOK_BAD_REQUEST' && e.message.includes(c.mentions),
         );
       });
     }
@@ -76,13 +119,26 @@ describe('istiod/webhook/admission', () => {
   });
 
   describe('admit', () => {
-    const cases: { name: string; req: Partial<AdmissionRequest>; want: string; reason?: string; mentions?: string[] }[] = [
+    const cases: {
+      name: string;
+      req: Partial<AdmissionRequest>;
+      want: string;
+      reason?: string;
+      mentions?: string[];
+    }[] = [
       {
         name: 'a valid AuthorizationPolicy with server-set metadata',
         req: {
           object: policy(
             { action: 'ALLOW', rules: [{ to: [{ operation: { ports: ['8080'] } }] }] },
-            { name: 'p', namespace: 'demo', uid: 'u', resourceVersion: '9', generation: 2, managedFields: [{ manager: 'kubectl' }] },
+            {
+              name: 'p',
+              namespace: 'demo',
+              uid: 'u',
+              resourceVersion: '9',
+              generation: 2,
+              managedFields: [{ manager: 'kubectl' }],
+            },
           ),
         },
         want: 'allowed',
@@ -92,7 +148,11 @@ describe('istiod/webhook/admission', () => {
         req: { object: policy({ action: 'NOPE', rules: [{ to: [{ operation: { ports: ['abc'] } }] }] }) },
         want: 'denied',
         reason: 'invalid_resource',
-        mentions: ['AuthorizationPolicy demo/p is invalid', 'spec.action:', 'spec.rules[0].to[0].operation.ports[0]:'],
+        mentions: [
+          'AuthorizationPolicy demo/p is invalid',
+          'spec.action:',
+          'spec.rules[0].to[0].operation.ports[0]:',
+        ],
       },
       {
         name: 'an unknown kind',
@@ -101,8 +161,17 @@ describe('istiod/webhook/admission', () => {
         reason: 'unknown_type',
         mentions: ['kind: unsupported kind "Widget"'],
       },
-      { name: 'an object that is not a mapping', req: { object: 'text' }, want: 'denied', reason: 'yaml_decode_error' },
-      { name: 'a DELETE of anything', req: { operation: 'DELETE', object: undefined }, want: 'not-validated' },
+      {
+        name: 'an object that is not a mapping',
+        req: { object: 'text' },
+        want: 'denied',
+        reason: 'yaml_decode_error',
+      },
+      {
+        name: 'a DELETE of anything',
+        req: { operation: 'DELETE', object: undefined },
+        want: 'not-validated',
+      },
       { name: 'a CONNECT', req: { operation: 'CONNECT', object: {} }, want: 'not-validated' },
       {
         name: 'an object without namespace or name, taken from the request',
@@ -143,7 +212,11 @@ describe('istiod/webhook/admission', () => {
         response: { uid: 'echo-me', allowed: true },
       });
       assert.equal(
-        (admissionResponse(req, { kind: 'not-validated', reason: 'unsupported_operation' })['response'] as { allowed: boolean }).allowed,
+        (
+          admissionResponse(req, { kind: 'not-validated', reason: 'unsupported_operation' })['response'] as {
+            allowed: boolean;
+          }
+        ).allowed,
         true,
       );
     });

@@ -15,7 +15,10 @@ describe('istiod/ca/kubernetes/security', () => {
 
   it('reads POD_NAMESPACE and CA_TRUSTED_NODE_ACCOUNTS', () => {
     assert.deepEqual(
-      kubernetesSecurityFromEnv({ POD_NAMESPACE: 'mesh', CA_TRUSTED_NODE_ACCOUNTS: 'mesh/ztunnel,kube-system/ztunnel' }),
+      kubernetesSecurityFromEnv({
+        POD_NAMESPACE: 'mesh',
+        CA_TRUSTED_NODE_ACCOUNTS: 'mesh/ztunnel,kube-system/ztunnel',
+      }),
       {
         namespace: 'mesh',
         trustedNodeAccounts: [
@@ -28,13 +31,17 @@ describe('istiod/ca/kubernetes/security', () => {
 
   const bad: { env: Record<string, string>; mentions: string }[] = [
     { env: { POD_NAMESPACE: 'Not_A_Namespace' }, mentions: 'POD_NAMESPACE="Not_A_Namespace"' },
-    { env: { CA_TRUSTED_NODE_ACCOUNTS: 'ztunnel' }, mentions: 'CA_TRUSTED_NODE_ACCOUNTS: trusted node account "ztunnel"' },
+    {
+      env: { CA_TRUSTED_NODE_ACCOUNTS: 'ztunnel' },
+      mentions: 'CA_TRUSTED_NODE_ACCOUNTS: trusted node account "ztunnel"',
+    },
   ];
   for (const c of bad) {
     it(`refuses ${JSON.stringify(c.env)} naming the variable`, () => {
       assert.throws(
         () => kubernetesSecurityFromEnv(c.env),
-        (e: unknown) => e instanceof KubeCaError && e.code === 'KUBE_CA_CONFIG_INVALID' && e.message.includes(c.mentions),
+        (e: unknown) =>
+          e instanceof KubeCaError && e.code === 'KUBE_CA_CONFIG_INVALID' && e.message.includes(c.mentions),
       );
     });
   }

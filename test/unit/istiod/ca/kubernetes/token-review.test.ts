@@ -22,7 +22,10 @@ function reviewBody(status: Record<string, unknown>): unknown {
 function boundUser(username = 'system:serviceaccount:istio-system:ztunnel'): Record<string, unknown> {
   return {
     username,
-    extra: { 'authentication.kubernetes.io/pod-name': ['ztunnel-a'], 'authentication.kubernetes.io/pod-uid': ['uid-a'] },
+    extra: {
+      'authentication.kubernetes.io/pod-name': ['ztunnel-a'],
+      'authentication.kubernetes.io/pod-uid': ['uid-a'],
+    },
   };
 }
 
@@ -44,7 +47,10 @@ class StubClient implements KubeRestClient {
   request(method: HttpMethod, path: string): Promise<KubeResponse> {
     this.calls.push(`${method} ${path}`);
     if (method === 'POST') {
-      return Promise.resolve({ status: 201, body: reviewBody({ authenticated: true, audiences: AUD, user: boundUser() }) });
+      return Promise.resolve({
+        status: 201,
+        body: reviewBody({ authenticated: true, audiences: AUD, user: boundUser() }),
+      });
     }
     return Promise.resolve({
       status: 200,
@@ -59,26 +65,50 @@ class StubClient implements KubeRestClient {
 describe('istiod/ca/kubernetes/token-review', () => {
   describe('decodeTokenReviewStatus', () => {
     it('returns the service account and the bound pod', () => {
-      assert.deepEqual(decodeTokenReviewStatus(reviewBody({ authenticated: true, audiences: AUD, user: boundUser() }), AUD), {
-        serviceAccount: { namespace: 'istio-system', name: 'ztunnel' },
-        podName: 'ztunnel-a',
-        podUid: 'uid-a',
-      });
+      assert.deepEqual(
+        decodeTokenReviewStatus(reviewBody({ authenticated: true, audiences: AUD, user: boundUser() }), AUD),
+        {
+          serviceAccount: { namespace: 'istio-system', name: 'ztunnel' },
+          podName: 'ztunnel-a',
+          podUid: 'uid-a',
+        },
+      );
     });
 
     const refused: { name: string; status: Record<string, unknown> | undefined; mentions: string }[] = [
       { name: 'no status', status: undefined, mentions: 'has no status' },
-      { name: 'not authenticated, with the reason', status: { authenticated: false, error: 'token expired' }, mentions: 'not authenticated by the API server: token expired' },
-      { name: 'authenticated for other audiences', status: { authenticated: true, audiences: ['api'], user: boundUser() }, mentions: 'audiences [api], not for istio-ca' },
-      { name: 'a user that is not a service account', status: { authenticated: true, audiences: AUD, user: { username: 'alice' } }, mentions: 'belongs to "alice"' },
-      { name: 'a malformed service account user', status: { authenticated: true, audiences: AUD, user: { username: 'system:serviceaccount:ns' } }, mentions: 'not to a service account' },
-      { name: 'an error beside authenticated', status: { authenticated: true, error: 'odd', audiences: AUD, user: boundUser() }, mentions: 'reported an error: odd' },
+      {
+        name: 'not authenticated, with the reason',
+        status: { authenticated: false, error: 'token expired' },
+        mentions: 'not authenticated by the API server: token expired',
+      },
+      {
+        name: 'authenticated for other audiences',
+        status: { authenticated: true, audiences: ['api'], user: boundUser() },
+        mentions: 'audiences [api], not for istio-ca',
+      },
+      {
+        name: 'a user that is not a service account',
+        status: { authenticated: true, audiences: AUD, user: { username: 'alice' } },
+        mentions: 'belongs to "alice"',
+      },
+      {
+        name: 'a malformed service account user',
+        status: { authenticated: true, audiences: AUD, user: { username: 'system:serviceaccount:ns' } },
+        mentions: 'not to a service account',
+      },
+      {
+        name: 'an error beside authenticated',
+        status: { authenticated: true, error: 'odd', audiences: AUD, user: boundUser() },
+        mentions: 'reported an error: odd',
+      },
     ];
     for (const c of refused) {
       it(`refuses ${c.name} with CA_UNAUTHENTICATED`, () => {
         assert.throws(
           () => decodeTokenReviewStatus(c.status === undefined ? {} : reviewBody(c.status), AUD),
-          (e: unknown) => e instanceof CaError && e.code === 'CA_UNAUTHENTICATED' && e.message.includes(c.mentions),
+          (e: unknown) =>
+            e instanceof CaError && e.code === 'CA_UNAUTHENTICATED' && e.message.includes(c.mentions),
         );
       });
     }
@@ -101,7 +131,10 @@ describe('istiod/ca/kubernetes/token-review', () => {
     });
     for (const bad of ['ztunnel', 'istio-system/', '/ztunnel', 'Istio/ztunnel', 'a/b/c']) {
       it(`refuses "${bad}" with KUBE_CA_CONFIG_INVALID`, () => {
-        assert.throws(() => parseTrustedAccounts(bad), (e: unknown) => e instanceof KubeCaError && e.code === 'KUBE_CA_CONFIG_INVALID');
+        assert.throws(
+          () => parseTrustedAccounts(bad),
+          (e: unknown) => e instanceof KubeCaError && e.code === 'KUBE_CA_CONFIG_INVALID',
+        );
       });
     }
   });
@@ -119,7 +152,12 @@ describe('istiod/ca/kubernetes/token-review', () => {
     it('reuses a review until its TTL passes, then reviews again', async () => {
       let now = 1_000_000;
       const client = new StubClient();
-      const auth = new TokenReviewAuthenticator({ client, logger: silentLogger, cacheTtlMs: 1000, now: () => now });
+      const auth = new TokenReviewAuthenticator({
+        client,
+        logger: silentLogger,
+        cacheTtlMs: 1000,
+        now: () => now,
+      });
       assert.deepEqual(await auth.authenticate(withToken('t1')), { kind: 'node', node: 'node-1' });
       now += 999;
       await auth.authenticate(withToken('t1'));
@@ -129,10 +167,15 @@ describe('istiod/ca/kubernetes/token-review', () => {
       assert.equal(client.reviews, 2);
     });
 
-    it('never keeps a review past the token\'s own expiry', async () => {
+    it("never keeps a review past the token's own expiry", async () => {
       let now = 1_000_000;
       const client = new StubClient();
-      const auth = new TokenReviewAuthenticator({ client, logger: silentLogger, cacheTtlMs: 60_000, now: () => now });
+      const auth = new TokenReviewAuthenticator({
+        client,
+        logger: silentLogger,
+        cacheTtlMs: 60_000,
+        now: () => now,
+      });
       const token = jwt({ exp: (now + 500) / 1000 });
       await auth.authenticate(withToken(token));
       now += 600;
@@ -159,7 +202,10 @@ describe('istiod/ca/kubernetes/token-review', () => {
         trustedNodeAccounts: [{ namespace: 'kube-system', name: 'ztunnel' }],
       });
       for (let i = 0; i < 2; i++) {
-        await assert.rejects(auth.authenticate(withToken('t')), (e: unknown) => (e as CaError).code === 'CA_PERMISSION_DENIED');
+        await assert.rejects(
+          auth.authenticate(withToken('t')),
+          (e: unknown) => (e as CaError).code === 'CA_PERMISSION_DENIED',
+        );
       }
       assert.equal(client.reviews, 2);
       assert.equal(auth.cacheSize, 0);
@@ -171,7 +217,10 @@ describe('istiod/ca/kubernetes/token-review', () => {
       const md = new Metadata();
       md.set('authorization', 'Basic abc');
       for (const m of [new Metadata(), md]) {
-        await assert.rejects(auth.authenticate(m), (e: unknown) => (e as CaError).code === 'CA_UNAUTHENTICATED');
+        await assert.rejects(
+          auth.authenticate(m),
+          (e: unknown) => (e as CaError).code === 'CA_UNAUTHENTICATED',
+        );
       }
       assert.equal(client.calls.length, 0);
     });
