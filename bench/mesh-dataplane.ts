@@ -59,6 +59,7 @@ const HTTP_PORT = 8080;
 const HOLD_PORT = 9000;
 const IPERF_PORT = 5201;
 const CONNECTS_IN_FLIGHT = 256;
+const DRAIN_TIMEOUT_MS = 60_000;
 /** Pod processes that hold many sockets raise their descriptor limit first (to the hard limit where 65536 is refused). */
 const WITH_FD_LIMIT = ['sh', '-c', 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"', 'bench'];
 const MB = 1_000_000;
@@ -288,9 +289,11 @@ class DataplaneBench {
   /**
    * Opens `CONNECTIONS` connections from client to server's hold port and
    * keeps them; at that point (mesh) the agents' RSS and live connection
-   * counts; then resets them all and waits until the agents list none.
+   * counts above the count before; then resets them all and waits (bounded)
+   * until the agents are back to the count before.
    */
-  async holdConnections(pair: Pair): Promise<{ open: number; failed: number; openMs: number; rss: number[]; active: number[] }> {
+  async holdConnections(pair: Pair): Promise<HoldResult> {
+    const before = pair.mode === 'mesh' ? await this.activeConnections() : [];
     const client = this.spawn(
       pair.client,
       [...WITH_FD_LIMIT, process.execPath, '--import', 'tsx', join(SUPPORT, 'tcp-hold-client.ts'), pair.server.ip, String(HOLD_PORT), String(CONNECTIONS), String(CONNECTS_IN_FLIGHT), '90000'],
@@ -300,23 +303,48 @@ class DataplaneBench {
       const out = await waitForOutput(client, /^\{.*\}$/m, 120_000, `tcp-hold-client in ${pair.client.name}`);
       const line = /^\{.*\}$/m.exec(out)![0];
       const opened = JSON.parse(line) as { open: number; failed: number; openMs: number };
-      let rss: number[] = [];
-      let active: number[] = [];
-      if (pair.mode === 'mesh') {
-        await sleep(1000);
-        rss = this.agentRssBytes();
-        active = await this.activeConnections();
+      if (pair.mode === 'direct') {
+        client.child.stdin?.end('close\n');
+        await this.reap(client, 15_000);
+        return { ...opened, before, rss: [], held: [], drainMs: undefined, left: [] };
       }
+      await sleep(1000);
+      const rss = this.agentRssBytes();
+      const held = (await this.activeConnections()).map((n, i) => n - (before[i] ?? 0));
       client.child.stdin?.end('close\n');
+      const closedAt = Date.now();
       await this.reap(client, 15_000);
-      return { ...opened, rss, active };
+      let left: number[] = [];
+      let logged = Date.now();
+      const drained = await waitUntil('drain', DRAIN_TIMEOUT_MS, 250, async () => {
+        left = (await this.activeConnections()).map((n, i) => n - (before[i] ?? 0));
+        if (Date.now() - logged > 5000) {
+          logged = Date.now();
+          say(`  held connections still live at the agents: ${left.join(', ')}`);
+        }
+        return left.every((n) => n <= 0);
+      }).then(
+        () => true,
+        () => false,
+      );
+      return { ...opened, before, rss, held, drainMs: drained ? Date.now() - closedAt : undefined, left };
     } finally {
       await this.reap(client, 1000);
-      if (pair.mode === 'mesh') {
-        await waitUntil('the agents drop the held connections', 60_000, 250, async () => sum(await this.activeConnections()) === 0);
-      }
     }
   }
+}
+
+interface HoldResult {
+  readonly open: number;
+  readonly failed: number;
+  readonly openMs: number;
+  /** Per agent (mesh only): live connections before the client started. */
+  readonly before: readonly number[];
+  readonly rss: readonly number[];
+  readonly held: readonly number[];
+  /** Time from the client's reset until the agents listed none of the held connections; undefined when they still did after DRAIN_TIMEOUT_MS. */
+  readonly drainMs: number | undefined;
+  readonly left: readonly number[];
 }
 
 function sum(values: readonly number[]): number {
@@ -326,6 +354,12 @@ function sum(values: readonly number[]): number {
 /** Per mode, per figure: one value per round. */
 class Samples {
   private readonly values = new Map<string, number[]>();
+  readonly notes: string[] = [];
+
+  note(line: string): void {
+    say(`  ${line}`);
+    this.notes.push(line);
+  }
 
   add(mode: Mode | 'delta', figure: string, value: number): void {
     const key = `${mode}:${figure}`;
@@ -380,13 +414,25 @@ function requireTools(): void {
   requireBuild();
 }
 
+/** Runs one measurement; a failure becomes a note and the run goes on. */
+async function attempt<T>(samples: Samples, what: string, run: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await run();
+  } catch (err) {
+    samples.note(`${what} failed: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
 async function measure(bench: DataplaneBench, pairs: readonly Pair[], samples: Samples): Promise<void> {
   const byMode = (mode: Mode): Pair => pairs.find((p) => p.mode === mode)!;
   for (let round = 1; round <= ROUNDS; round++) {
     for (const streams of [1, 8]) {
       for (const mode of MODES) {
-        say(`round ${round}/${ROUNDS}: iperf3 ${mode}, ${streams} stream${streams > 1 ? 's' : ''}`);
-        const r = await bench.iperf(byMode(mode), streams);
+        const what = `round ${round}/${ROUNDS}: iperf3 ${mode}, ${streams} stream${streams > 1 ? 's' : ''}`;
+        say(what);
+        const r = await attempt(samples, what, () => bench.iperf(byMode(mode), streams));
+        if (r === undefined) continue;
         samples.add(mode, `iperf-${streams}`, r.bitsPerSecond / 1e9);
         samples.add(mode, `iperf-${streams}-cpu`, r.agentCpuSeconds / r.seconds);
       }
@@ -394,9 +440,12 @@ async function measure(bench: DataplaneBench, pairs: readonly Pair[], samples: S
     for (const c of CONCURRENCIES) {
       const p50: Partial<Record<Mode, number>> = {};
       for (const mode of MODES) {
-        say(`round ${round}/${ROUNDS}: wrk ${mode}, ${c} connections`);
-        const { result, agentCpuSeconds } = await bench.wrk(byMode(mode), c);
-        if (result.errors > 0) say(`  wrk ${mode} -c${c}: ${result.errors} socket errors or non-2xx answers`);
+        const what = `round ${round}/${ROUNDS}: wrk ${mode}, ${c} connections`;
+        say(what);
+        const r = await attempt(samples, what, () => bench.wrk(byMode(mode), c));
+        if (r === undefined) continue;
+        const { result, agentCpuSeconds } = r;
+        if (result.errors > 0) samples.note(`${what}: ${result.errors} socket errors or non-2xx answers`);
         samples.add(mode, `p50-${c}`, result.p50Us);
         samples.add(mode, `p99-${c}`, result.p99Us);
         samples.add(mode, `rps-${c}`, result.requestsPerSecond);
@@ -404,20 +453,27 @@ async function measure(bench: DataplaneBench, pairs: readonly Pair[], samples: S
         samples.add(mode, `cpu-util-${c}`, agentCpuSeconds / result.durationSeconds);
         p50[mode] = result.p50Us;
       }
-      samples.add('delta', `p50-${c}`, p50.mesh! - p50.direct!);
+      if (p50.mesh !== undefined && p50.direct !== undefined) samples.add('delta', `p50-${c}`, p50.mesh - p50.direct);
     }
   }
-  for (let round = 1; round <= ROUNDS; round++) {
+  hold: for (let round = 1; round <= ROUNDS; round++) {
     for (const mode of MODES) {
-      say(`round ${round}/${ROUNDS}: ${CONNECTIONS} held connections, ${mode}`);
-      const r = await bench.holdConnections(byMode(mode));
-      if (r.failed > 0 || r.open < CONNECTIONS) say(`  ${mode}: ${r.open} open, ${r.failed} failed`);
+      const what = `round ${round}/${ROUNDS}: ${CONNECTIONS} held connections, ${mode}`;
+      say(what);
+      const r = await attempt(samples, what, () => bench.holdConnections(byMode(mode)));
+      if (r === undefined) break hold;
+      if (r.failed > 0 || r.open < CONNECTIONS) samples.note(`${what}: ${r.open} open, ${r.failed} failed`);
       samples.add(mode, 'open-rate', r.open / (r.openMs / 1000));
       samples.add(mode, 'open-count', r.open);
-      if (mode === 'mesh') {
-        r.rss.forEach((b, i) => samples.add('mesh', `rss-held-${i}`, b / MB));
-        r.active.forEach((n, i) => samples.add('mesh', `active-${i}`, n));
+      if (mode === 'direct') continue;
+      if (sum(r.before) > 0) samples.note(`${what}: the agents listed ${r.before.join(', ')} live connections before it started (left from earlier runs)`);
+      r.rss.forEach((b, i) => samples.add('mesh', `rss-held-${i}`, b / MB));
+      r.held.forEach((n, i) => samples.add('mesh', `active-${i}`, n));
+      if (r.drainMs === undefined) {
+        samples.note(`${what}: ${r.left.join(', ')} held connections still live at the agents ${DRAIN_TIMEOUT_MS / 1000} s after the client reset them all; no further rounds`);
+        break hold;
       }
+      samples.add('mesh', 'drain-s', r.drainMs / 1000);
     }
   }
 }
@@ -459,7 +515,9 @@ function report(samples: Samples, state: MeshState): void {
     rows.push({ label: `agent ${a.node} RSS at ${n} conns (MB)`, figure: `rss-held-${i}`, digits: 1, only: 'mesh', target: '< 200 MB' });
     rows.push({ label: `agent ${a.node} live conns at ${n}`, figure: `active-${i}`, digits: 0, only: 'mesh' });
   });
+  rows.push({ label: `agents drop ${n} reset conns (s)`, figure: 'drain-s', digits: 1, only: 'mesh' });
   printTable(samples, rows);
+  for (const line of samples.notes) console.log(`note: ${line}`);
   console.log('\n(direct column of "agents CPU" rows: the agents\' own idle CPU over the direct run, a control; added p50 = mesh - direct per round)');
 }
 
