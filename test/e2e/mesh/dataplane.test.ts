@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -90,7 +90,7 @@ describe('e2e: the mesh data plane across two nodes (eBPF capture, HBONE mTLS, L
     const pcap = join(stateDir, 'capture.pcap');
     const node1 = cluster.node('node1');
     let tcpdumpLog = '';
-    const tcpdump = spawn('ip', ['netns', 'exec', node1.netns, 'tcpdump', '-Z', 'root', '-i', 'eth0', '-U', '-w', pcap, 'tcp'], {
+    const tcpdump = spawn('ip', ['netns', 'exec', node1.netns, 'tcpdump', '-Z', 'root', '--immediate-mode', '-i', 'eth0', '-U', '-w', pcap, 'tcp'], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     try {
@@ -110,7 +110,8 @@ describe('e2e: the mesh data plane across two nodes (eBPF capture, HBONE mTLS, L
         const r = await exchange(frontend, DEMO_SERVICES.backend, 80, `GET /${marker} HTTP/1.1\r\nHost: b\r\nX-Marker: ${marker}\r\nConnection: close\r\n\r\n`);
         assert.equal(r.code, 0, r.stderr);
       }
-      await new Promise((r) => setTimeout(r, 500));
+      // Bounded wait until the packets are on disk (the capture is written packet by packet).
+      for (let i = 0; i < 50 && (!existsSync(pcap) || statSync(pcap).size < 1000); i++) await new Promise((r) => setTimeout(r, 100));
     } finally {
       tcpdump.kill('SIGINT');
       if (tcpdump.exitCode === null) await new Promise((r) => tcpdump.once('exit', r));
