@@ -1,21 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CliRunner, type CliResult } from '../../support/cli.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const FIXTURES = join('test', 'fixtures', 'authz');
 const DEMO = join(FIXTURES, 'demo.yaml');
 const EXTRA = join(FIXTURES, 'extra.yaml');
 const RUN_TIMEOUT_MS = 15_000;
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 /** The backend in demo, reached on 8080 from 10.0.0.5; override any flag by appending it. */
 const TO_BACKEND = ['--source-ip', '10.0.0.5', '--dest-namespace', 'demo', '--dest-labels', 'app=backend', '--dest-ip', '10.0.0.9', '--port', '8080'];
@@ -23,42 +15,17 @@ const FRONTEND = 'cluster.local/ns/web/sa/frontend';
 
 describe('ambit x authz check (CLI)', function () {
   this.timeout(RUN_TIMEOUT_MS * 2);
-  const children = new Set<ChildProcess>();
+  const cli = new CliRunner();
   let tmp: string | undefined;
 
   afterEach(async () => {
-    for (const child of children) {
-      if (child.exitCode === null && child.pid !== undefined) child.kill('SIGKILL');
-    }
-    children.clear();
+    cli.killAll();
     if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
     tmp = undefined;
   });
 
-  function check(...args: string[]): Promise<Run> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'x', 'authz', 'check', ...args], {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      children.add(child);
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`ambit x authz check ${args.join(' ')} did not finish within ${RUN_TIMEOUT_MS} ms`));
-      }, RUN_TIMEOUT_MS);
-      child.on('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
-    });
+  function check(...args: string[]): Promise<CliResult> {
+    return cli.run(['x', 'authz', 'check', ...args], { timeoutMs: RUN_TIMEOUT_MS });
   }
 
   describe('decisions (exit 0 for both)', () => {

@@ -1,23 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { writeMeshState } from '../../../src/cli/targets/mesh-state.js';
 import { destroyInstance, openRedirect, type Redirect } from '../../../src/ztunnel/redirect/index.js';
+import { CliRunner, type CliResult } from '../../support/cli.js';
 import { requireCaptureHost, TestWorld } from '../../support/netns-min.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const RUN_TIMEOUT_MS = 15_000;
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 interface PodJson {
   uid: string;
@@ -38,7 +30,7 @@ function rows(table: string): string[][] {
 
 describe('ambit bpf (CLI against a pinned instance)', function () {
   this.timeout(60_000);
-  const children = new Set<ChildProcess>();
+  const cli = new CliRunner();
   const world = new TestWorld();
   const instance = `cli-test-${randomBytes(4).toString('hex')}`;
   const uid = `pod-${world.id}`;
@@ -64,10 +56,7 @@ describe('ambit bpf (CLI against a pinned instance)', function () {
   });
 
   afterEach(() => {
-    for (const child of children) {
-      if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-    }
-    children.clear();
+    cli.killAll();
   });
 
   after(async () => {
@@ -77,31 +66,8 @@ describe('ambit bpf (CLI against a pinned instance)', function () {
     await world.remove();
   });
 
-  function ambit(...args: string[]): Promise<Run> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      children.add(child);
-      let stdout = '';
-      let stderr = '';
-      child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-      child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      const timer = setTimeout(() => {
-        if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-        reject(new Error(`ambit ${args.join(' ')} did not finish within ${RUN_TIMEOUT_MS} ms`));
-      }, RUN_TIMEOUT_MS);
-      child.on('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        children.delete(child);
-        resolve({ code, stdout, stderr });
-      });
-    });
+  function ambit(...args: string[]): Promise<CliResult> {
+    return cli.run(args, { timeoutMs: RUN_TIMEOUT_MS });
   }
 
   it('status lists the instance, its programs and maps, the pod count and every counter', async () => {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -12,17 +11,12 @@ import { validateIstiodConfig } from '../../../src/istiod/config.js';
 import { startIstiod, type RunningIstiod } from '../../../src/istiod/server.js';
 import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '../../../src/istiod/xds/index.js';
 import { silentLogger } from '../../../src/shared/logging.js';
+import { CliRunner, type CliResult } from '../../support/cli.js';
 import { DeltaXdsClient } from '../../support/xds-client.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SYNCZ = readFileSync(new URL('../../fixtures/config-dump/syncz.json', import.meta.url), 'utf8');
 const RUN_TIMEOUT_MS = 15_000;
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 /** Serves `body` on GET /debug/syncz; anything else is 404. */
 async function startIstiodStub(body: string): Promise<{ server: http.Server; port: number }> {
@@ -56,7 +50,7 @@ function rows(table: string): string[][] {
 
 describe('ambit proxy-status (CLI against istiod on loopback)', function () {
   this.timeout(RUN_TIMEOUT_MS * 3);
-  const children = new Set<ChildProcess>();
+  const cli = new CliRunner();
   const servers: http.Server[] = [];
   const dirs: string[] = [];
   let stubPort: number;
@@ -68,10 +62,7 @@ describe('ambit proxy-status (CLI against istiod on loopback)', function () {
   });
 
   afterEach(() => {
-    for (const child of children) {
-      if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-    }
-    children.clear();
+    cli.killAll();
   });
 
   after(async () => {
@@ -88,31 +79,8 @@ describe('ambit proxy-status (CLI against istiod on loopback)', function () {
     return d;
   }
 
-  function ambit(...args: string[]): Promise<Run> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      children.add(child);
-      let stdout = '';
-      let stderr = '';
-      child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-      child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      const timer = setTimeout(() => {
-        if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-        reject(new Error(`ambit ${args.join(' ')} did not finish within ${RUN_TIMEOUT_MS} ms`));
-      }, RUN_TIMEOUT_MS);
-      child.on('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        children.delete(child);
-        resolve({ code, stdout, stderr });
-      });
-    });
+  function ambit(...args: string[]): Promise<CliResult> {
+    return cli.run(args, { timeoutMs: RUN_TIMEOUT_MS });
   }
 
   it('prints one row per agent, sorted, with the state of each type', async () => {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
@@ -8,16 +7,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { writeMeshState } from '../../../src/cli/targets/mesh-state.js';
+import { CliRunner, type CliResult } from '../../support/cli.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const FIXTURES = new URL('../../fixtures/config-dump/', import.meta.url);
 const RUN_TIMEOUT_MS = 15_000;
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 function fixtureText(name: string): string {
   return readFileSync(new URL(name, FIXTURES), 'utf8');
@@ -48,7 +42,7 @@ async function closedPort(): Promise<number> {
 
 describe('ambit ztunnel-config (CLI against an agent on loopback)', function () {
   this.timeout(RUN_TIMEOUT_MS * 3);
-  const children = new Set<ChildProcess>();
+  const cli = new CliRunner();
   const servers: http.Server[] = [];
   let agentPort: number;
   let stateDir: string;
@@ -66,10 +60,7 @@ describe('ambit ztunnel-config (CLI against an agent on loopback)', function () 
   });
 
   afterEach(() => {
-    for (const child of children) {
-      if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-    }
-    children.clear();
+    cli.killAll();
   });
 
   after(async () => {
@@ -80,31 +71,8 @@ describe('ambit ztunnel-config (CLI against an agent on loopback)', function () 
     rmSync(stateDir, { recursive: true, force: true });
   });
 
-  function ambit(...args: string[]): Promise<Run> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      children.add(child);
-      let stdout = '';
-      let stderr = '';
-      child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-      child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      const timer = setTimeout(() => {
-        if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-        reject(new Error(`ambit ${args.join(' ')} did not finish within ${RUN_TIMEOUT_MS} ms`));
-      }, RUN_TIMEOUT_MS);
-      child.on('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        children.delete(child);
-        resolve({ code, stdout, stderr });
-      });
-    });
+  function ambit(...args: string[]): Promise<CliResult> {
+    return cli.run(args, { timeoutMs: RUN_TIMEOUT_MS });
   }
 
   const admin = (): string => `127.0.0.1:${agentPort}`;

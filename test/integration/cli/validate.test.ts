@@ -1,17 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { CliRunner, type CliResult } from '../../support/cli.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const FIXTURES = join('test', 'fixtures', 'validate');
 const RUN_TIMEOUT_MS = 15_000;
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 interface Entry {
   file: string;
@@ -25,44 +17,18 @@ interface Entry {
 
 describe('ambit validate (CLI)', function () {
   this.timeout(RUN_TIMEOUT_MS * 2);
-  const children = new Set<ChildProcess>();
+  const cli = new CliRunner();
 
   afterEach(() => {
-    for (const child of children) {
-      if (child.exitCode === null && child.pid !== undefined) child.kill('SIGKILL');
-    }
-    children.clear();
+    cli.killAll();
   });
 
-  function ambit(...args: string[]): Promise<Run> {
+  function ambit(...args: string[]): Promise<CliResult> {
     return ambitWithInput(undefined, ...args);
   }
 
-  function ambitWithInput(input: string | undefined, ...args: string[]): Promise<Run> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-        cwd: ROOT,
-        stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      });
-      if (input !== undefined) child.stdin?.end(input);
-      children.add(child);
-      let stdout = '';
-      let stderr = '';
-      child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-      child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`ambit ${args.join(' ')} did not finish within ${RUN_TIMEOUT_MS} ms`));
-      }, RUN_TIMEOUT_MS);
-      child.on('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
-    });
+  function ambitWithInput(input: string | undefined, ...args: string[]): Promise<CliResult> {
+    return cli.run(args, { input, timeoutMs: RUN_TIMEOUT_MS });
   }
 
   it('exits 0 and prints a summary when every object in a directory is valid', async () => {

@@ -1,39 +1,17 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { findPodCgroup, parseCniArgs, prevResultIps } from '../../../../src/cli/commands/cni.js';
 import { EnrollmentServer } from '../../../../src/ztunnel/enroll/index.js';
+import { CliRunner, type CliResult } from '../../../support/cli.js';
 import { FakePodCapture } from '../../ztunnel/enroll/fake-pod-capture.js';
 
-const MAIN = fileURLToPath(new URL('../../../../src/cli/main.ts', import.meta.url));
+const cli = new CliRunner();
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function ambitCni(env: Record<string, string>, stdin: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'cni'], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(stdin);
-  });
+/** Runs `ambit cni` with only PATH and `env` in its environment and `stdin` as its input. */
+function ambitCni(env: Record<string, string>, stdin: string): Promise<CliResult> {
+  return cli.run(['cni'], { env: { PATH: process.env.PATH ?? '', ...env }, input: stdin, timeoutMs: 15_000 });
 }
 
 describe('ambit cni', function () {
@@ -63,6 +41,7 @@ describe('ambit cni', function () {
   });
 
   after(async () => {
+    cli.killAll();
     await server.close();
     await fake.closeAll();
     rmSync(dir, { recursive: true, force: true });
