@@ -144,7 +144,10 @@ export async function startAgent(config: ZtunnelConfig, logger: Logger): Promise
       sockets: {
         connectInPod: async (pod, ip, port) => {
           const fd = await redirect.connectInPod(pod.netnsPath, ip, port);
-          return new net.Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
+          const socket = new net.Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
+          // Both the app upstreams and the HBONE connections: no Nagle delays in a proxy.
+          socket.setNoDelay(true);
+          return socket;
         },
         originalDestination: (socket) => redirect.originalDestination(socket),
         inboundDestination: (socket) => ({ address: socket.localAddress ?? '', port: socket.localPort ?? 0 }),

@@ -26,6 +26,7 @@ import type { LiveInbound } from './live-inbound.js';
 
 export function handleInboundPlaintext(ctx: ProxyContext, pod: LocalPod, live: LiveInbound, socket: net.Socket): void {
   socket.on('error', () => undefined);
+  socket.setNoDelay(true);
   const original = ctx.sockets.inboundDestination(socket);
   const dstIp = normalizeIp(original.address);
   const dstPort = original.port;

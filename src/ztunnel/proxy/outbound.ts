@@ -28,6 +28,8 @@ const LOOPBACK = /^(127\.|::1$)/;
 
 export function handleOutbound(ctx: ProxyContext, pod: LocalPod, socket: net.Socket): void {
   socket.on('error', () => undefined); // reported through the connection result
+  // A proxy must not add Nagle delays on top of the app's own writes.
+  socket.setNoDelay(true);
   const orig = ctx.sockets.originalDestination(socket);
   if (orig === undefined) {
     ctx.logger.warn({ pod: pod.name, peer: socket.remoteAddress }, 'outbound connection without original destination');

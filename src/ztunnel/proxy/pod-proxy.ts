@@ -81,6 +81,7 @@ export class PodProxy {
   }
 
   private acceptHbone(socket: net.Socket): void {
+    socket.setNoDelay(true);
     if (this.hbone !== undefined) {
       this.hbone.server.emit('connection', socket);
       return;
