@@ -210,10 +210,15 @@ async function deployDemo(
     { app: 'backend', node: backendNode },
   ];
   say('creating the demo pods: frontend on ' + frontendNode + ', two backends on ' + backendNode);
-  const pods: { pod: ClusterPod; app: string }[] = [];
+  // Named like a Deployment's pods (<app>-<replicaset hash>-<pod hash>), so
+  // istiod names their workload after the app, as Istio's dashboards expect.
+  const templateHash = new Map<string, string>();
+  const pods: { pod: ClusterPod; app: string; hash: string }[] = [];
   for (const p of placements) {
-    const name = `${p.app}-${shortHash()}`;
-    pods.push({ pod: await cluster.addPod(p.node, name), app: p.app });
+    const hash = templateHash.get(p.app) ?? randomBytes(5).toString('hex').slice(0, 9);
+    templateHash.set(p.app, hash);
+    const name = `${p.app}-${hash}-${shortHash()}`;
+    pods.push({ pod: await cluster.addPod(p.node, name), app: p.app, hash });
   }
   writeFileSync(
     join(base.configDir, '10-demo-services.yaml'),
@@ -224,8 +229,9 @@ async function deployDemo(
   writeFileSync(
     join(base.configDir, '20-demo-pods.yaml'),
     pods
-      .map(({ pod, app }) =>
+      .map(({ pod, app, hash }) =>
         podManifest({
+          podTemplateHash: hash,
           name: pod.name,
           namespace: DEMO_NAMESPACE,
           uid: pod.uid,

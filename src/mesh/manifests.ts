@@ -17,6 +17,8 @@ export interface PodManifestInput {
   readonly app: string;
   readonly serviceAccount: string;
   readonly containerPort: number;
+  /** The ReplicaSet hash a Deployment's pods carry; istiod derives the workload name from it. */
+  readonly podTemplateHash?: string;
 }
 
 export interface ServiceManifestInput {
@@ -56,7 +58,12 @@ export function podManifest(p: PodManifestInput): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: p.name, namespace: p.namespace, uid: p.uid, labels: { app: p.app, version: 'v1' } },
+    metadata: {
+      name: p.name,
+      namespace: p.namespace,
+      uid: p.uid,
+      labels: { app: p.app, version: 'v1', ...(p.podTemplateHash !== undefined ? { 'pod-template-hash': p.podTemplateHash } : {}) },
+    },
     spec: {
       nodeName: p.node,
       serviceAccountName: p.serviceAccount,
