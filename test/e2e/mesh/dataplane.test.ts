@@ -76,7 +76,7 @@ describe('e2e: the mesh data plane across two nodes (eBPF capture, HBONE mTLS, L
       const r = await exchange(frontend, DEMO_SERVICES.backend, 80);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /^HTTP\/1\.1 200/);
-      const m = /hello from (backend-\w+)/.exec(r.stdout);
+      const m = /hello from (backend-[\w-]+)/.exec(r.stdout);
       if (m) seen.add(m[1]!);
     }
     assert.equal(seen.size, 2, `both backends answered: ${[...seen].join(', ')}`);
