@@ -147,8 +147,14 @@ export const virtualServiceValidator: KindValidator<'VirtualService'> = {
     }
     const hosts = raw.hosts ?? [];
     const gateways = raw.gateways ?? [];
-    // Delegate VirtualServices (no hosts, referenced from another route) are not supported here.
-    if (hosts.length === 0) issues.add('spec.hosts', 'at least one host is required');
+    // No hosts makes a delegate VirtualService (Istio enables delegation by
+    // default): it is referenced from another one's `delegate`, so it may
+    // carry only HTTP routes, and no gateways.
+    if (hosts.length === 0) {
+      if (gateways.length > 0) issues.add('spec.gateways', 'a delegate virtual service (no hosts) must have no gateways');
+      if ((raw.tls?.length ?? 0) > 0) issues.add('spec.tls', 'a delegate virtual service (no hosts) must have no tls routes');
+      if ((raw.tcp?.length ?? 0) > 0) issues.add('spec.tcp', 'a delegate virtual service (no hosts) must have no tcp routes');
+    }
     gateways.forEach((g, i) => {
       const e = gatewayRefError(g);
       if (e !== undefined) issues.add(index('spec.gateways', i), e);

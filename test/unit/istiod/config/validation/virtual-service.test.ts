@@ -110,7 +110,13 @@ fault:
     want: 'valid',
   },
 
-  { name: 'no hosts', yaml: vs('http:\n- route:\n  - destination: {host: a}'), want: ['spec.hosts'] },
+  { name: 'no hosts: a delegate with HTTP routes', yaml: vs('http:\n- route:\n  - destination: {host: a}'), want: 'valid' },
+  {
+    name: 'a delegate (no hosts) with gateways',
+    yaml: vs('gateways: [ingress]\nhttp:\n- route:\n  - destination: {host: a}'),
+    want: ['spec.gateways'],
+  },
+  { name: 'a delegate (no hosts) with a tcp route', yaml: vs('tcp:\n- route:\n  - destination: {host: a}'), want: ['spec.tcp'] },
   { name: 'no routes of any type', yaml: vs('hosts: [a]'), want: ['spec'] },
   {
     name: 'all-zero weights across two destinations',
