@@ -104,25 +104,40 @@ export class HbonePool {
       throw new HboneError('HBONE_STREAM_FAILED', `CONNECT ${formatAuthority(req.target)} via ${formatAuthority(req.destination)}: ${(err as Error).message}`, { cause: err });
     }
     stream.once('close', () => this.release(pooled, req));
+    const what = `CONNECT ${formatAuthority(req.target)} via ${formatAuthority(req.destination)}`;
     return new Promise<ClientHttp2Stream>((resolve, reject) => {
+      // Settles exactly once: on the peer's answer, an error, a close without
+      // an answer (a reset or a closing session), or no answer in time.
+      let settled = false;
+      const timer = setTimeout(
+        () => fail(new HboneError('HBONE_CONNECT_TIMEOUT', `${what}: no answer in ${this.connectTimeoutMs} ms`)),
+        this.connectTimeoutMs,
+      );
+      const finish = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        clearTimeout(timer);
+        stream.off('error', onError);
+        stream.off('close', onClose);
+        return true;
+      };
       const fail = (err: Error): void => {
+        if (!finish()) return;
         stream.destroy();
         reject(err);
       };
+      const onError = (err: Error): void => fail(new HboneError('HBONE_STREAM_FAILED', `${what}: ${err.message}`, { cause: err }));
+      const onClose = (): void => fail(new HboneError('HBONE_STREAM_FAILED', `${what}: stream closed before the peer answered (code ${stream.rstCode ?? 'none'})`));
       stream.once('response', (headers) => {
-        stream.off('error', onError);
         const status = Number(headers[':status']);
-        if (status === 200) resolve(stream);
-        else
-          fail(
-            new HboneError('HBONE_HTTP_STATUS', `CONNECT ${formatAuthority(req.target)} via ${formatAuthority(req.destination)}: peer answered ${status}`, {
-              status,
-            }),
-          );
+        if (status !== 200) {
+          fail(new HboneError('HBONE_HTTP_STATUS', `${what}: peer answered ${status}`, { status }));
+          return;
+        }
+        if (finish()) resolve(stream);
       });
-      const onError = (err: Error): void =>
-        fail(new HboneError('HBONE_STREAM_FAILED', `CONNECT ${formatAuthority(req.target)} via ${formatAuthority(req.destination)}: ${err.message}`, { cause: err }));
       stream.once('error', onError);
+      stream.once('close', onClose);
     });
   }
 

@@ -171,6 +171,15 @@ describe('ztunnel/hbone: mTLS HTTP/2 CONNECT tunnels over real sockets', () => {
     assert.equal(tcpConnects, 1);
   });
 
+  it('gives up on a CONNECT the peer never answers (HBONE_CONNECT_TIMEOUT), without hanging', async () => {
+    pool.close();
+    pool = new HbonePool({ connectTimeoutMs: 300 });
+    answer = () => new Promise<HboneAnswer>(() => undefined);
+    const started = Date.now();
+    await assert.rejects(pool.connect(req()), (e: unknown) => e instanceof HboneError && e.code === 'HBONE_CONNECT_TIMEOUT');
+    assert.ok(Date.now() - started < 3000);
+  });
+
   it('answers 400 to a request that is not CONNECT and to a bad authority', async () => {
     const session = http2.connect(`https://127.0.0.1:${serverPort}`, {
       key: frontend.keyPem,
