@@ -6,7 +6,7 @@
  * from the state file, also after a crash.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createCluster, destroyClusterFromState, type ClusterPod, type NetnsCluster } from './cluster/index.js';
 import { withEnrollmentClient } from '../ztunnel/enroll/index.js';
@@ -29,6 +29,8 @@ export const DEMO_SERVICES = { frontend: '10.96.0.10', backend: '10.96.0.20' } a
 export const DEMO_APP_PORT = 8080;
 export const DEMO_SERVICE_PORT = 80;
 const ISTIOD_NAME = 'istiod.istio-system.svc';
+/** Where `ip netns exec` finds per-namespace files to mount over /etc. */
+const ETC_NETNS = '/etc/netns';
 
 export interface MeshUpOptions {
   readonly stateDir: string;
@@ -186,6 +188,7 @@ export async function meshUp(options: MeshUpOptions): Promise<MeshUpResult> {
     if (options.demo) state = await deployDemo(cluster, state, stateDir, options, say);
     return { state, existed: false, cluster };
   } catch (err) {
+    removeEtcNetns(cluster.prefix);
     for (const pid of started.reverse()) await stopPid(pid);
     for (const n of cluster.nodes) await destroyInstance(`${cluster.prefix}-${n.name}`).catch(() => undefined);
     await cluster.destroy();
@@ -251,7 +254,7 @@ async function deployDemo(
     .concat(Object.entries(DEMO_SERVICES).map(([name, vip]) => `${vip} ${name} ${name}.${DEMO_NAMESPACE} ${name}.${DEMO_NAMESPACE}.svc.cluster.local`))
     .join('\n');
   for (const { pod } of pods) {
-    const dir = join('/etc/netns', pod.netns);
+    const dir = join(ETC_NETNS, pod.netns);
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'hosts'), `${hosts}\n`);
     etcNetnsDirs.push(dir);
@@ -355,9 +358,22 @@ export async function meshDown(stateDirInput: string): Promise<MeshDownResult> {
   if (existsSync(state.clusterStateFile)) await destroyClusterFromState(state.clusterStateFile);
   for (const a of state.agents) await destroyInstance(a.instance).catch(() => undefined);
   for (const dir of state.etcNetnsDirs) rmSync(dir, { recursive: true, force: true });
+  // Also what a crash between writing them and recording them left.
+  removeEtcNetns(state.prefix);
   for (const a of state.agents) rmSync(a.enrollSocket, { force: true });
   rmSync(stateFile(stateDir), { force: true });
   return { found: true, stopped };
+}
+
+/** Removes the pods' /etc/netns/<prefix>-… directories (name resolution for `ip netns exec`). */
+function removeEtcNetns(prefix: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(ETC_NETNS);
+  } catch {
+    return;
+  }
+  for (const name of entries) if (name.startsWith(`${prefix}-`)) rmSync(join(ETC_NETNS, name), { recursive: true, force: true });
 }
 
 /** Reads a file the mesh wrote, for `status` (e.g. the root certificate). */

@@ -133,6 +133,14 @@ export async function destroyInstance(instance: string, bpffsRoot: string = DEFA
     for (const type of ATTACH_TYPES) await addon.detach(linkPin(pinDir, uid, type));
   }
   fs.rmSync(pinDir, { recursive: true, force: true });
+  // The shared `ambit/` directory goes with its last instance, so nothing of
+  // ours stays in bpffs; another instance made meanwhile keeps it (ENOTEMPTY).
+  try {
+    fs.rmdirSync(path.dirname(pinDir));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'ENOENT' && code !== 'EEXIST') throw err;
+  }
 }
 
 function statusOf(instance: string, pins: PinnedMaps): RedirectStatus {
