@@ -311,6 +311,28 @@ export abstract class XdsConnection<
   protected served(typeUrl: string): boolean {
     return this.ctx.source.typeUrls.includes(typeUrl);
   }
+
+  /**
+   * The subscription a request for `typeUrl` applies to, made on its first
+   * request; undefined (and logged) for a type this server does not serve.
+   */
+  protected subscriptionFor(typeUrl: string, create: (typeUrl: string) => Sub): { sub: Sub; first: boolean } | undefined {
+    if (!this.served(typeUrl)) {
+      this.log.debug({ typeUrl }, 'xds request for a type this server does not serve');
+      return undefined;
+    }
+    const existing = this.subs.get(typeUrl);
+    if (existing !== undefined) return { sub: existing, first: false };
+    const sub = create(typeUrl);
+    this.subs.set(typeUrl, sub);
+    return { sub, first: true };
+  }
+
+  /** Counts and logs a request that answers a nonce other than the last one sent. */
+  protected expiredNonce(typeUrl: string, nonce: string, nonceSent: string): void {
+    this.ctx.metrics.expiredNonce.labels(metricType(typeUrl)).inc();
+    this.log.debug({ typeUrl, nonce, nonceSent }, 'xds request with an expired nonce');
+  }
 }
 
 interface ClosableStream {

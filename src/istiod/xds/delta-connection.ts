@@ -25,16 +25,9 @@ export class DeltaConnection extends XdsConnection<DeltaDiscoveryRequest, DeltaS
 
   protected handleRequest(req: DeltaDiscoveryRequest): void {
     const typeUrl = req.typeUrl;
-    if (!this.served(typeUrl)) {
-      this.log.debug({ typeUrl }, 'xds request for a type this server does not serve');
-      return;
-    }
-    let sub = this.subs.get(typeUrl);
-    const first = sub === undefined;
-    if (sub === undefined) {
-      sub = new DeltaSubscription(typeUrl);
-      this.subs.set(typeUrl, sub);
-    }
+    const found = this.subscriptionFor(typeUrl, (t) => new DeltaSubscription(t));
+    if (found === undefined) return;
+    const { sub, first } = found;
     const kind = sub.applyRequest(req, first);
     const type = metricType(typeUrl);
     switch (kind) {
@@ -52,11 +45,7 @@ export class DeltaConnection extends XdsConnection<DeltaDiscoveryRequest, DeltaS
         );
         break;
       case 'stale':
-        this.ctx.metrics.expiredNonce.labels(type).inc();
-        this.log.debug(
-          { typeUrl, nonce: req.responseNonce, nonceSent: sub.nonceSent },
-          'xds request with an expired nonce',
-        );
+        this.expiredNonce(typeUrl, req.responseNonce, sub.nonceSent);
         break;
       case 'initial':
         this.log.debug(

@@ -26,16 +26,9 @@ export class SotwConnection extends XdsConnection<DiscoveryRequest, SotwSubscrip
 
   protected handleRequest(req: DiscoveryRequest): void {
     const typeUrl = req.typeUrl;
-    if (!this.served(typeUrl)) {
-      this.log.debug({ typeUrl }, 'xds request for a type this server does not serve');
-      return;
-    }
-    let sub = this.subs.get(typeUrl);
-    const first = sub === undefined;
-    if (sub === undefined) {
-      sub = new SotwSubscription(typeUrl);
-      this.subs.set(typeUrl, sub);
-    }
+    const found = this.subscriptionFor(typeUrl, (t) => new SotwSubscription(t));
+    if (found === undefined) return;
+    const { sub, first } = found;
     const kind = sub.applyRequest(req, first);
     const type = metricType(typeUrl);
     if (kind === 'nack') {
@@ -51,11 +44,7 @@ export class SotwConnection extends XdsConnection<DiscoveryRequest, SotwSubscrip
         'nacked xds push',
       );
     } else if (kind === 'stale') {
-      this.ctx.metrics.expiredNonce.labels(type).inc();
-      this.log.debug(
-        { typeUrl, nonce: req.responseNonce, nonceSent: sub.nonceSent },
-        'xds request with an expired nonce',
-      );
+      this.expiredNonce(typeUrl, req.responseNonce, sub.nonceSent);
     }
     if (sub.hasWork) this.schedule();
   }
