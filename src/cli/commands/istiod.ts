@@ -4,7 +4,8 @@
  * in a pod or `--kubeconfig`). Runs until SIGINT/SIGTERM, then drains and
  * exits 0.
  */
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
+import { logLevelOption, untilSignal } from '../role-process.js';
 import {
   DEFAULT_CA_DIR,
   DEFAULT_CLUSTER_ID,
@@ -97,7 +98,7 @@ export function registerIstiod(program: Command): void {
     .option('--cert-ttl <duration>', 'default workload certificate lifetime', `${DEFAULT_WORKLOAD_CERT_TTL_SECONDS}s`)
     .option('--max-cert-ttl <duration>', 'longest workload certificate lifetime granted', `${DEFAULT_MAX_WORKLOAD_CERT_TTL_SECONDS}s`)
     .option('--push-debounce-ms <ms>', 'quiet period before an xDS push', String(DEFAULT_PUSH_DEBOUNCE_MS))
-    .addOption(new Option('--log-level <level>', 'log level').default('info').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .addOption(logLevelOption())
     .action(async (flags: IstiodFlags) => {
       let config: IstiodConfig;
       try {
@@ -109,16 +110,7 @@ export function registerIstiod(program: Command): void {
       }
       const logger = createLogger(parseLogLevel(flags.logLevel), 'istiod');
       const istiod = await startIstiod(config, logger);
-      await new Promise<void>((resolve) => {
-        const onSignal = (signal: NodeJS.Signals): void => {
-          logger.info({ signal }, 'signal received');
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-          resolve();
-        };
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
-      });
+      await untilSignal(logger);
       await istiod.stop();
       logger.flush();
     });

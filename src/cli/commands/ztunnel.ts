@@ -4,7 +4,8 @@
  * until SIGINT/SIGTERM or POST /quitquitquit, then drains and exits 0.
  */
 import { readFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
+import { logLevelOption, untilSignal } from '../role-process.js';
 import {
   DEFAULT_ADMIN_ADDR,
   DEFAULT_BPF_INSTANCE,
@@ -115,7 +116,7 @@ export function registerZtunnel(program: Command): void {
     .option('--admin-addr <host:port>', 'admin listener (/config_dump, /logging)', DEFAULT_ADMIN_ADDR)
     .option('--stats-addr <host:port>', 'Prometheus metrics listener', DEFAULT_STATS_ADDR)
     .option('--readiness-addr <host:port>', 'readiness listener (/healthz/ready)', DEFAULT_READINESS_ADDR)
-    .addOption(new Option('--log-level <level>', 'log level').default('info').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .addOption(logLevelOption())
     .action(async (flags: ZtunnelFlags) => {
       let config: ZtunnelConfig;
       try {
@@ -128,17 +129,7 @@ export function registerZtunnel(program: Command): void {
       const logger = createLogger(parseLogLevel(flags.logLevel), 'ztunnel');
       const agent = await startAgent(config, logger);
       // Ends on a signal, or when POST /quitquitquit stopped the agent from inside.
-      await Promise.race([
-        agent.stopped,
-        new Promise<void>((resolve) => {
-          const onSignal = (signal: NodeJS.Signals): void => {
-            logger.info({ signal }, 'signal received');
-            resolve();
-          };
-          process.once('SIGINT', onSignal);
-          process.once('SIGTERM', onSignal);
-        }),
-      ]);
+      await Promise.race([agent.stopped, untilSignal(logger)]);
       await agent.stop();
       logger.flush();
     });
