@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeMeshState } from '../../../src/cli/targets/mesh-state.js';
-import { validateIstiodConfig } from '../../../src/istiod/config.js';
 import { startIstiod, type RunningIstiod } from '../../../src/istiod/server.js';
 import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '../../../src/istiod/xds/index.js';
 import { silentLogger } from '../../../src/shared/logging.js';
 import { CliRunner, type CliResult } from '../../support/cli.js';
 import { DeltaXdsClient } from '../../support/xds-client.js';
+import { testIstiodConfig } from '../../support/istiod.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SYNCZ = readFileSync(new URL('../../fixtures/config-dump/syncz.json', import.meta.url), 'utf8');
@@ -194,21 +194,9 @@ describe('ambit proxy-status (CLI against istiod on loopback)', function () {
       work = await tempDir('ambit-ps-istiod-');
       await cp(join(ROOT, 'examples/mesh'), join(work, 'config'), { recursive: true });
       istiod = await startIstiod(
-        validateIstiodConfig({
+        testIstiodConfig({
           configDir: join(work, 'config'),
           caDir: join(work, 'ca'),
-          trustDomain: 'cluster.local',
-          tokensFile: undefined,
-          rootNamespace: 'istio-system',
-          clusterId: 'Kubernetes',
-          domainSuffix: 'cluster.local',
-          grpcAddr: { host: '127.0.0.1', port: 0 },
-          secureGrpcAddr: { host: '127.0.0.1', port: 0 },
-          monitoringAddr: { host: '127.0.0.1', port: 0 },
-          workloadCertTtlSeconds: 86400,
-          maxWorkloadCertTtlSeconds: 90 * 86400,
-          pushDebounceMs: 10,
-          configDebounceMs: 20,
         }),
         silentLogger,
       );

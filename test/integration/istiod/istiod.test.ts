@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { create, fromBinary } from '@bufbuild/protobuf';
 import { startIstiod, type RunningIstiod } from '../../../src/istiod/server.js';
-import { validateIstiodConfig } from '../../../src/istiod/config.js';
 import { silentLogger } from '../../../src/shared/logging.js';
 import { caServiceDefinition } from '../../../src/shared/grpc/services.js';
 import { AddressSchema } from '../../../src/gen/istio/workload/workload_pb.js';
@@ -17,6 +16,7 @@ import {
 import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '../../../src/istiod/xds/index.js';
 import { DeltaXdsClient, resourceNames } from '../../support/xds-client.js';
 import { newCsr } from '../../support/ca.js';
+import { testIstiodConfig } from '../../support/istiod.js';
 
 const CaClient = grpc.makeGenericClientConstructor(caServiceDefinition, 'IstioCertificateService');
 const FRONTEND = 'spiffe://cluster.local/ns/demo/sa/frontend';
@@ -57,21 +57,10 @@ describe('istiod (config dir + index + xDS + CA + monitoring, over real sockets)
       'tokens:\n  - {token: node-one-token-0123456789, node: node-1}\n  - {token: node-two-token-0123456789, node: node-2}\n',
     );
     istiod = await startIstiod(
-      validateIstiodConfig({
+      testIstiodConfig({
         configDir: join(work, 'config'),
         caDir: join(work, 'ca'),
-        trustDomain: 'cluster.local',
         tokensFile: join(work, 'tokens.yaml'),
-        rootNamespace: 'istio-system',
-        clusterId: 'Kubernetes',
-        domainSuffix: 'cluster.local',
-        grpcAddr: { host: '127.0.0.1', port: 0 },
-        secureGrpcAddr: { host: '127.0.0.1', port: 0 },
-        monitoringAddr: { host: '127.0.0.1', port: 0 },
-        workloadCertTtlSeconds: 86400,
-        maxWorkloadCertTtlSeconds: 90 * 86400,
-        pushDebounceMs: 10,
-        configDebounceMs: 20,
       }),
       silentLogger,
     );

@@ -11,12 +11,13 @@ import {
   type IstioCertificateRequest,
   type IstioCertificateResponse,
 } from '../../../../src/gen/istio/v1/auth/ca_pb.js';
-import { validateIstiodConfig, type IstiodConfig } from '../../../../src/istiod/config.js';
+import type { IstiodConfig } from '../../../../src/istiod/config.js';
 import { startIstiod, type RunningIstiod } from '../../../../src/istiod/server.js';
 import { caServiceDefinition } from '../../../../src/shared/grpc/services.js';
 import { silentLogger } from '../../../../src/shared/logging.js';
 import { newCsr } from '../../../support/ca.js';
 import { FakeKubeApi, type KubeObject } from '../../../support/fake-kube-api.js';
+import { testIstiodConfig } from '../../../support/istiod.js';
 
 const FRONTEND = 'spiffe://cluster.local/ns/demo/sa/frontend';
 const ZTUNNEL_TOKEN = 'projected-token-of-ztunnel-a';
@@ -107,22 +108,10 @@ describe('istiod --kubernetes security: CA root in a Secret, TokenReview callers
   });
 
   async function config(): Promise<IstiodConfig> {
-    return validateIstiodConfig({
+    return testIstiodConfig({
       kubernetes: { kubeconfig: await api.writeKubeconfig(work) },
       caDir: join(work, 'unused-ca-dir'),
-      trustDomain: 'cluster.local',
-      tokensFile: undefined,
-      rootNamespace: 'istio-system',
-      clusterId: 'Kubernetes',
-      domainSuffix: 'cluster.local',
-      grpcAddr: { host: '127.0.0.1', port: 0 },
-      secureGrpcAddr: { host: '127.0.0.1', port: 0 },
-      monitoringAddr: { host: '127.0.0.1', port: 0 },
       webhookAddr: { host: '127.0.0.1', port: 0 },
-      workloadCertTtlSeconds: 86400,
-      maxWorkloadCertTtlSeconds: 90 * 86400,
-      pushDebounceMs: 10,
-      configDebounceMs: 20,
     });
   }
 

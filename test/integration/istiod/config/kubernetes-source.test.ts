@@ -18,11 +18,11 @@ import {
 import { AmbientIndex } from '../../../../src/istiod/index/index.js';
 import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '../../../../src/istiod/xds/index.js';
 import { startIstiod, type RunningIstiod } from '../../../../src/istiod/server.js';
-import { validateIstiodConfig } from '../../../../src/istiod/config.js';
 import { silentLogger } from '../../../../src/shared/logging.js';
 import { FakeKubeApi, type FakeResource, type KubeObject } from '../../../support/fake-kube-api.js';
 import { DeltaXdsClient, resourceNames } from '../../../support/xds-client.js';
 import { createTestPki } from '../../../support/ca.js';
+import { testIstiodConfig } from '../../../support/istiod.js';
 
 const FAST_BACKOFF = { initialMs: 20, maxMs: 200, jitter: 0.5 };
 
@@ -566,20 +566,8 @@ describe('istiod --kubernetes (startIstiod against the fake API server)', () => 
   it('refuses a configuration with neither a config directory nor the Kubernetes source', () => {
     assert.throws(
       () =>
-        validateIstiodConfig({
+        testIstiodConfig({
           caDir: join(work, 'ca'),
-          trustDomain: 'cluster.local',
-          tokensFile: undefined,
-          rootNamespace: 'istio-system',
-          clusterId: 'Kubernetes',
-          domainSuffix: 'cluster.local',
-          grpcAddr: { host: '127.0.0.1', port: 0 },
-          secureGrpcAddr: { host: '127.0.0.1', port: 0 },
-          monitoringAddr: { host: '127.0.0.1', port: 0 },
-          workloadCertTtlSeconds: 86400,
-          maxWorkloadCertTtlSeconds: 90 * 86400,
-          pushDebounceMs: 10,
-          configDebounceMs: 20,
         }),
       (err: unknown) => (err as { code?: string }).code === 'ISTIOD_BAD_FLAG' && /--kubernetes/.test((err as Error).message),
     );
@@ -587,21 +575,9 @@ describe('istiod --kubernetes (startIstiod against the fake API server)', () => 
 
   it('serves the API server\'s objects over delta xDS and pushes their changes', async () => {
     istiod = await startIstiod(
-      validateIstiodConfig({
+      testIstiodConfig({
         kubernetes: { kubeconfig: await api.writeKubeconfig(work) },
         caDir: join(work, 'ca'),
-        trustDomain: 'cluster.local',
-        tokensFile: undefined,
-        rootNamespace: 'istio-system',
-        clusterId: 'Kubernetes',
-        domainSuffix: 'cluster.local',
-        grpcAddr: { host: '127.0.0.1', port: 0 },
-        secureGrpcAddr: { host: '127.0.0.1', port: 0 },
-        monitoringAddr: { host: '127.0.0.1', port: 0 },
-        workloadCertTtlSeconds: 86400,
-        maxWorkloadCertTtlSeconds: 90 * 86400,
-        pushDebounceMs: 10,
-        configDebounceMs: 20,
       }),
       silentLogger,
     );

@@ -7,8 +7,8 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startIstiod, type RunningIstiod } from '../../../../src/istiod/server.js';
-import { validateIstiodConfig } from '../../../../src/istiod/config.js';
 import { silentLogger } from '../../../../src/shared/logging.js';
+import { testIstiodConfig } from '../../../support/istiod.js';
 
 export const NODE_ONE_TOKEN = 'node-one-token-0123456789';
 export const NODE_TWO_TOKEN = 'node-two-token-0123456789';
@@ -41,21 +41,13 @@ export async function startIstiodFixture(options: { workloadCertTtlSeconds?: num
   );
   const start = (ports: { grpc: number; secureGrpc: number }): Promise<RunningIstiod> =>
     startIstiod(
-      validateIstiodConfig({
+      testIstiodConfig({
         configDir,
         caDir: join(work, 'ca'),
-        trustDomain: 'cluster.local',
         tokensFile: join(work, 'tokens.yaml'),
-        rootNamespace: 'istio-system',
-        clusterId: 'Kubernetes',
-        domainSuffix: 'cluster.local',
         grpcAddr: { host: '127.0.0.1', port: ports.grpc },
         secureGrpcAddr: { host: '127.0.0.1', port: ports.secureGrpc },
-        monitoringAddr: { host: '127.0.0.1', port: 0 },
         workloadCertTtlSeconds: options.workloadCertTtlSeconds ?? 86400,
-        maxWorkloadCertTtlSeconds: 90 * 86400,
-        pushDebounceMs: 10,
-        configDebounceMs: 20,
       }),
       silentLogger,
     );
