@@ -8,7 +8,6 @@ import { create } from '@bufbuild/protobuf';
 import { Registry } from 'prom-client';
 import {
   IstioCertificateRequestSchema,
-  type IstioCertificateRequest,
   type IstioCertificateResponse,
 } from '../../../../src/gen/istio/v1/auth/ca_pb.js';
 import {
@@ -20,7 +19,7 @@ import {
   NodeTokenAuthenticator,
   type CaMaterial,
 } from '../../../../src/istiod/ca/index.js';
-import { caServiceDefinition } from '../../../../src/shared/grpc/services.js';
+import { CaClientCtor, type CaClient } from '../../../support/ca-client.js';
 import { silentLogger } from '../../../../src/shared/logging.js';
 import {
   createTestPki,
@@ -35,23 +34,6 @@ const NODE1_TOKEN = 'node-1-bootstrap-token-0123456789';
 const NODE2_TOKEN = 'node-2-bootstrap-token-0123456789';
 const FRONTEND = 'spiffe://cluster.local/ns/demo/sa/frontend';
 const BACKEND = 'spiffe://cluster.local/ns/demo/sa/backend';
-
-type CaClient = grpc.Client & {
-  createCertificate(
-    req: IstioCertificateRequest,
-    md: grpc.Metadata,
-    options: grpc.CallOptions,
-    cb: (err: grpc.ServiceError | null, res?: IstioCertificateResponse) => void,
-  ): grpc.ClientUnaryCall;
-};
-const CaClientCtor = grpc.makeGenericClientConstructor(
-  caServiceDefinition,
-  'IstioCertificateService',
-) as unknown as new (
-  address: string,
-  credentials: grpc.ChannelCredentials,
-  options?: grpc.ChannelOptions,
-) => CaClient;
 
 interface Running {
   readonly server: grpc.Server;

@@ -5,7 +5,6 @@ import { create } from '@bufbuild/protobuf';
 import { Registry } from 'prom-client';
 import {
   IstioCertificateRequestSchema,
-  type IstioCertificateRequest,
   type IstioCertificateResponse,
 } from '../../../../src/gen/istio/v1/auth/ca_pb.js';
 import { CaService, CertificateSigner } from '../../../../src/istiod/ca/index.js';
@@ -13,7 +12,7 @@ import {
   KubeConfigRestClient,
   TokenReviewAuthenticator,
 } from '../../../../src/istiod/ca/kubernetes/index.js';
-import { caServiceDefinition } from '../../../../src/shared/grpc/services.js';
+import { CaClientCtor, type CaClient } from '../../../support/ca-client.js';
 import { silentLogger } from '../../../../src/shared/logging.js';
 import { createTestPki, newCsr, opensslVerify, staticNodeIdentities } from '../../../support/ca.js';
 import { FakeKubeAuthApi } from '../../../support/fake-kube-auth-api.js';
@@ -31,23 +30,6 @@ const TOKENS = {
   replacedPod: 'ztunnel-token-of-a-replaced-pod',
   unknown: 'a-token-the-api-server-never-issued',
 };
-
-type CaClient = grpc.Client & {
-  createCertificate(
-    req: IstioCertificateRequest,
-    md: grpc.Metadata,
-    options: grpc.CallOptions,
-    cb: (err: grpc.ServiceError | null, res?: IstioCertificateResponse) => void,
-  ): grpc.ClientUnaryCall;
-};
-const CaClientCtor = grpc.makeGenericClientConstructor(
-  caServiceDefinition,
-  'IstioCertificateService',
-) as unknown as new (
-  address: string,
-  credentials: grpc.ChannelCredentials,
-  options?: grpc.ChannelOptions,
-) => CaClient;
 
 function rejectsWith(status: grpc.status, mentions: string) {
   return (e: unknown): boolean => {

@@ -8,12 +8,11 @@ import * as grpc from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import {
   IstioCertificateRequestSchema,
-  type IstioCertificateRequest,
   type IstioCertificateResponse,
 } from '../../../../src/gen/istio/v1/auth/ca_pb.js';
 import type { IstiodConfig } from '../../../../src/istiod/config.js';
 import { startIstiod, type RunningIstiod } from '../../../../src/istiod/server.js';
-import { caServiceDefinition } from '../../../../src/shared/grpc/services.js';
+import { CaClientCtor } from '../../../support/ca-client.js';
 import { silentLogger } from '../../../../src/shared/logging.js';
 import { newCsr } from '../../../support/ca.js';
 import { FakeKubeApi, type KubeObject } from '../../../support/fake-kube-api.js';
@@ -21,23 +20,6 @@ import { testIstiodConfig } from '../../../support/istiod.js';
 
 const FRONTEND = 'spiffe://cluster.local/ns/demo/sa/frontend';
 const ZTUNNEL_TOKEN = 'projected-token-of-ztunnel-a';
-
-type CaClient = grpc.Client & {
-  createCertificate(
-    req: IstioCertificateRequest,
-    md: grpc.Metadata,
-    options: grpc.CallOptions,
-    cb: (err: grpc.ServiceError | null, res?: IstioCertificateResponse) => void,
-  ): grpc.ClientUnaryCall;
-};
-const CaClientCtor = grpc.makeGenericClientConstructor(
-  caServiceDefinition,
-  'IstioCertificateService',
-) as unknown as new (
-  address: string,
-  credentials: grpc.ChannelCredentials,
-  options?: grpc.ChannelOptions,
-) => CaClient;
 
 function pod(ns: string, name: string, sa: string, ip: string, node: string): KubeObject {
   return {
