@@ -6,7 +6,7 @@
  * from the state file, also after a crash.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createCluster, destroyClusterFromState, type ClusterPod, type NetnsCluster } from './cluster/index.js';
 import { withEnrollmentClient } from '../ztunnel/enroll/index.js';
@@ -285,8 +285,14 @@ async function deployDemo(
         ? ['--upstream', `http://${DEMO_SERVICES.backend}:${DEMO_SERVICE_PORT}/`, '--traffic-ms', String(options.trafficMs ?? 2000)]
         : []),
     ];
-    const proc = cluster.spawnInPod(pod.name, argv, { detached: true, stdio: ['ignore', 'ignore', 'ignore'] });
-    void log;
+    // The app's output goes to its log beside the agent's (the file stays open in the child only).
+    const logFd = openSync(log, 'a');
+    let proc;
+    try {
+      proc = cluster.spawnInPod(pod.name, argv, { detached: true, stdio: ['ignore', logFd, logFd] });
+    } finally {
+      closeSync(logFd);
+    }
     records.push({
       name: pod.name,
       namespace: DEMO_NAMESPACE,
@@ -374,13 +380,4 @@ function removeEtcNetns(prefix: string): void {
     return;
   }
   for (const name of entries) if (name.startsWith(`${prefix}-`)) rmSync(join(ETC_NETNS, name), { recursive: true, force: true });
-}
-
-/** Reads a file the mesh wrote, for `status` (e.g. the root certificate). */
-export function readMeshFile(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
 }
