@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 # Debian packages: the eBPF toolchain and libraries for the native addon,
 # iproute2 for the network-namespace cluster, openssl for certificate checks,
 # prometheus for the tests that scrape real metrics, iperf3 and wrk for the
-# data-plane bench.
-DEB_PACKAGES=(clang llvm libbpf-dev libelf-dev bpftool iproute2 zlib1g-dev openssl prometheus tcpdump curl make g++ python3 iperf3 wrk)
+# data-plane bench, nftables for the partition faults of the chaos suite.
+DEB_PACKAGES=(clang llvm libbpf-dev libelf-dev bpftool iproute2 zlib1g-dev openssl prometheus tcpdump curl make g++ python3 iperf3 wrk nftables)
 command -v kubectl >/dev/null 2>&1 || DEB_PACKAGES+=(kubernetes-client) # renders deploy/ (kubectl kustomize); an existing kubectl is kept
 
 missing=()
