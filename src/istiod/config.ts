@@ -9,9 +9,13 @@ export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
 export const DEFAULT_ROOT_NAMESPACE = 'istio-system';
 export const DEFAULT_CLUSTER_ID = 'Kubernetes';
 export const DEFAULT_DOMAIN_SUFFIX = 'cluster.local';
-/** Plaintext gRPC (xDS) for the local cluster and tests. */
-export const DEFAULT_GRPC_ADDR = '0.0.0.0:15010';
-/** TLS gRPC: xDS and the CA. */
+/**
+ * Plaintext gRPC (xDS), not authenticated (as istiod's 15010): loopback only
+ * by default, for clients on the same host (debug tools, tests). Anything
+ * that crosses a network uses the TLS port.
+ */
+export const DEFAULT_GRPC_ADDR = '127.0.0.1:15010';
+/** TLS gRPC: xDS (every stream authenticated: node token, TokenReview or mesh certificate) and the CA. */
 export const DEFAULT_SECURE_GRPC_ADDR = '0.0.0.0:15012';
 /** HTTP: /metrics, /debug/*, /ready. */
 export const DEFAULT_MONITORING_ADDR = '0.0.0.0:15014';
@@ -75,6 +79,11 @@ export function parseSeconds(flag: string, value: string): number {
   const unit = { s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
   if (n <= 0) throw new IstiodConfigError('ISTIOD_BAD_FLAG', `${flag} "${value}": must be positive`);
   return n * unit;
+}
+
+/** Whether a listen host is loopback only (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 export function formatHostPort(hp: HostPort): string {

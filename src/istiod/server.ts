@@ -1,7 +1,8 @@
 /**
  * istiod as one process: the directory config source and/or the
  * Kubernetes API source feeding the ConfigStore, the ambient index, the xDS
- * server (15010 plaintext, 15012 TLS), the CA (15012 only), and monitoring
+ * server (15010 plaintext on loopback, 15012 TLS and authenticated), the CA
+ * (15012 only), and monitoring
  * (15014). Start-up fails on the first error and undoes what it had started.
  */
 import * as grpc from '@grpc/grpc-js';
@@ -11,9 +12,9 @@ import { ConfigStore } from './config/store.js';
 import { DirectorySource, type ConfigProblem } from './config/sources/directory.js';
 import { KubeApiClient, KubernetesSource, loadKubeConfig, type KubeConfigProblem } from './config/sources/kubernetes/index.js';
 import { keyOf } from './config/types.js';
-import { formatHostPort, type IstiodConfig } from './config.js';
+import { formatHostPort, isLoopbackHost, type IstiodConfig } from './config.js';
 import { AmbientIndex } from './index/index.js';
-import { XdsServer, listenXds, XDS_SERVER_OPTIONS, type XdsListeners } from './xds/index.js';
+import { MeshXdsAuthenticator, XdsServer, listenXds, XDS_SERVER_OPTIONS, type XdsListeners } from './xds/index.js';
 import {
   CaError,
   CaService,
@@ -151,7 +152,15 @@ export async function startIstiod(config: IstiodConfig, logger: Logger): Promise
     if (kubeSecurity === undefined && config.tokensFile === undefined) log.warn('no --tokens file: the CA refuses every caller');
     const ca = new CaService({ signer, authenticator, nodeIdentities: index, registry, logger });
 
-    const xds = new XdsServer({ source: index, logger, registry, debounceMs: config.pushDebounceMs });
+    // 15012 authenticates every ADS stream with the CA's own authenticator (node token or TokenReview),
+    // or a client certificate of a mesh identity; 15010 is plaintext for loopback clients.
+    const xds = new XdsServer({
+      source: index,
+      logger,
+      registry,
+      debounceMs: config.pushDebounceMs,
+      authenticator: new MeshXdsAuthenticator({ nodeTokens: authenticator, trustDomain: config.trustDomain }),
+    });
     cleanups.push(() => xds.close(1000));
 
     // The CA lives only on the TLS server: a CSR never travels in plaintext.
@@ -175,6 +184,12 @@ export async function startIstiod(config: IstiodConfig, logger: Logger): Promise
       tlsServer,
     });
     cleanups.push(() => listeners.close());
+    if (!isLoopbackHost(config.grpcAddr.host)) {
+      log.warn(
+        { address: formatHostPort(config.grpcAddr) },
+        'plaintext xds is not on loopback: it is not authenticated, any client that reaches it gets every resource',
+      );
+    }
 
     let ready = false;
     const monitoring = new MonitoringServer({

@@ -13,6 +13,7 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import { constants as http2Constants } from 'node:http2';
 import type { Logger } from 'pino';
 import { errorMessage } from '../../shared/errors.js';
+import { authorizeNode, authorizeType, describeCaller, type XdsCaller } from './auth.js';
 import { XdsError } from './errors.js';
 import { metricType, type XdsMetrics } from './metrics.js';
 import { decodeNode, type XdsNode } from './node.js';
@@ -46,6 +47,8 @@ export interface ConnectionHandle {
   readonly id: string;
   readonly protocol: 'delta' | 'sotw';
   readonly node: XdsNode | undefined;
+  /** Who opened the stream (authenticated before the connection was made). */
+  readonly caller: XdsCaller;
   readonly bytesSent: number;
   readonly isClosed: boolean;
   /** `changes`: changed name -> sequence number of its last source change. */
@@ -102,6 +105,7 @@ export abstract class XdsConnection<
     protected readonly ctx: ConnectionContext,
     protected readonly call: grpc.ServerDuplexStream<Req, Uint8Array>,
     id: string,
+    readonly caller: XdsCaller,
   ) {
     this.id = id;
     this.peer = call.getPeer();
@@ -139,19 +143,36 @@ export abstract class XdsConnection<
     if (this.closed || this.ending) return;
     try {
       if (this.node === undefined) {
-        this.node = decodeNode(this.nodeOf(req));
+        const node = decodeNode(this.nodeOf(req));
+        authorizeNode(this.caller, node);
+        this.node = node;
         this.log.info(
-          { node: this.node.rawId, nodeName: this.node.nodeName, protocol: this.protocol },
+          { node: node.rawId, nodeName: node.nodeName, protocol: this.protocol, caller: describeCaller(this.caller) },
           'xds client connected',
         );
         this.ctx.onNode(this);
       }
       this.handleRequest(req);
     } catch (err) {
-      const code = err instanceof XdsError ? GrpcStatus.INVALID_ARGUMENT : GrpcStatus.INTERNAL;
-      this.log.warn({ err: errorMessage(err) }, 'xds request refused');
-      this.fail(code, errorMessage(err));
+      this.refuse(err);
     }
+  }
+
+  /** Ends the stream for a request it cannot serve: a typed error says why, anything else is INTERNAL. */
+  private refuse(err: unknown): void {
+    if (err instanceof XdsError && err.code === 'XDS_PERMISSION_DENIED') {
+      this.ctx.metrics.authFailures.labels('permission_denied').inc();
+      this.log.warn({ caller: describeCaller(this.caller), reason: err.message }, 'xds client not authorized');
+      this.fail(GrpcStatus.PERMISSION_DENIED, err.message);
+      return;
+    }
+    if (err instanceof XdsError) {
+      this.log.warn({ code: err.code, reason: err.message }, 'xds request refused');
+      this.fail(GrpcStatus.INVALID_ARGUMENT, err.message);
+      return;
+    }
+    this.log.error({ err: errorMessage(err) }, 'xds request failed');
+    this.fail(GrpcStatus.INTERNAL, 'internal error while handling the xds request');
   }
 
   /** Schedules the writer on the next turn, so requests and changes of one turn merge. */
@@ -315,12 +336,14 @@ export abstract class XdsConnection<
   /**
    * The subscription a request for `typeUrl` applies to, made on its first
    * request; undefined (and logged) for a type this server does not serve.
+   * Throws XDS_PERMISSION_DENIED for a type the caller may not receive.
    */
   protected subscriptionFor(typeUrl: string, create: (typeUrl: string) => Sub): { sub: Sub; first: boolean } | undefined {
     if (!this.served(typeUrl)) {
       this.log.debug({ typeUrl }, 'xds request for a type this server does not serve');
       return undefined;
     }
+    authorizeType(this.caller, typeUrl);
     const existing = this.subs.get(typeUrl);
     if (existing !== undefined) return { sub: existing, first: false };
     const sub = create(typeUrl);

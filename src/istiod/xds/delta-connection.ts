@@ -2,6 +2,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Node } from '../../gen/envoy/config/core/v3/base_pb.js';
 import type { DeltaDiscoveryRequest } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
+import type { XdsCaller } from './auth.js';
 import { XdsConnection, type BuiltResponse, type ConnectionContext } from './connection.js';
 import { DeltaSubscription } from './delta-state.js';
 import { encodeDeltaResponse } from './encode.js';
@@ -15,8 +16,9 @@ export class DeltaConnection extends XdsConnection<DeltaDiscoveryRequest, DeltaS
     ctx: ConnectionContext,
     call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, Uint8Array>,
     id: string,
+    caller: XdsCaller,
   ) {
-    super(ctx, call, id);
+    super(ctx, call, id, caller);
   }
 
   protected nodeOf(req: DeltaDiscoveryRequest): Node | undefined {

@@ -1,11 +1,14 @@
 /**
- * Binds gRPC servers for xDS the way istiod does: plaintext (h2c) on 15010
- * and TLS on 15012. The TLS server may be brought by the caller (istiod adds
- * the CA service to it), so the CA is never reachable in plaintext.
+ * Binds gRPC servers for xDS the way istiod does: plaintext (h2c) on 15010,
+ * not authenticated and so meant for loopback, and TLS on 15012, where every
+ * stream authenticates (see auth.ts). The TLS server may be brought by the
+ * caller (istiod adds the CA service to it), so the CA is never reachable in
+ * plaintext.
  */
 import * as grpc from '@grpc/grpc-js';
 import { errorMessage } from '../../shared/errors.js';
 import { XdsError } from './errors.js';
+import { xdsServerCredentials } from './server-credentials.js';
 import type { XdsServer } from './server.js';
 
 export const XDS_PLAINTEXT_PORT = 15010;
@@ -15,12 +18,19 @@ export interface XdsTlsMaterial {
   /** The server's certificate chain (PEM), leaf first. */
   readonly certChainPem: string;
   readonly keyPem: string;
-  /** Roots to verify client certificates against; client certificates are requested but not required. */
+  /**
+   * Roots to verify client certificates against: a certificate is requested
+   * but not required (a node agent may bring a token instead), and only one
+   * that verifies reaches the authenticator. Absent = no client certificates.
+   */
   readonly rootPem?: string;
 }
 
 export interface XdsListenOptions {
-  /** `host:port` for plaintext, e.g. `0.0.0.0:15010` or `127.0.0.1:0`; omitted = no plaintext listener. */
+  /**
+   * `host:port` for plaintext, e.g. `127.0.0.1:15010` or `127.0.0.1:0`;
+   * omitted = no plaintext listener. Streams there are not authenticated.
+   */
   readonly plaintextAddress?: string;
   /** `host:port` for TLS, e.g. `0.0.0.0:15012`; requires `tls`. */
   readonly tlsAddress?: string;
@@ -61,6 +71,12 @@ export async function listenXds(xds: XdsServer, options: XdsListenOptions): Prom
       `xds TLS address ${options.tlsAddress}: no certificate and key given`,
     );
   }
+  if (options.tlsAddress !== undefined && !xds.authenticates) {
+    throw new XdsError(
+      'XDS_INVALID_OPTION',
+      `xds TLS address ${options.tlsAddress}: the xds server has no authenticator, so TLS streams could not be authenticated`,
+    );
+  }
   const created: grpc.Server[] = [];
   const result: {
     plaintextPort?: number;
@@ -73,7 +89,7 @@ export async function listenXds(xds: XdsServer, options: XdsListenOptions): Prom
       const server =
         options.plaintextServer ??
         track(created, new grpc.Server({ ...XDS_SERVER_OPTIONS, ...options.serverOptions }));
-      xds.addToServer(server);
+      xds.addToServer(server, 'plaintext');
       result.plaintextPort = await bind(
         server,
         options.plaintextAddress,
@@ -86,13 +102,8 @@ export async function listenXds(xds: XdsServer, options: XdsListenOptions): Prom
       const server =
         options.tlsServer ??
         track(created, new grpc.Server({ ...XDS_SERVER_OPTIONS, ...options.serverOptions }));
-      xds.addToServer(server);
-      const creds = grpc.ServerCredentials.createSsl(
-        tls.rootPem !== undefined ? Buffer.from(tls.rootPem) : null,
-        [{ cert_chain: Buffer.from(tls.certChainPem), private_key: Buffer.from(tls.keyPem) }],
-        false,
-      );
-      result.tlsPort = await bind(server, options.tlsAddress, creds);
+      xds.addToServer(server, 'tls');
+      result.tlsPort = await bind(server, options.tlsAddress, xdsServerCredentials(tls));
       result.tlsServer = server;
     }
   } catch (err) {

@@ -8,6 +8,19 @@ export {
   DEFAULT_SEND_TIMEOUT_MS,
   DEFAULT_PUSH_THROTTLE,
 } from './server.js';
+export type { XdsTransport } from './server.js';
+export {
+  MeshXdsAuthenticator,
+  authorizeNode,
+  authorizeType,
+  describeCaller,
+  NODE_AGENT_TYPE_URLS,
+  type XdsAuthenticator,
+  type XdsCaller,
+  type XdsStreamCredentials,
+  type MeshXdsAuthenticatorOptions,
+} from './auth.js';
+export { xdsServerCredentials } from './server-credentials.js';
 export {
   listenXds,
   XDS_PLAINTEXT_PORT,
@@ -19,7 +32,7 @@ export {
 } from './grpc-listen.js';
 export { parseNodeId, decodeNode, NODE_TYPES, type NodeType, type XdsNode, type XdsNodeId } from './node.js';
 export { XdsError, type XdsErrorCode } from './errors.js';
-export { XdsMetrics, metricType, type MetricType } from './metrics.js';
+export { XdsMetrics, metricType, type MetricType, type AuthFailureReason } from './metrics.js';
 export type { SyncStatus, SyncState, TypeSyncStatus } from './sync-status.js';
 export {
   ADDRESS_TYPE_URL,

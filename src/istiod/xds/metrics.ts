@@ -9,6 +9,9 @@ import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, WORKLOAD_TYPE_URL } from './r
 /** The `type` label value istiod uses for a type URL (`GetMetricType`): wds, wads, or `other`. */
 export type MetricType = 'wds' | 'wads' | 'other';
 
+/** The `reason` label of pilot_xds_auth_failures. */
+export type AuthFailureReason = 'unauthenticated' | 'permission_denied' | 'unavailable';
+
 export function metricType(typeUrl: string): MetricType {
   switch (typeUrl) {
     case ADDRESS_TYPE_URL:
@@ -39,6 +42,12 @@ export class XdsMetrics {
   readonly rejects: Counter<'type'>;
   /** `pilot_xds_expired_nonce{type}`: requests carrying a stale nonce. */
   readonly expiredNonce: Counter<'type'>;
+  /**
+   * `pilot_xds_auth_failures{reason}`: streams refused for their credential
+   * (istiod only logs these, "Failed to authenticate client" / "Unauthorized
+   * XDS"; the counter makes a probe or a misconfigured agent visible).
+   */
+  readonly authFailures: Counter<'reason'>;
   /** `pilot_xds_write_timeout`: connections closed because they took no data for too long. */
   readonly writeTimeouts: Counter;
   /** `pilot_xds_push_time{type}`: seconds to build and encode one response. */
@@ -74,6 +83,12 @@ export class XdsMetrics {
       name: 'pilot_xds_expired_nonce',
       help: 'Total number of XDS requests with an expired nonce.',
       labelNames: ['type'],
+      registers,
+    });
+    this.authFailures = new Counter({
+      name: 'pilot_xds_auth_failures',
+      help: 'XDS streams refused because the client could not be authenticated or authorized.',
+      labelNames: ['reason'],
       registers,
     });
     this.writeTimeouts = new Counter({

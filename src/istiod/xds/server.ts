@@ -12,15 +12,17 @@ import * as grpc from '@grpc/grpc-js';
 import { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { adsServiceDefinition } from '../../shared/grpc/services.js';
+import { errorMessage } from '../../shared/errors.js';
 import { silentLogger } from '../../shared/logging.js';
 import type {
   DeltaDiscoveryRequest,
   DiscoveryRequest,
 } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
+import { describeCaller, type XdsAuthenticator, type XdsCaller, type XdsStreamCredentials } from './auth.js';
 import type { ConnectionContext, ConnectionHandle } from './connection.js';
 import { DeltaConnection } from './delta-connection.js';
 import { XdsError } from './errors.js';
-import { XdsMetrics, versionLabel } from './metrics.js';
+import { XdsMetrics, versionLabel, type AuthFailureReason } from './metrics.js';
 import type { ResourceChange, XdsResourceSource } from './resource-source.js';
 import { listenXds, type XdsListenOptions, type XdsListeners } from './grpc-listen.js';
 import { PushThrottle } from './push-throttle.js';
@@ -49,7 +51,18 @@ export interface XdsServerOptions {
   readonly sendTimeoutMs?: number;
   /** Full syncs in flight at once across all connections (istiod's PILOT_PUSH_THROTTLE). */
   readonly pushThrottle?: number;
+  /**
+   * Authenticates every stream on a TLS listener (see auth.ts). Without one,
+   * TLS streams are refused: a TLS listener needs it (listenXds checks).
+   */
+  readonly authenticator?: XdsAuthenticator;
 }
+
+/**
+ * How streams on a gRPC server are admitted: `plaintext` (the loopback
+ * port, not authenticated, as istiod's 15010) or `tls` (authenticated).
+ */
+export type XdsTransport = 'plaintext' | 'tls';
 
 const METHOD_DELTA = '/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources';
 const METHOD_SOTW = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
@@ -104,9 +117,11 @@ export class XdsServer {
   private immediate: NodeJS.Immediate | undefined;
   private closing = false;
   private readonly listeners: XdsListeners[] = [];
+  private readonly authenticator: XdsAuthenticator | undefined;
 
   constructor(options: XdsServerOptions) {
     this.source = options.source;
+    this.authenticator = options.authenticator;
     this.log = (options.logger ?? silentLogger).child({ component: 'xds' });
     this.registry = options.registry ?? new Registry();
     this.metrics = new XdsMetrics(this.registry);
@@ -142,21 +157,94 @@ export class XdsServer {
     this.unsubscribe = this.source.onChange((changes) => this.onSourceChange(changes));
   }
 
-  /** Registers AggregatedDiscoveryService (delta and SotW) on a gRPC server. */
-  addToServer(server: grpc.Server): void {
+  /** Whether TLS streams can be authenticated (listenXds refuses a TLS listener otherwise). */
+  get authenticates(): boolean {
+    return this.authenticator !== undefined;
+  }
+
+  /**
+   * Registers AggregatedDiscoveryService (delta and SotW) on a gRPC server.
+   * On `tls` every stream is authenticated before its first request is read.
+   */
+  addToServer(server: grpc.Server, transport: XdsTransport): void {
     const { definition, deltaKey, sotwKey } = preEncodedAdsDefinition();
     server.addService(definition, {
-      [deltaKey]: (call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, Uint8Array>) => {
-        if (this.refuseWhileClosing(call)) return;
-        const conn = new DeltaConnection(this.context, call, this.nextConnectionId());
-        this.connections.set(conn.id, conn);
-      },
-      [sotwKey]: (call: grpc.ServerDuplexStream<DiscoveryRequest, Uint8Array>) => {
-        if (this.refuseWhileClosing(call)) return;
-        const conn = new SotwConnection(this.context, call, this.nextConnectionId());
-        this.connections.set(conn.id, conn);
-      },
+      [deltaKey]: (call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, Uint8Array>) =>
+        this.accept(call, transport, (caller) => new DeltaConnection(this.context, call, this.nextConnectionId(), caller)),
+      [sotwKey]: (call: grpc.ServerDuplexStream<DiscoveryRequest, Uint8Array>) =>
+        this.accept(call, transport, (caller) => new SotwConnection(this.context, call, this.nextConnectionId(), caller)),
     });
+  }
+
+  /**
+   * Opens the connection once the caller is known. Until then no 'data'
+   * listener is attached, so the stream's requests wait in its buffer.
+   */
+  private accept(
+    call: grpc.ServerDuplexStream<unknown, Uint8Array>,
+    transport: XdsTransport,
+    open: (caller: XdsCaller) => ConnectionHandle,
+  ): void {
+    if (this.refuseWhileClosing(call)) return;
+    if (transport === 'plaintext') {
+      this.register(open({ kind: 'local' }));
+      return;
+    }
+    const authenticator = this.authenticator;
+    if (authenticator === undefined) {
+      this.refuseCaller(call, new XdsError('XDS_UNAUTHENTICATED', 'authentication failure: this xds server has no authenticator for TLS streams'));
+      return;
+    }
+    let credentials: XdsStreamCredentials;
+    try {
+      credentials = { metadata: call.metadata, peerCertificate: call.getAuthContext()?.sslPeerCertificate };
+    } catch (err) {
+      this.refuseCaller(call, err);
+      return;
+    }
+    authenticator.authenticate(credentials).then(
+      (caller) => {
+        if (this.refuseWhileClosing(call)) return;
+        // The client went away while it was being authenticated: nothing to serve.
+        if (call.cancelled || call.destroyed) return;
+        if (this.log.isLevelEnabled('debug')) {
+          this.log.debug({ peer: call.getPeer(), caller: describeCaller(caller) }, 'xds client authenticated');
+        }
+        this.register(open(caller));
+      },
+      (err: unknown) => this.refuseCaller(call, err),
+    );
+  }
+
+  private register(conn: ConnectionHandle): void {
+    this.connections.set(conn.id, conn);
+  }
+
+  /** Ends a stream whose caller was not admitted, with the status its error calls for; counted and logged. */
+  private refuseCaller(call: grpc.ServerDuplexStream<unknown, Uint8Array>, err: unknown): void {
+    let code: grpc.status;
+    let reason: AuthFailureReason;
+    let details: string;
+    if (err instanceof XdsError && err.code === 'XDS_PERMISSION_DENIED') {
+      [code, reason, details] = [grpc.status.PERMISSION_DENIED, 'permission_denied', err.message];
+    } else if (err instanceof XdsError && err.code === 'XDS_AUTH_UNAVAILABLE') {
+      [code, reason, details] = [grpc.status.UNAVAILABLE, 'unavailable', err.message];
+    } else if (err instanceof XdsError) {
+      [code, reason, details] = [grpc.status.UNAUTHENTICATED, 'unauthenticated', err.message];
+    } else {
+      this.log.error({ err: errorMessage(err) }, 'xds authentication failed');
+      [code, reason, details] = [grpc.status.UNAUTHENTICATED, 'unauthenticated', 'authentication failure: internal error'];
+    }
+    this.metrics.authFailures.labels(reason).inc();
+    let peer = '';
+    try {
+      peer = call.getPeer();
+    } catch {
+      // A call torn down already has no peer to name; the log line goes out without it.
+    }
+    this.log.warn({ peer, reason: details }, 'xds client refused');
+    if (call.cancelled || call.destroyed) return;
+    call.emit('error', { code, details, name: 'XdsError', message: details });
   }
 
   /**

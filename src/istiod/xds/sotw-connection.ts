@@ -2,6 +2,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Node } from '../../gen/envoy/config/core/v3/base_pb.js';
 import type { DiscoveryRequest } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
+import type { XdsCaller } from './auth.js';
 import { XdsConnection, type BuiltResponse, type ConnectionContext } from './connection.js';
 import { encodeSotwResponse } from './encode.js';
 import { metricType } from './metrics.js';
@@ -16,8 +17,9 @@ export class SotwConnection extends XdsConnection<DiscoveryRequest, SotwSubscrip
     ctx: ConnectionContext,
     call: grpc.ServerDuplexStream<DiscoveryRequest, Uint8Array>,
     id: string,
+    caller: XdsCaller,
   ) {
-    super(ctx, call, id);
+    super(ctx, call, id, caller);
   }
 
   protected nodeOf(req: DiscoveryRequest): Node | undefined {

@@ -17,6 +17,7 @@ import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '../../../src/istiod/xd
 import { DeltaXdsClient, resourceNames } from '../../support/xds-client.js';
 import { newCsr } from '../../support/ca.js';
 import { testIstiodConfig } from '../../support/istiod.js';
+import { xdsCredentials } from './xds/credentials.js';
 
 const CaClient = grpc.makeGenericClientConstructor(caServiceDefinition, 'IstioCertificateService');
 const FRONTEND = 'spiffe://cluster.local/ns/demo/sa/frontend';
@@ -72,10 +73,10 @@ describe('istiod (config dir + index + xDS + CA + monitoring, over real sockets)
     await rm(work, { recursive: true, force: true });
   });
 
-  it('serves the sample mesh over delta xDS on the TLS port, verified against the mesh root', async () => {
+  it('serves the sample mesh over delta xDS on the TLS port to a node agent with its token, verified against the mesh root', async () => {
     const client = new DeltaXdsClient(`127.0.0.1:${istiod.ports.secureGrpc}`, {
       nodeName: 'node-1',
-      credentials: grpc.credentials.createSsl(Buffer.from(istiod.rootPem)),
+      credentials: xdsCredentials({ rootPem: istiod.rootPem, token: 'node-one-token-0123456789' }),
       channelOptions: { 'grpc.ssl_target_name_override': 'istiod.istio-system.svc' },
     });
     clients.push(client);

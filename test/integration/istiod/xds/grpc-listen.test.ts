@@ -7,9 +7,19 @@ import {
   listenXds,
   type XdsListeners,
 } from '../../../../src/istiod/xds/index.js';
+import { MeshXdsAuthenticator } from '../../../../src/istiod/xds/index.js';
+import { NodeTokenAuthenticator } from '../../../../src/istiod/ca/index.js';
 import { createTestPki } from '../../../support/ca.js';
 import { InMemoryResourceSource } from '../../../support/resource-source.js';
 import { DeltaXdsClient } from '../../../support/xds-client.js';
+import { xdsCredentials } from './credentials.js';
+
+const TOKEN = 'node-a-token-0123456789';
+const authenticator = (): MeshXdsAuthenticator =>
+  new MeshXdsAuthenticator({
+    nodeTokens: new NodeTokenAuthenticator([{ token: TOKEN, node: 'node-a' }]),
+    trustDomain: 'cluster.local',
+  });
 
 describe('xds server: listeners', () => {
   let xds: XdsServer | undefined;
@@ -29,7 +39,7 @@ describe('xds server: listeners', () => {
     const serving = pki.issueServing(['localhost', '127.0.0.1']);
     const source = new InMemoryResourceSource();
     source.set(ADDRESS_TYPE_URL, 'Kubernetes//Pod/default/a', 'workload-a');
-    xds = new XdsServer({ source, registry: new Registry(), debounceMs: 0 });
+    xds = new XdsServer({ source, registry: new Registry(), debounceMs: 0, authenticator: authenticator() });
     listeners = await listenXds(xds, {
       plaintextAddress: '127.0.0.1:0',
       tlsAddress: '127.0.0.1:0',
@@ -45,14 +55,16 @@ describe('xds server: listeners', () => {
     assert.equal((await plain.next()).resources.length, 1);
 
     const secure = new DeltaXdsClient(`localhost:${listeners.tlsPort}`, {
-      credentials: grpc.credentials.createSsl(Buffer.from(pki.rootPem)),
+      nodeName: 'node-a',
+      credentials: xdsCredentials({ rootPem: pki.rootPem, token: TOKEN }),
     });
     clients.push(secure);
     secure.subscribe(ADDRESS_TYPE_URL);
     assert.equal((await secure.next()).resources.length, 1);
 
     const untrusted = new DeltaXdsClient(`localhost:${listeners.tlsPort}`, {
-      credentials: grpc.credentials.createSsl(Buffer.from(createTestPki().rootPem)),
+      nodeName: 'node-a',
+      credentials: xdsCredentials({ rootPem: createTestPki().rootPem, token: TOKEN }),
     });
     clients.push(untrusted);
     untrusted.subscribe(ADDRESS_TYPE_URL);
@@ -62,7 +74,7 @@ describe('xds server: listeners', () => {
   it('adds xDS to a TLS server the caller brings, and close() shuts that server down too', async () => {
     const pki = createTestPki();
     const serving = pki.issueServing(['localhost']);
-    xds = new XdsServer({ source: new InMemoryResourceSource(), registry: new Registry() });
+    xds = new XdsServer({ source: new InMemoryResourceSource(), registry: new Registry(), authenticator: authenticator() });
     const own = new grpc.Server();
     listeners = await listenXds(xds, {
       tlsAddress: '127.0.0.1:0',
@@ -72,7 +84,8 @@ describe('xds server: listeners', () => {
     assert.equal(listeners.tlsServer, own);
     assert.equal(listeners.plaintextPort, undefined);
     const c = new DeltaXdsClient(`localhost:${listeners.tlsPort}`, {
-      credentials: grpc.credentials.createSsl(Buffer.from(pki.rootPem)),
+      nodeName: 'node-a',
+      credentials: xdsCredentials({ rootPem: pki.rootPem, token: TOKEN }),
     });
     clients.push(c);
     c.subscribe(ADDRESS_TYPE_URL);
@@ -112,8 +125,17 @@ describe('xds server: listeners', () => {
   });
 
   it('refuses a TLS address without certificate material', async () => {
-    xds = new XdsServer({ source: new InMemoryResourceSource(), registry: new Registry() });
+    xds = new XdsServer({ source: new InMemoryResourceSource(), registry: new Registry(), authenticator: authenticator() });
     await assert.rejects(listenXds(xds, { tlsAddress: '127.0.0.1:0' }), { code: 'XDS_INVALID_OPTION' });
+  });
+
+  it('refuses a TLS address on a server that cannot authenticate its streams', async () => {
+    const serving = createTestPki().issueServing(['localhost']);
+    xds = new XdsServer({ source: new InMemoryResourceSource(), registry: new Registry() });
+    await assert.rejects(
+      listenXds(xds, { tlsAddress: '127.0.0.1:0', tls: { certChainPem: serving.chainPem, keyPem: serving.keyPem } }),
+      (err: { code?: string; message?: string }) => err.code === 'XDS_INVALID_OPTION' && /authenticator/.test(err.message ?? ''),
+    );
   });
 
   it('reports an address already in use', async () => {
