@@ -17,9 +17,14 @@ import { silentLogger } from '../../../../src/shared/logging.js';
 import { newCsr } from '../../../support/ca.js';
 import { FakeKubeApi, type KubeObject } from '../../../support/fake-kube-api.js';
 import { testIstiodConfig } from '../../../support/istiod.js';
+import { DeltaXdsClient, resourceNames } from '../../../support/xds-client.js';
+import { ADDRESS_TYPE_URL } from '../../../../src/istiod/xds/index.js';
+import { xdsCredentials } from '../xds/credentials.js';
 
 const FRONTEND = 'spiffe://cluster.local/ns/demo/sa/frontend';
 const ZTUNNEL_TOKEN = 'projected-token-of-ztunnel-a';
+/** A real token of an ordinary workload (demo/frontend), not of a node agent. */
+const FRONTEND_TOKEN = 'projected-token-of-frontend-1';
 
 function pod(ns: string, name: string, sa: string, ip: string, node: string): KubeObject {
   return {
@@ -62,23 +67,30 @@ describe('istiod --kubernetes security: CA root in a Secret, TokenReview callers
       const review = JSON.parse(ctx.body.toString('utf8')) as {
         spec: { token: string; audiences: string[] };
       };
-      const ok = review.spec.token === ZTUNNEL_TOKEN && review.spec.audiences.includes('istio-ca');
+      const audience = review.spec.audiences.includes('istio-ca');
+      const who =
+        review.spec.token === ZTUNNEL_TOKEN
+          ? { sa: 'istio-system:ztunnel', pod: 'ztunnel-a' }
+          : review.spec.token === FRONTEND_TOKEN
+            ? { sa: 'demo:frontend', pod: 'frontend-1' }
+            : undefined;
       ctx.json(201, {
         apiVersion: 'authentication.k8s.io/v1',
         kind: 'TokenReview',
-        status: ok
-          ? {
-              authenticated: true,
-              audiences: ['istio-ca'],
-              user: {
-                username: 'system:serviceaccount:istio-system:ztunnel',
-                extra: {
-                  'authentication.kubernetes.io/pod-name': ['ztunnel-a'],
-                  'authentication.kubernetes.io/pod-uid': ['uid-ztunnel-a'],
+        status:
+          audience && who !== undefined
+            ? {
+                authenticated: true,
+                audiences: ['istio-ca'],
+                user: {
+                  username: `system:serviceaccount:${who.sa}`,
+                  extra: {
+                    'authentication.kubernetes.io/pod-name': [who.pod],
+                    'authentication.kubernetes.io/pod-uid': [`uid-${who.pod}`],
+                  },
                 },
-              },
-            }
-          : { authenticated: false, error: 'invalid bearer token' },
+              }
+            : { authenticated: false, error: 'invalid bearer token' },
       });
     });
   });
@@ -143,6 +155,37 @@ describe('istiod --kubernetes security: CA root in a Secret, TokenReview callers
       );
     } finally {
       client.close();
+    }
+  });
+
+  it('authenticates xDS on 15012 with TokenReview: the node agent as its pod\'s node; a bad token, an impostor node and a workload\'s token refused', async () => {
+    const running = istiod as RunningIstiod;
+    const stream = (token: string, nodeName: string): DeltaXdsClient => {
+      const c = new DeltaXdsClient(`127.0.0.1:${running.ports.secureGrpc}`, {
+        nodeName,
+        credentials: xdsCredentials({ rootPem: running.rootPem, token }),
+        channelOptions: { 'grpc.ssl_target_name_override': 'istiod.istio-system.svc' },
+      });
+      c.subscribe(ADDRESS_TYPE_URL);
+      return c;
+    };
+    const ok = stream(ZTUNNEL_TOKEN, 'node-1');
+    const unknown = stream('some-other-token', 'node-1');
+    const impostor = stream(ZTUNNEL_TOKEN, 'node-2');
+    const workload = stream(FRONTEND_TOKEN, 'node-1');
+    try {
+      assert.ok(resourceNames(await ok.next(10_000)).includes('Kubernetes//Pod/demo/frontend-1'));
+      const ends = await Promise.all([unknown, impostor, workload].map((c) => c.waitEnd(10_000)));
+      assert.deepEqual(
+        ends.map((e) => e.code),
+        [grpc.status.UNAUTHENTICATED, grpc.status.PERMISSION_DENIED, grpc.status.PERMISSION_DENIED],
+        ends.map((e) => e.details).join(' | '),
+      );
+      assert.match(ends[0]?.details ?? '', /not authenticated by the API server/);
+      assert.match(ends[1]?.details ?? '', /node node-1's.*node node-2/);
+      assert.match(ends[2]?.details ?? '', /demo\/frontend is not a trusted node agent account/);
+    } finally {
+      for (const c of [ok, unknown, impostor, workload]) c.close();
     }
   });
 
