@@ -401,10 +401,20 @@ describe('deploy manifests (kubectl kustomize)', function () {
         assert.equal(flags.get('--kubernetes'), 'true');
       });
 
+      it("keeps istiod's unauthenticated plaintext xDS on the pod's loopback, exposed nowhere", () => {
+        const flags = istiodFlags();
+        const grpcAddr = flags.get('--grpc-addr') ?? DEFAULT_GRPC_ADDR;
+        assert.equal(grpcAddr.split(':')[0], '127.0.0.1', `--grpc-addr ${grpcAddr}`);
+        const ports = containerPorts(discovery());
+        assert.ok(![...ports.values()].includes(portOf(grpcAddr)), 'istiod exposes its plaintext xDS port');
+        const service = find(objects, 'Service', 'istiod', NAMESPACE);
+        const servicePorts = list(at(service, 'spec', 'ports'));
+        assert.ok(!servicePorts.some((p) => p.port === portOf(grpcAddr) || p.name === 'grpc-xds'), 'Service istiod exposes plaintext xDS');
+      });
+
       it("exposes istiod's default ports on its container and Service under Istio's port names", () => {
         const flags = istiodFlags();
         const table: { name: string; servicePort?: number; containerPort: number }[] = [
-          { name: 'grpc-xds', containerPort: portOf(flags.get('--grpc-addr') ?? DEFAULT_GRPC_ADDR) },
           { name: 'https-dns', containerPort: portOf(flags.get('--secure-grpc-addr') ?? DEFAULT_SECURE_GRPC_ADDR) },
           { name: 'http-monitoring', containerPort: portOf(flags.get('--monitoring-addr') ?? DEFAULT_MONITORING_ADDR) },
           { name: 'https-webhook', servicePort: 443, containerPort: portOf(flags.get('--webhook-addr') ?? DEFAULT_WEBHOOK_ADDR) },
@@ -412,7 +422,6 @@ describe('deploy manifests (kubectl kustomize)', function () {
         assert.deepEqual(
           table.map((r) => [r.name, r.containerPort]),
           [
-            ['grpc-xds', 15010],
             ['https-dns', 15012],
             ['http-monitoring', 15014],
             ['https-webhook', 15017],
