@@ -7,7 +7,6 @@ import {
   type CaClient,
   type CertificateRequest,
   type Scheduler,
-  workloadIdentity,
 } from '../../../../src/ztunnel/identity/index.js';
 import { createTestPki, type TestPki } from '../../../support/ca.js';
 
@@ -232,16 +231,4 @@ describe('CertificateManager', () => {
     assert.equal(clock.timers.size, 0);
     await assert.rejects(manager.fetchCertificate(FRONTEND), (e: { code?: string }) => e.code === 'IDENTITY_CLOSED');
   });
-});
-
-describe('workloadIdentity', () => {
-  const cases = [
-    { w: { trustDomain: 'example.org', namespace: 'demo', serviceAccount: 'web' }, want: 'spiffe://example.org/ns/demo/sa/web' },
-    { w: { trustDomain: '', namespace: 'demo', serviceAccount: '' }, want: 'spiffe://cluster.local/ns/demo/sa/default' },
-  ];
-  for (const c of cases) {
-    it(`names ${JSON.stringify(c.w)} ${c.want}`, () => {
-      assert.equal(workloadIdentity(c.w), c.want);
-    });
-  }
 });
