@@ -16,6 +16,7 @@ import net from 'node:net';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../shared/logging.js';
 import { ambitVersion } from '../cli/commands/version.js';
+import type { PolicySet } from './authz/index.js';
 import { AdminServer, LogLevelControl, Readiness, ReadinessServer, StatsServer } from './admin/index.js';
 import { EnrollmentServer, redirectPodCapture, type PodListeners, type RegisteredPod } from './enroll/index.js';
 import { HbonePool } from './hbone/index.js';
@@ -31,6 +32,8 @@ export interface RunningAgent {
   readonly ports: { readonly admin: number; readonly stats: number; readonly readiness: number };
   readonly readiness: Readiness;
   readonly store: WorkloadStore;
+  /** The set every inbound connection is authorized against (the store's own). */
+  readonly policies: PolicySet;
   /** Resolves when every readiness task is done. */
   whenReady(timeoutMs: number): Promise<void>;
   /** Stops the agent (idempotent). */
@@ -268,6 +271,7 @@ export async function startAgent(config: ZtunnelConfig, logger: Logger): Promise
       ports,
       readiness,
       store,
+      policies: store.policies,
       whenReady: async (timeoutMs) => {
         const deadline = Date.now() + timeoutMs;
         while (!readiness.isReady()) {
