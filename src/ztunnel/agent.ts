@@ -20,7 +20,7 @@ import type { PolicySet } from './authz/index.js';
 import { AdminServer, LogLevelControl, Readiness, ReadinessServer, StatsServer } from './admin/index.js';
 import { EnrollmentServer, redirectPodCapture, type PodListeners, type RegisteredPod } from './enroll/index.js';
 import { HbonePool } from './hbone/index.js';
-import { CertificateManager, GrpcCaClient } from './identity/index.js';
+import { CertificateManager, GrpcCaClient, pushRenewals } from './identity/index.js';
 import { LiveInbound, PodProxy, workloadOfPod, type LocalPod, type ProxyContext } from './proxy/index.js';
 import { openRedirect, registerRedirectMetrics, type Redirect } from './redirect/index.js';
 import { WorkloadStore, type StoreChange } from './state/index.js';
@@ -196,9 +196,9 @@ export async function startAgent(config: ZtunnelConfig, logger: Logger): Promise
       }
     });
     // A renewed certificate reaches every listener serving its identity before the old one expires.
-    certificates.onIssued((cert) => {
-      for (const [uid, proxy] of proxies) if (proxy.currentIdentity === cert.identity) refreshPod(uid, proxy);
-    });
+    pushRenewals(certificates, () => proxies.values(), (err, proxy) =>
+      log.warn({ err, pod: `${proxy.pod.namespace}/${proxy.pod.name}` }, 'pod proxy kept its old certificate'),
+    );
     xds.start();
     xds.waitForInitialSync().then(
       () => {

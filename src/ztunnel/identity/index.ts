@@ -23,3 +23,4 @@ export {
 } from './ca-client.js';
 export { acceptChain, uriSans, splitPem, type WorkloadCertificate, type TlsMaterial } from './certificate.js';
 export { IdentityError } from './errors.js';
+export { pushRenewals, type CertificateUser } from './renewal.js';
