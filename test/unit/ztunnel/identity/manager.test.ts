@@ -149,6 +149,24 @@ describe('CertificateManager', () => {
     assert.deepEqual(clock.pending(), [1_710_000]);
   });
 
+  it('announces every certificate it issues for a held identity, the renewal included, after it is the one served', async () => {
+    const seen: string[] = [];
+    manager.onIssued((c) => {
+      assert.equal(manager.findCertificate(c.identity), c, 'listeners see the new certificate in force');
+      seen.push(c.serialHex);
+    });
+    manager.onIssued(() => {
+      throw new Error('a failing listener does not stop the others');
+    });
+    manager.retain(FRONTEND);
+    await until(() => seen.length === 1, 'first announced');
+    clock.fireNext();
+    await until(() => seen.length === 2, 'renewal announced');
+    assert.notEqual(seen[0], seen[1]);
+    await manager.fetchCertificate(BACKEND);
+    assert.equal(seen.length, 2, 'a one-off fetch for an identity nobody holds is not announced');
+  });
+
   it('retries with exponential backoff capped at 150 s, keeping the unexpired certificate meanwhile', async () => {
     manager.retain(FRONTEND);
     await until(() => manager.findCertificate(FRONTEND) !== undefined, 'certificate');
