@@ -4,19 +4,26 @@
  * certificates from istiod's CA, the per-pod proxies (HBONE, outbound,
  * plaintext inbound), L4 authorization, metrics, admin and readiness.
  * Start-up fails on the first error and undoes what it had started.
+ *
+ * What decides traffic is in force before the agent reports ready: the
+ * store's policy set is the enforcing one and denies until the first
+ * Authorization push is applied; the store's listener is registered before
+ * the xDS stream opens, so no push is ever missed. Every certificate the
+ * manager issues (renewals included) is pushed to the pod proxies serving
+ * that identity; new HBONE dials fetch the current one.
  */
 import net from 'node:net';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../shared/logging.js';
 import { ambitVersion } from '../cli/commands/version.js';
+import type { PolicySet } from './authz/index.js';
 import { AdminServer, LogLevelControl, Readiness, ReadinessServer, StatsServer } from './admin/index.js';
-import { PolicySet } from './authz/index.js';
 import { EnrollmentServer, redirectPodCapture, type PodListeners, type RegisteredPod } from './enroll/index.js';
 import { HbonePool } from './hbone/index.js';
-import { CertificateManager, GrpcCaClient } from './identity/index.js';
-import { LiveInbound, PodProxy, workloadIdentity, workloadOfPod, type LocalPod, type ProxyContext } from './proxy/index.js';
+import { CertificateManager, GrpcCaClient, pushRenewals } from './identity/index.js';
+import { LiveInbound, PodProxy, workloadOfPod, type LocalPod, type ProxyContext } from './proxy/index.js';
 import { openRedirect, registerRedirectMetrics, type Redirect } from './redirect/index.js';
-import { WorkloadStore, policyKey, type StoreChange } from './state/index.js';
+import { WorkloadStore, type StoreChange } from './state/index.js';
 import { AgentMetrics, LiveConnections, TrafficMetrics, registerBuildInfo } from './telemetry/index.js';
 import { XdsClient } from './xds/index.js';
 import type { ZtunnelConfig } from './config.js';
@@ -25,6 +32,8 @@ export interface RunningAgent {
   readonly ports: { readonly admin: number; readonly stats: number; readonly readiness: number };
   readonly readiness: Readiness;
   readonly store: WorkloadStore;
+  /** The set every inbound connection is authorized against (the store's own). */
+  readonly policies: PolicySet;
   /** Resolves when every readiness task is done. */
   whenReady(timeoutMs: number): Promise<void>;
   /** Stops the agent (idempotent). */
@@ -55,7 +64,6 @@ export async function startAgent(config: ZtunnelConfig, logger: Logger): Promise
     const certsReady = readiness.register('certificate manager');
 
     const store = new WorkloadStore(config.nodeName);
-    const policies = new PolicySet();
     const live = new LiveInbound();
     const proxies = new Map<string, PodProxy>();
 
@@ -91,9 +99,7 @@ export async function startAgent(config: ZtunnelConfig, logger: Logger): Promise
       registry,
       logger,
     });
-    xds.start();
     cleanups.push(() => xds.close());
-    xds.waitForInitialSync().then(stateReady, (err: unknown) => log.error({ err }, 'xds never synced'));
 
     // Certificates from istiod's CA (always over TLS).
     const certificates = new CertificateManager({
@@ -103,6 +109,7 @@ export async function startAgent(config: ZtunnelConfig, logger: Logger): Promise
         serverName: config.istiodServerName,
         ...(config.token !== undefined ? { token: config.token } : {}),
       }),
+      ttlSeconds: config.secretTtlSeconds,
       // Its expiry gauge is exported through AgentMetrics below (one registration of the name).
       logger,
     });
@@ -133,7 +140,8 @@ export async function startAgent(config: ZtunnelConfig, logger: Logger): Promise
 
     const ctx: ProxyContext = {
       store,
-      policies,
+      // The store's own set: what istiod sent is what is enforced.
+      policies: store.policies,
       certificates: {
         fetchMaterial: async (identity) => {
           const c = await certificates.fetchCertificate(identity);
@@ -163,8 +171,7 @@ export async function startAgent(config: ZtunnelConfig, logger: Logger): Promise
     // Identities held for enrolled pods (reference counted by the manager).
     const heldIdentity = new Map<string, string>();
     const syncIdentity = (uid: string, pod: LocalPod): void => {
-      const w = workloadOfPod(ctx, pod);
-      const identity = w === undefined ? undefined : workloadIdentity(w);
+      const identity = workloadOfPod(ctx, pod)?.identityUri;
       const held = heldIdentity.get(uid);
       if (identity === held) return;
       if (held !== undefined) certificates.release(held);
@@ -179,18 +186,31 @@ export async function startAgent(config: ZtunnelConfig, logger: Logger): Promise
       proxy.refresh().catch((err: unknown) => log.warn({ err, pod: `${proxy.pod.namespace}/${proxy.pod.name}` }, 'pod proxy not ready'));
     };
 
-    // Keep policies and pod proxies in step with the store: one pass per push.
+    // Live connections and pod proxies follow the store: one pass per push. Registered
+    // before the stream opens, so the first push (and every later one) is seen.
     store.onChange((change: StoreChange) => {
-      const { policies: p } = change;
-      if (p.added.length + p.updated.length + p.removed.length > 0) {
-        policies.apply({ updated: [...p.added, ...p.updated], removed: p.removed.map(policyKey) });
-      }
-      const closed = live.recheck(policies);
+      const closed = live.recheck(store.policies);
       if (closed > 0) log.info({ closed }, 'connections closed by a policy change');
       if (change.workloads.added.length + change.workloads.updated.length + change.workloads.removed.length > 0) {
         for (const [uid, proxy] of proxies) refreshPod(uid, proxy);
       }
     });
+    // A renewed certificate reaches every listener serving its identity before the old one expires.
+    pushRenewals(certificates, () => proxies.values(), (err, proxy) =>
+      log.warn({ err, pod: `${proxy.pod.namespace}/${proxy.pod.name}` }, 'pod proxy kept its old certificate'),
+    );
+    xds.start();
+    xds.waitForInitialSync().then(
+      () => {
+        // The first pushes are applied: the policies are in force (the set stopped denying),
+        // so connections let through before are checked against them, then ready.
+        const closed = live.recheck(store.policies);
+        if (closed > 0) log.info({ closed }, 'connections closed by the initial policies');
+        log.info({ ...store.size }, 'workload state in force');
+        stateReady();
+      },
+      (err: unknown) => log.error({ err }, 'xds never synced'),
+    );
 
     const enrollment = new EnrollmentServer({
       capture: redirectPodCapture(redirect),
@@ -251,6 +271,7 @@ export async function startAgent(config: ZtunnelConfig, logger: Logger): Promise
       ports,
       readiness,
       store,
+      policies: store.policies,
       whenReady: async (timeoutMs) => {
         const deadline = Date.now() + timeoutMs;
         while (!readiness.isReady()) {

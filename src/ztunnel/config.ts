@@ -18,6 +18,10 @@ export const DEFAULT_CLUSTER_ID = 'Kubernetes';
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_ROOT_CERT_FILE = '/var/run/secrets/istio/root-cert.pem';
 export const DEFAULT_TOKEN_FILE = '/var/run/secrets/tokens/istio-token';
+/** The workload certificate lifetime asked of the CA (ztunnel's SECRET_TTL default); istiod may shorten it. */
+export const DEFAULT_SECRET_TTL = '24h';
+/** The environment variable ztunnel reads the requested lifetime from, the fallback of --secret-ttl. */
+export const SECRET_TTL_ENV = 'SECRET_TTL';
 
 export interface HostPort {
   readonly host: string;
@@ -50,6 +54,8 @@ export interface ZtunnelConfig {
   readonly statsAddr: HostPort;
   readonly readinessAddr: HostPort;
   readonly connectTimeoutMs: number;
+  /** The validity asked for in each CSR (SECRET_TTL); the CA caps it at its --max-cert-ttl. */
+  readonly secretTtlSeconds: number;
 }
 
 export class ZtunnelConfigError extends AmbitError {}
@@ -68,6 +74,41 @@ export function parseAddr(flag: string, value: string): HostPort {
 export function hostOf(address: string): string {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):\d+$/.exec(address);
   return m?.[1] ?? m?.[2] ?? address;
+}
+
+const DURATION_UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
+
+/**
+ * A duration as Go's time.ParseDuration writes them (`60s`, `30m`, `24h`,
+ * `1h30m`, `1.5h`, `500ms`), in milliseconds; it must be positive. Throws
+ * ZTUNNEL_BAD_FLAG naming `flag`.
+ */
+export function parseDurationMs(flag: string, value: string): number {
+  const text = value.trim();
+  let totalMs = 0;
+  let pos = 0;
+  while (pos < text.length) {
+    DURATION_PART.lastIndex = pos;
+    const m = DURATION_PART.exec(text);
+    if (m === null) break;
+    totalMs += Number(m[1]) * (DURATION_UNIT_MS[m[2] as string] as number);
+    pos = DURATION_PART.lastIndex;
+  }
+  if (text === '' || pos !== text.length) {
+    throw new ZtunnelConfigError('ZTUNNEL_BAD_FLAG', `${flag} "${value}": not a duration (e.g. 60s, 30m, 24h, 1h30m)`);
+  }
+  if (!(totalMs > 0) || !Number.isFinite(totalMs)) {
+    throw new ZtunnelConfigError('ZTUNNEL_BAD_FLAG', `${flag} "${value}": must be longer than zero`);
+  }
+  return totalMs;
+}
+
+/** A certificate lifetime in whole seconds (at least 1 s). */
+export function parseTtlSeconds(flag: string, value: string): number {
+  const ms = parseDurationMs(flag, value);
+  if (ms < 1000) throw new ZtunnelConfigError('ZTUNNEL_BAD_FLAG', `${flag} "${value}": must be at least 1s`);
+  return Math.floor(ms / 1000);
 }
 
 export function requireNonEmpty(flag: string, value: string | undefined): string {

@@ -16,12 +16,15 @@ import {
   DEFAULT_READINESS_ADDR,
   DEFAULT_RECORDS_FILE,
   DEFAULT_ROOT_CERT_FILE,
+  DEFAULT_SECRET_TTL,
+  SECRET_TTL_ENV,
   DEFAULT_STATS_ADDR,
   DEFAULT_TRUST_DOMAIN,
   DEFAULT_XDS_ADDRESS,
   ZtunnelConfigError,
   hostOf,
   parseAddr,
+  parseTtlSeconds,
   requireNonEmpty,
   type ZtunnelConfig,
 } from '../../ztunnel/config.js';
@@ -49,6 +52,7 @@ interface ZtunnelFlags {
   adminAddr: string;
   statsAddr: string;
   readinessAddr: string;
+  secretTtl?: string;
   logLevel: string;
 }
 
@@ -69,6 +73,13 @@ function configFromFlags(f: ZtunnelFlags): ZtunnelConfig {
   const token = f.tokenFile === undefined ? undefined : readFileFlag('--token-file', f.tokenFile).trim();
   const caAddress = f.caAddress ?? f.xdsAddress;
   for (const [flag, v] of [['--xds-address', f.xdsAddress], ['--ca-address', caAddress]] as const) parseAddr(flag, v);
+  const envTtl = process.env[SECRET_TTL_ENV];
+  const secretTtlSeconds =
+    f.secretTtl !== undefined
+      ? parseTtlSeconds('--secret-ttl', f.secretTtl)
+      : envTtl !== undefined && envTtl !== ''
+        ? parseTtlSeconds(SECRET_TTL_ENV, envTtl)
+        : parseTtlSeconds('--secret-ttl', DEFAULT_SECRET_TTL);
   return Object.freeze({
     nodeName,
     podName: f.podName ?? process.env.POD_NAME ?? `ztunnel-${nodeName}`,
@@ -90,6 +101,7 @@ function configFromFlags(f: ZtunnelFlags): ZtunnelConfig {
     statsAddr: parseAddr('--stats-addr', f.statsAddr),
     readinessAddr: parseAddr('--readiness-addr', f.readinessAddr),
     connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
+    secretTtlSeconds,
   });
 }
 
@@ -116,6 +128,10 @@ export function registerZtunnel(program: Command): void {
     .option('--admin-addr <host:port>', 'admin listener (/config_dump, /logging)', DEFAULT_ADMIN_ADDR)
     .option('--stats-addr <host:port>', 'Prometheus metrics listener', DEFAULT_STATS_ADDR)
     .option('--readiness-addr <host:port>', 'readiness listener (/healthz/ready)', DEFAULT_READINESS_ADDR)
+    .option(
+      '--secret-ttl <duration>',
+      `workload certificate lifetime asked of the CA, e.g. 60s, 30m, 24h (default: $${SECRET_TTL_ENV}, else ${DEFAULT_SECRET_TTL}); istiod caps it at its --max-cert-ttl`,
+    )
     .addOption(logLevelOption())
     .action(async (flags: ZtunnelFlags) => {
       let config: ZtunnelConfig;

@@ -11,7 +11,7 @@
 import type { CompiledPolicy, PolicyAction } from './compile.js';
 import { prepareConnection, type ConnectionAttributes, type PreparedConnection } from './connection.js';
 
-export type DecisionReason = 'denied-by-policy' | 'no-allow-match' | 'allowed-by-policy' | 'no-policies';
+export type DecisionReason = 'denied-by-policy' | 'no-allow-match' | 'allowed-by-policy' | 'no-policies' | 'policies-not-synced';
 
 /** A dry-run policy that matched: what it would have done had it been enforced. */
 export interface DryRunMatch {
@@ -31,7 +31,8 @@ export interface Decision {
   /**
    * denied-by-policy: a DENY matched; allowed-by-policy: an ALLOW matched;
    * no-allow-match: ALLOW policies apply and none matched; no-policies: no
-   * ALLOW policy applies and no DENY matched.
+   * ALLOW policy applies and no DENY matched; policies-not-synced: the
+   * agent has not received its policies yet (fail closed).
    */
   readonly reason: DecisionReason;
   /** Matching dry-run policies, present only when some dry-run policy applies. */

@@ -13,6 +13,7 @@ export {
   type ApplicablePolicies,
   type LiveConnection,
   type PolicyChanges,
+  type PolicySetOptions,
   type WorkloadPolicyRef,
 } from './policy-set.js';
 export { parseIp, formatIp, cidrFromWire, cidrContains, type Cidr, type IpBytes } from './address.js';

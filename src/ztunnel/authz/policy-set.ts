@@ -4,6 +4,10 @@
  * policies per namespace. WORKLOAD_SELECTOR policies apply only where a
  * workload lists their key. Policies are compiled when they change; a
  * connection then costs a lookup and the matchers.
+ *
+ * A set that is not yet synced (the node agent's, until its first
+ * Authorization push) denies every connection: policies that existed
+ * before the agent started must be in force before anything is let through.
  */
 import type { Authorization } from '../../gen/istio/security/authorization_pb.js';
 import { compilePolicy, type CompiledPolicy } from './compile.js';
@@ -32,10 +36,21 @@ export interface LiveConnection {
 
 /** One batch of changes, applied atomically (all compile, or nothing changes). */
 export interface PolicyChanges {
+  /** Resources to compile and store. */
   readonly updated?: readonly Authorization[];
+  /** Policies compiled already (by the xDS decoder), to store as they are. */
+  readonly compiled?: readonly CompiledPolicy[];
   /** Keys "<ns>/<name>". */
   readonly removed?: readonly string[];
 }
+
+export interface PolicySetOptions {
+  /** False: deny everything until markSynced() (default true: the set is complete as built). */
+  readonly synced?: boolean;
+}
+
+/** The decision of a set that has not received its policies yet. */
+const NOT_SYNCED: Decision = { kind: 'deny', reason: 'policies-not-synced' };
 
 function insertSorted(list: string[], key: string): void {
   let lo = 0;
@@ -60,6 +75,23 @@ export class PolicySet {
   /** Sorted keys per namespace; GLOBAL ("") holds the global policies. */
   private readonly byScope = new Map<string, string[]>();
   private revisionValue = 0;
+  private syncedValue: boolean;
+
+  constructor(options: PolicySetOptions = {}) {
+    this.syncedValue = options.synced ?? true;
+  }
+
+  /** Whether the set holds the policies it was waiting for; until then it denies. */
+  get synced(): boolean {
+    return this.syncedValue;
+  }
+
+  /** The policies have arrived: decide by them from now on (one revision step). */
+  markSynced(): void {
+    if (this.syncedValue) return;
+    this.syncedValue = true;
+    this.revisionValue++;
+  }
 
   /** Increases on every change; a connection checked at an older revision needs a re-check. */
   get revision(): number {
@@ -99,7 +131,7 @@ export class PolicySet {
    * throws before anything changes. One revision step for the whole batch.
    */
   apply(changes: PolicyChanges): void {
-    const compiled = (changes.updated ?? []).map(compilePolicy);
+    const compiled = [...(changes.updated ?? []).map(compilePolicy), ...(changes.compiled ?? [])];
     let changed = false;
     for (const key of changes.removed ?? []) changed = this.drop(key) || changed;
     for (const c of compiled) this.put(c);
@@ -143,6 +175,7 @@ export class PolicySet {
 
   /** Decides a connection to a workload with the current policies. */
   check(workload: WorkloadPolicyRef, connection: PreparedConnection): Decision {
+    if (!this.syncedValue) return NOT_SYNCED;
     return evaluate(this.applicableTo(workload).policies, connection);
   }
 
@@ -161,7 +194,7 @@ export class PolicySet {
         policies = this.applicableTo(l.workload).policies;
         cache.set(cacheKey, policies);
       }
-      const decision = evaluate(policies, l.connection);
+      const decision = this.syncedValue ? evaluate(policies, l.connection) : NOT_SYNCED;
       if (decision.kind === 'deny') denied.push({ connection: l, decision });
     }
     return denied;

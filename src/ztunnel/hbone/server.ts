@@ -114,9 +114,18 @@ export class HboneServer {
     );
   }
 
-  /** Replaces the certificate (after a refresh); live sessions keep theirs. */
+  /**
+   * Replaces the certificate (after a renewal): new handshakes get it, live
+   * sessions keep theirs. The new context repeats the TLS 1.3 floor, which a
+   * replaced context would otherwise lose.
+   */
   updateMaterial(material: TlsMaterial): void {
-    this.server.setSecureContext({ key: material.keyPem, cert: material.certChainPem, ca: material.rootPem });
+    this.server.setSecureContext({
+      key: material.keyPem,
+      cert: material.certChainPem,
+      ca: material.rootPem,
+      minVersion: HBONE_TLS_VERSION,
+    });
   }
 
   /** Listens on an fd made inside the pod's netns, or on a host/port (tests). */

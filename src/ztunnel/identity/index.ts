@@ -10,6 +10,7 @@ export {
   type CertificateManagerOptions,
   type CertificateDump,
   type CertificateState,
+  type CertificateListener,
   type Scheduler,
 } from './manager.js';
 export {
@@ -22,4 +23,4 @@ export {
 } from './ca-client.js';
 export { acceptChain, uriSans, splitPem, type WorkloadCertificate, type TlsMaterial } from './certificate.js';
 export { IdentityError } from './errors.js';
-export { workloadIdentity } from './workload-identity.js';
+export { pushRenewals, type CertificateUser } from './renewal.js';

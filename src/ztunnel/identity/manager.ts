@@ -6,6 +6,9 @@
  * jitter); failures are retried with per-identity exponential backoff
  * capped at 150 s while an unexpired certificate stays in use. Identities
  * are reference counted by the pods that use them and dropped with the last.
+ * Every certificate issued for a held identity, each renewal included, is
+ * announced to the `onIssued` listeners, so that the listeners serving it
+ * switch to it before the previous one expires.
  */
 import { generateKeyPair as generateKeyPairCb, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
@@ -58,6 +61,9 @@ export interface CertificateManagerOptions {
 
 export type CertificateState = 'Available' | 'Initializing' | 'Unavailable';
 
+/** Told of each certificate issued for a held identity (the first one and every renewal). */
+export type CertificateListener = (cert: WorkloadCertificate) => void;
+
 export interface CertificateDump {
   readonly identity: string;
   /** `Available`, `Initializing`, or `Unavailable: <last error>`. */
@@ -97,6 +103,7 @@ export class CertificateManager {
   /** Fetches for identities no pod retains: shared by concurrent callers, not kept. */
   private readonly oneOff = new Map<string, Promise<WorkloadCertificate>>();
   private latestRootPem: string | undefined;
+  private readonly listeners = new Set<CertificateListener>();
   private closed = false;
 
   constructor(options: CertificateManagerOptions) {
@@ -150,6 +157,17 @@ export class CertificateManager {
       this.attempt(entry).catch(() => undefined);
     }
     entry.refs++;
+  }
+
+  /**
+   * Registers a listener told of every certificate issued for a held
+   * identity, after it became the one `fetchCertificate` returns; returns
+   * the unsubscribe function. A listener that throws is logged and does not
+   * stop the others.
+   */
+  onIssued(listener: CertificateListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** A pod with this identity left; the certificate and its key are dropped with the last one. */
@@ -278,6 +296,7 @@ export class CertificateManager {
           { identity: entry.identity, serial: cert.serialHex, notAfter: cert.notAfter.toISOString() },
           'workload certificate issued',
         );
+        this.announce(cert);
         return cert;
       },
       (err: unknown) => {
@@ -296,6 +315,16 @@ export class CertificateManager {
     );
     entry.inFlight = p;
     return p;
+  }
+
+  private announce(cert: WorkloadCertificate): void {
+    for (const l of [...this.listeners]) {
+      try {
+        l(cert);
+      } catch (err) {
+        this.log.error({ identity: cert.identity, err: errorMessage(err) }, 'certificate listener failed');
+      }
+    }
   }
 
   private schedule(entry: Entry, delayMs: number): void {

@@ -4,13 +4,12 @@
  * without the eBPF layer.
  */
 import type net from 'node:net';
-import type { Workload } from '../../gen/istio/workload/workload_pb.js';
 import type { Logger } from '../../shared/logging.js';
 import { parseSpiffeId, type SpiffeId } from '../../shared/spiffe.js';
 import type { PolicySet, WorkloadPolicyRef } from '../authz/index.js';
 import { parseIp } from '../authz/index.js';
 import type { HbonePool, TlsMaterial } from '../hbone/index.js';
-import type { WorkloadStore } from '../state/index.js';
+import type { Workload, WorkloadStore } from '../state/index.js';
 import type { TrafficMetrics, WorkloadDescriptor } from '../telemetry/index.js';
 
 /** A pod enrolled on this node, as the proxy needs it. */
@@ -104,8 +103,7 @@ export function describeWorkload(w: Workload | undefined): WorkloadDescriptor | 
     canonicalName: w.canonicalName,
     canonicalRevision: w.canonicalRevision,
     clusterId: w.clusterId,
-    trustDomain: w.trustDomain,
-    serviceAccount: w.serviceAccount,
+    identity: w.identity,
   };
 }
 
@@ -118,8 +116,7 @@ export function describePod(pod: LocalPod, clusterId: string): WorkloadDescripto
     canonicalName: '',
     canonicalRevision: '',
     clusterId,
-    trustDomain: '',
-    serviceAccount: '',
+    identity: undefined,
   };
 }
 

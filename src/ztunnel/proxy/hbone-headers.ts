@@ -5,22 +5,15 @@
  * W3C traceparent.
  */
 import { randomBytes } from 'node:crypto';
-import { WorkloadType, type Workload } from '../../gen/istio/workload/workload_pb.js';
+import type { Workload } from '../state/index.js';
 import { hostPort } from './context.js';
-
-const WORKLOAD_TYPE_KEY: Record<WorkloadType, string> = {
-  [WorkloadType.DEPLOYMENT]: 'deployment',
-  [WorkloadType.CRONJOB]: 'cronjob',
-  [WorkloadType.POD]: 'pod',
-  [WorkloadType.JOB]: 'job',
-};
 
 export function baggageFor(source: Workload | undefined, clusterId: string): string {
   if (source === undefined) return '';
   const items: [string, string][] = [
     ['k8s.cluster.name', source.clusterId || clusterId],
     ['k8s.namespace.name', source.namespace],
-    [`k8s.${WORKLOAD_TYPE_KEY[source.workloadType] ?? 'pod'}.name`, source.workloadName || source.name],
+    [`k8s.${source.workloadType}.name`, source.workloadName || source.name],
     ['service.name', source.canonicalName],
     ['service.version', source.canonicalRevision],
     ['cloud.region', source.locality?.region ?? ''],

@@ -1,5 +1,5 @@
 /** The node agent's proxy: outbound routing, HBONE and plaintext inbound, per-pod wiring. */
-export { routeOutbound, pickEndpoint, workloadIdentity, type Route, type RoutedService, type Random } from './route.js';
+export { routeOutbound, pickEndpoint, type Route, type RoutedService, type Random } from './route.js';
 export { PodProxy, type PodListenerSet } from './pod-proxy.js';
 export { LiveInbound } from './live-inbound.js';
 export { handleOutbound } from './outbound.js';

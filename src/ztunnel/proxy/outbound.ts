@@ -22,7 +22,7 @@ import {
 import { baggageFor, forwardedFor, newTraceparent } from './hbone-headers.js';
 import { flagFor } from './flags.js';
 import { connectWithTimeout } from './upstream.js';
-import { routeOutbound, workloadIdentity, type Route } from './route.js';
+import { routeOutbound, type Route } from './route.js';
 
 const LOOPBACK = /^(127\.|::1$)/;
 
@@ -61,7 +61,7 @@ export function handleOutbound(ctx: ProxyContext, pod: LocalPod, socket: net.Soc
       protocol: route.kind === 'hbone' ? 'HBONE' : 'TCP',
     },
   );
-  connectUpstream(ctx, pod, socket, route, source === undefined ? undefined : workloadIdentity(source), result).catch(
+  connectUpstream(ctx, pod, socket, route, source?.identityUri, result).catch(
     (err: unknown) => {
       ctx.logger.debug({ err, pod: pod.name, dst: hostPort(dst.ip, dst.port) }, 'outbound connection failed');
       socket.resetAndDestroy();

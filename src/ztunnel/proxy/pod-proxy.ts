@@ -6,7 +6,6 @@
  */
 import type net from 'node:net';
 import { HboneServer } from '../hbone/index.js';
-import { workloadIdentity } from './route.js';
 import { workloadOfPod, type LocalPod, type ProxyContext } from './context.js';
 import { handleOutbound } from './outbound.js';
 import { handleInboundPlaintext } from './inbound-plaintext.js';
@@ -59,7 +58,7 @@ export class PodProxy {
     if (this.closed) return;
     const workload = workloadOfPod(this.ctx, this.pod);
     if (workload === undefined) return;
-    const identity = workloadIdentity(workload);
+    const identity = workload.identityUri;
     const material = await this.ctx.certificates.fetchMaterial(identity);
     if (this.closed) return;
     if (this.hbone === undefined || this.identity !== identity) {

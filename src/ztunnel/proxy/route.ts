@@ -14,15 +14,11 @@ import {
   LoadBalancing_HealthPolicy,
   LoadBalancing_Mode,
   LoadBalancing_Scope,
-  TunnelProtocol,
-  WorkloadStatus,
   type Service,
-  type Workload,
 } from '../../gen/istio/workload/workload_pb.js';
-import { formatSpiffeId } from '../../shared/spiffe.js';
-import { formatIp, parseIp } from '../authz/index.js';
+import { parseIp } from '../authz/index.js';
 import { HBONE_PORT } from '../hbone/index.js';
-import { serviceKey, type ServiceEndpoint, type WorkloadStore } from '../state/index.js';
+import { serviceKey, type ServiceEndpoint, type Workload, type WorkloadStore } from '../state/index.js';
 
 export interface SocketAddr {
   readonly ip: string;
@@ -61,36 +57,26 @@ export type Route =
 /** Random source for endpoint choice; tests pass a deterministic one. */
 export type Random = () => number;
 
-export function workloadIdentity(w: Workload): string {
-  return formatSpiffeId({
-    trustDomain: w.trustDomain || 'cluster.local',
-    namespace: w.namespace,
-    serviceAccount: w.serviceAccount || 'default',
-  });
-}
-
 function routedService(s: Service): RoutedService {
   return { hostname: s.hostname, name: s.name, namespace: s.namespace };
 }
 
 /** The workload's address in the family of the original destination (else its first). */
 function addressFor(w: Workload, family: 4 | 6): string | undefined {
-  const want = family === 4 ? 4 : 16;
-  const bytes = w.addresses.find((a) => a.length === want) ?? w.addresses[0];
-  return bytes === undefined ? undefined : formatIp(bytes);
+  return w.addresses.find((a) => (isIP(a) === 6) === (family === 6)) ?? w.addresses[0];
 }
 
 function toWorkload(w: Workload, port: number, family: 4 | 6, service: Service | undefined): Route | undefined {
   const ip = addressFor(w, family);
   if (ip === undefined) return undefined;
   const svc = service === undefined ? undefined : routedService(service);
-  if (w.tunnelProtocol === TunnelProtocol.HBONE) {
+  if (w.tunnel === 'hbone') {
     return {
       kind: 'hbone',
       workload: w,
       target: { ip, port },
       tunnel: { ip, port: HBONE_PORT },
-      identities: [workloadIdentity(w), ...(service?.subjectAltNames ?? [])],
+      identities: [w.identityUri, ...(service?.subjectAltNames ?? [])],
       service: svc,
     };
   }
@@ -136,7 +122,7 @@ export function pickEndpoint(
   const lb = service.loadBalancing;
   const allowUnhealthy = lb?.healthPolicy === LoadBalancing_HealthPolicy.ALLOW_ALL;
   let candidates = endpoints
-    .filter((ep) => allowUnhealthy || ep.workload.status === WorkloadStatus.HEALTHY)
+    .filter((ep) => allowUnhealthy || ep.workload.status === 'healthy')
     .map((ep) => ({ endpoint: ep, port: targetPort(service, ep, servicePort) }))
     .filter((c): c is { endpoint: ServiceEndpoint; port: number } => c.port !== undefined);
   const prefs = lb?.routingPreference ?? [];
@@ -156,7 +142,7 @@ export function pickEndpoint(
     candidates = eligible.filter((r) => r.rank === best).map((r) => r.c);
   }
   if (candidates.length === 0) return undefined;
-  const weight = (c: { endpoint: ServiceEndpoint }): number => c.endpoint.workload.capacity ?? 1;
+  const weight = (c: { endpoint: ServiceEndpoint }): number => c.endpoint.workload.capacity;
   const total = candidates.reduce((n, c) => n + weight(c), 0);
   if (total <= 0) return candidates[Math.floor(random() * candidates.length)];
   let x = random() * total;

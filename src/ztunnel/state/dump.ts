@@ -4,36 +4,30 @@
  * tooling can read it and tests can compare it.
  */
 import {
-  ApplicationTunnel_Protocol,
   LoadBalancing_HealthPolicy,
   LoadBalancing_Mode,
   LoadBalancing_Scope,
-  NetworkMode,
   Service_Visibility,
-  TunnelProtocol,
-  WorkloadStatus,
-  WorkloadType,
   IPFamilies,
   type GatewayAddress,
-  type NetworkAddress,
+  type NetworkAddress as WireNetworkAddress,
   type Port,
   type Service,
-  type Workload,
 } from '../../gen/istio/workload/workload_pb.js';
-import {
-  Action,
-  Scope,
-  type Address as AuthzAddress,
-  type Authorization,
-  type Match,
-  type StringMatch,
-} from '../../gen/istio/security/authorization_pb.js';
+import type { Address as AuthzAddress, Match, StringMatch } from '../../gen/istio/security/authorization_pb.js';
+import type { CompiledPolicy } from '../authz/index.js';
 import { ipText } from './address.js';
 import type { WorkloadStore } from './store.js';
-
-/** Istio's defaults for fields a workload leaves empty. */
-export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
-export const DEFAULT_SERVICE_ACCOUNT = 'default';
+import type {
+  Gateway,
+  HealthStatus,
+  NetworkAddress,
+  NetworkModeKind,
+  PortMapping,
+  TunnelKind,
+  Workload,
+  WorkloadKind,
+} from './workload.js';
 
 export interface StoreDump {
   readonly workloads: readonly Record<string, unknown>[];
@@ -46,9 +40,26 @@ function addressText(a: Uint8Array): string {
   return ipText(a) ?? `<${a.length} bytes>`;
 }
 
-function networkAddressText(a: NetworkAddress): string {
+function networkAddressText(a: WireNetworkAddress): string {
   const ip = `${a.network}/${addressText(a.address)}`;
   return a.length === undefined ? ip : `${ip}/${a.length}`;
+}
+
+function addressOnNetwork(a: NetworkAddress): string {
+  const ip = `${a.network}/${a.ip}`;
+  return a.length === undefined ? ip : `${ip}/${a.length}`;
+}
+
+function workloadGateway(g: Gateway | undefined): Record<string, unknown> | undefined {
+  if (g === undefined) return undefined;
+  const d = g.destination;
+  const destination =
+    d.kind === 'address'
+      ? addressOnNetwork(d.address)
+      : d.kind === 'hostname'
+        ? { namespace: d.namespace, hostname: d.hostname }
+        : null;
+  return { destination, hboneMtlsPort: g.hboneMtlsPort };
 }
 
 function gateway(g: GatewayAddress | undefined): Record<string, unknown> | undefined {
@@ -63,7 +74,7 @@ function gateway(g: GatewayAddress | undefined): Record<string, unknown> | undef
   return { destination, hboneMtlsPort: g.hboneMtlsPort };
 }
 
-function portMap(ports: readonly Port[]): Record<string, number> {
+function portMap(ports: readonly (Port | PortMapping)[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const p of [...ports].sort((a, b) => a.servicePort - b.servicePort)) out[String(p.servicePort)] = p.targetPort;
   return out;
@@ -75,52 +86,33 @@ function sortedRecord<T>(entries: Iterable<[string, T]>): Record<string, T> {
   return out;
 }
 
-const PROTOCOL: Record<TunnelProtocol, string> = {
-  [TunnelProtocol.NONE]: 'TCP',
-  [TunnelProtocol.HBONE]: 'HBONE',
-  [TunnelProtocol.LEGACY_ISTIO_MTLS]: 'LegacyIstioMtls',
+const PROTOCOL: Record<TunnelKind, string> = { none: 'TCP', hbone: 'HBONE', 'legacy-istio-mtls': 'LegacyIstioMtls' };
+const NETWORK_MODE: Record<NetworkModeKind, string> = { standard: 'Standard', 'host-network': 'HostNetwork' };
+const WORKLOAD_TYPE: Record<WorkloadKind, string> = { deployment: 'deployment', cronjob: 'cronjob', pod: 'pod', job: 'job' };
+const STATUS: Record<HealthStatus, string> = { healthy: 'Healthy', unhealthy: 'Unhealthy' };
+const SCOPE: Record<CompiledPolicy['scope'], string> = {
+  global: 'Global',
+  namespace: 'Namespace',
+  'workload-selector': 'WorkloadSelector',
 };
-const NETWORK_MODE: Record<NetworkMode, string> = {
-  [NetworkMode.STANDARD]: 'Standard',
-  [NetworkMode.HOST_NETWORK]: 'HostNetwork',
-};
-const WORKLOAD_TYPE: Record<WorkloadType, string> = {
-  [WorkloadType.DEPLOYMENT]: 'deployment',
-  [WorkloadType.CRONJOB]: 'cronjob',
-  [WorkloadType.POD]: 'pod',
-  [WorkloadType.JOB]: 'job',
-};
-const STATUS: Record<WorkloadStatus, string> = {
-  [WorkloadStatus.HEALTHY]: 'Healthy',
-  [WorkloadStatus.UNHEALTHY]: 'Unhealthy',
-};
-const SCOPE: Record<Scope, string> = {
-  [Scope.GLOBAL]: 'Global',
-  [Scope.NAMESPACE]: 'Namespace',
-  [Scope.WORKLOAD_SELECTOR]: 'WorkloadSelector',
-};
-const ACTION: Record<Action, string> = { [Action.ALLOW]: 'Allow', [Action.DENY]: 'Deny' };
-
-function enumName<E extends number>(table: Record<E, string>, v: E): string {
-  return table[v] ?? `Unknown(${v})`;
-}
+const ACTION: Record<CompiledPolicy['action'], string> = { allow: 'Allow', deny: 'Deny' };
 
 /** One workload as ztunnel's config_dump shows it. */
 export function dumpWorkload(w: Workload): Record<string, unknown> {
   return {
     uid: w.uid,
-    workloadIps: w.addresses.map(addressText),
-    waypoint: gateway(w.waypoint),
-    networkGateway: gateway(w.networkGateway),
-    protocol: enumName(PROTOCOL, w.tunnelProtocol),
-    networkMode: enumName(NETWORK_MODE, w.networkMode),
+    workloadIps: [...w.addresses],
+    waypoint: workloadGateway(w.waypoint),
+    networkGateway: workloadGateway(w.networkGateway),
+    protocol: PROTOCOL[w.tunnel],
+    networkMode: NETWORK_MODE[w.networkMode],
     name: w.name,
     namespace: w.namespace,
-    trustDomain: w.trustDomain || DEFAULT_TRUST_DOMAIN,
-    serviceAccount: w.serviceAccount || DEFAULT_SERVICE_ACCOUNT,
+    trustDomain: w.identity.trustDomain,
+    serviceAccount: w.identity.serviceAccount,
     network: w.network,
     workloadName: w.workloadName,
-    workloadType: enumName(WORKLOAD_TYPE, w.workloadType),
+    workloadType: WORKLOAD_TYPE[w.workloadType],
     canonicalName: w.canonicalName,
     canonicalRevision: w.canonicalRevision,
     hostname: w.hostname,
@@ -130,18 +122,15 @@ export function dumpWorkload(w: Workload): Record<string, unknown> {
       w.applicationTunnel === undefined
         ? undefined
         : {
-            protocol: w.applicationTunnel.protocol === ApplicationTunnel_Protocol.PROXY ? 'PROXY' : 'NONE',
+            protocol: w.applicationTunnel.protocol === 'proxy' ? 'PROXY' : 'NONE',
             port: w.applicationTunnel.port || undefined,
           },
     authorizationPolicies: [...w.authorizationPolicies],
-    status: enumName(STATUS, w.status),
+    status: STATUS[w.status],
     clusterId: w.clusterId,
-    locality:
-      w.locality === undefined
-        ? undefined
-        : { region: w.locality.region, zone: w.locality.zone, subzone: w.locality.subzone },
-    services: sortedRecord(Object.entries(w.services).map(([k, v]) => [k, portMap(v.ports)])),
-    capacity: w.capacity ?? 1,
+    locality: w.locality === undefined ? undefined : { ...w.locality },
+    services: sortedRecord(Object.entries(w.services).map(([k, ports]) => [k, portMap(ports)])),
+    capacity: w.capacity,
   };
 }
 
@@ -216,14 +205,14 @@ function dumpMatch(m: Match): Record<string, unknown> {
 }
 
 /** One policy: rules are groups (OR) of clauses (AND) of matches (OR). */
-export function dumpPolicy(p: Authorization): Record<string, unknown> {
+export function dumpPolicy(p: CompiledPolicy): Record<string, unknown> {
   return {
     name: p.name,
     namespace: p.namespace,
-    scope: enumName(SCOPE, p.scope),
-    action: enumName(ACTION, p.action),
+    scope: SCOPE[p.scope],
+    action: ACTION[p.action],
     dryRun: p.dryRun,
-    rules: p.groups.map((g) => g.rules.map((r) => r.matches.map(dumpMatch))),
+    rules: p.source.groups.map((g) => g.rules.map((r) => r.matches.map(dumpMatch))),
   };
 }
 

@@ -15,6 +15,19 @@ export {
   type ServiceEndpoint,
   type StoreListener,
 } from './store.js';
+export type {
+  Workload,
+  TunnelKind,
+  NetworkModeKind,
+  WorkloadKind,
+  HealthStatus,
+  NetworkAddress,
+  Gateway,
+  GatewayDestination,
+  ApplicationTunnel,
+  Locality,
+  PortMapping,
+} from './workload.js';
 export { dumpStore, dumpWorkload, dumpService, dumpPolicy, type StoreDump } from './dump.js';
 export { ipText, networkAddressKey, namespacedHostname } from './address.js';
 export { StateError } from './errors.js';

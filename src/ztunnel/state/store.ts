@@ -2,27 +2,25 @@
  * The node agent's view of the mesh: the Workload, Service and
  * Authorization resources istiod sends, with the indexes the data path
  * looks things up by (uid, `<network>/<ip>`, service VIP, hostname, service
- * endpoints, the workloads on this node).
+ * endpoints, the workloads on this node). Workloads arrive decoded, and
+ * policies compiled: the store's PolicySet is the one set connections are
+ * authorized against, so a policy in the store is a policy in force.
  *
  * Every xDS push is applied by one synchronous `applyDelta` call, so a
  * reader never sees half a push; listeners are told once per push what
  * changed. Writing an entry first removes every index entry of its previous
  * version, so a workload that changed IP is no longer found at the old one.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { equals } from '@bufbuild/protobuf';
-import {
-  NetworkMode,
-  ServiceSchema,
-  WorkloadSchema,
-  type Port,
-  type Service,
-  type Workload,
-} from '../../gen/istio/workload/workload_pb.js';
-import { AuthorizationSchema, type Authorization } from '../../gen/istio/security/authorization_pb.js';
+import { ServiceSchema, type Service } from '../../gen/istio/workload/workload_pb.js';
+import { AuthorizationSchema } from '../../gen/istio/security/authorization_pb.js';
 import { errorMessage } from '../../shared/errors.js';
+import { PolicySet, type CompiledPolicy } from '../authz/index.js';
 import { namespacedHostname, networkAddressKey } from './address.js';
 import { StateError } from './errors.js';
 import { dumpStore, type StoreDump } from './dump.js';
+import type { PortMapping, Workload } from './workload.js';
 
 export const ADDRESS_TYPE_URL = 'type.googleapis.com/istio.workload.Address';
 export const AUTHORIZATION_TYPE_URL = 'type.googleapis.com/istio.security.Authorization';
@@ -31,7 +29,7 @@ export const AUTHORIZATION_TYPE_URL = 'type.googleapis.com/istio.security.Author
 export type StoreResource =
   | { readonly kind: 'workload'; readonly workload: Workload }
   | { readonly kind: 'service'; readonly service: Service }
-  | { readonly kind: 'policy'; readonly policy: Authorization };
+  | { readonly kind: 'policy'; readonly policy: CompiledPolicy };
 
 /** One push: resources to write and xDS names to remove, for one type URL. */
 export interface StoreDelta {
@@ -52,13 +50,13 @@ export interface ChangeSet<T> {
 export interface StoreChange {
   readonly workloads: ChangeSet<Workload>;
   readonly services: ChangeSet<Service>;
-  readonly policies: ChangeSet<Authorization>;
+  readonly policies: ChangeSet<CompiledPolicy>;
 }
 
 /** A workload that is an endpoint of a service, with the ports it serves it on. */
 export interface ServiceEndpoint {
   readonly workload: Workload;
-  readonly ports: readonly Port[];
+  readonly ports: readonly PortMapping[];
 }
 
 export type StoreListener = (change: StoreChange) => void;
@@ -70,7 +68,7 @@ interface MutableChangeSet<T> {
 }
 
 /** `<ns>/<name>`: an Authorization's xDS name. */
-export function policyKey(p: Authorization): string {
+export function policyKey(p: { readonly namespace: string; readonly name: string }): string {
   return `${p.namespace}/${p.name}`;
 }
 
@@ -107,12 +105,23 @@ function isHostAddress(bytes: Uint8Array, length: number | undefined): boolean {
   return length === undefined || length === bytes.length * 8;
 }
 
+/** Same content: a rewrite with it is no change (and tells no listener). */
+function samePolicy(a: CompiledPolicy, b: CompiledPolicy): boolean {
+  return equals(AuthorizationSchema, a.source, b.source);
+}
+
 export class WorkloadStore {
   /** This agent's node name: workloads whose `node` equals it are local. */
   readonly nodeName: string;
   private readonly workloads = new Map<string, Workload>();
   private readonly services = new Map<string, Service>();
-  private readonly policies = new Map<string, Authorization>();
+  /**
+   * The compiled policies, by key: the set inbound connections are
+   * authorized against. It denies everything until the first
+   * Authorization push was applied (see markPoliciesSynced), so an agent
+   * that restarts never lets through what a DENY held before.
+   */
+  readonly policies = new PolicySet({ synced: false });
   /** `<network>/<ip>` -> workload uids (several only while an address moves between workloads). */
   private readonly workloadsByAddress = new Map<string, Set<string>>();
   /** `<network>/<vip>` -> service keys. */
@@ -120,7 +129,7 @@ export class WorkloadStore {
   /** Bare hostname -> service keys in every namespace. */
   private readonly servicesByHostname = new Map<string, Set<string>>();
   /** Service key -> endpoint uid -> ports; kept for services not (yet) received, too. */
-  private readonly endpoints = new Map<string, Map<string, readonly Port[]>>();
+  private readonly endpoints = new Map<string, Map<string, readonly PortMapping[]>>();
   private readonly localWorkloads = new Set<string>();
   private readonly listeners = new Set<StoreListener>();
 
@@ -151,13 +160,12 @@ export class WorkloadStore {
     }
     const workloads: MutableChangeSet<Workload> = { added: [], updated: [], removed: [] };
     const services: MutableChangeSet<Service> = { added: [], updated: [], removed: [] };
-    const policies: MutableChangeSet<Authorization> = { added: [], updated: [], removed: [] };
+    const policies: MutableChangeSet<CompiledPolicy> = { added: [], updated: [], removed: [] };
 
     for (const name of delta.removals) {
       if (delta.typeUrl === AUTHORIZATION_TYPE_URL) {
-        const old = this.policies.get(name);
+        const old = this.policies.find(name);
         if (old === undefined) continue;
-        this.policies.delete(name);
         policies.removed.push(old);
         continue;
       }
@@ -180,7 +188,7 @@ export class WorkloadStore {
       if (r.kind === 'workload') {
         const w = r.workload;
         const old = this.workloads.get(w.uid);
-        if (old !== undefined && equals(WorkloadSchema, old, w)) continue;
+        if (old !== undefined && isDeepStrictEqual(old, w)) continue;
         if (old !== undefined) this.unindexWorkload(old);
         this.workloads.set(w.uid, w);
         this.indexWorkload(w);
@@ -196,13 +204,13 @@ export class WorkloadStore {
         (old === undefined ? services.added : services.updated).push(s);
       } else {
         const p = r.policy;
-        const key = policyKey(p);
-        const old = this.policies.get(key);
-        if (old !== undefined && equals(AuthorizationSchema, old, p)) continue;
-        this.policies.set(key, p);
+        const old = this.policies.find(p.key);
+        if (old !== undefined && samePolicy(old, p)) continue;
         (old === undefined ? policies.added : policies.updated).push(p);
       }
     }
+    // One revision step for the policies of the whole push.
+    this.policies.apply({ compiled: [...policies.added, ...policies.updated], removed: policies.removed.map((p) => p.key) });
 
     const change: StoreChange = { workloads, services, policies };
     const changed = [workloads, services, policies].some(
@@ -234,24 +242,19 @@ export class WorkloadStore {
 
   private workloadAddressKeys(w: Workload): string[] {
     // Host-network workloads share the node's IP: Istio never looks them up by address.
-    if (w.networkMode === NetworkMode.HOST_NETWORK) return [];
-    const keys: string[] = [];
-    for (const a of w.addresses) {
-      const key = networkAddressKey(w.network, a);
-      if (key !== undefined) keys.push(key);
-    }
-    return keys;
+    if (w.networkMode === 'host-network') return [];
+    return w.addresses.map((ip) => `${w.network}/${ip}`);
   }
 
   private indexWorkload(w: Workload): void {
     for (const key of this.workloadAddressKeys(w)) addTo(this.workloadsByAddress, key, w.uid);
-    for (const [svc, list] of Object.entries(w.services)) {
+    for (const [svc, ports] of Object.entries(w.services)) {
       let eps = this.endpoints.get(svc);
       if (eps === undefined) {
         eps = new Map();
         this.endpoints.set(svc, eps);
       }
-      eps.set(w.uid, list.ports);
+      eps.set(w.uid, ports);
     }
     if (w.node !== '' && w.node === this.nodeName) this.localWorkloads.add(w.uid);
   }
@@ -332,8 +335,16 @@ export class WorkloadStore {
     return out;
   }
 
-  findPolicy(key: string): Authorization | undefined {
-    return this.policies.get(key);
+  findPolicy(key: string): CompiledPolicy | undefined {
+    return this.policies.find(key);
+  }
+
+  /**
+   * The first Authorization push has been applied: from now on the policy
+   * set decides by its policies instead of denying everything.
+   */
+  markPoliciesSynced(): void {
+    this.policies.markSynced();
   }
 
   /** The workloads scheduled on this agent's node, sorted by uid. */
@@ -346,9 +357,9 @@ export class WorkloadStore {
   }
 
   /** Every workload, service and policy, sorted by key. */
-  snapshot(): { workloads: Workload[]; services: Service[]; policies: Authorization[] } {
+  snapshot(): { workloads: Workload[]; services: Service[]; policies: CompiledPolicy[] } {
     const sorted = <T>(m: Map<string, T>): T[] => [...m.keys()].sort().map((k) => m.get(k) as T);
-    return { workloads: sorted(this.workloads), services: sorted(this.services), policies: sorted(this.policies) };
+    return { workloads: sorted(this.workloads), services: sorted(this.services), policies: this.policies.all() };
   }
 
   /** The `/config_dump` section: workloads, services (with endpoints) and policies, sorted, camelCase. */

@@ -5,7 +5,6 @@ export {
   TRAFFIC_LABEL_NAMES,
   UNKNOWN,
   trafficLabels,
-  workloadIdentity,
   type ConnectionContext,
   type Reporter,
   type SecurityPolicy,

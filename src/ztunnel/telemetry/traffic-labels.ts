@@ -40,10 +40,8 @@ export interface WorkloadDescriptor {
   readonly canonicalName: string;
   readonly canonicalRevision: string;
   readonly clusterId: string;
-  /** Empty means Istio's default, `cluster.local`. */
-  readonly trustDomain: string;
-  /** Empty means Istio's default, `default`. */
-  readonly serviceAccount: string;
+  /** The identity the workload runs as (defaults already applied); undefined for a pod the store does not know. */
+  readonly identity: SpiffeId | undefined;
 }
 
 /** The Service the client meant to reach (for waypoint traffic: the original service). */
@@ -100,20 +98,9 @@ export type TrafficLabelName = (typeof TRAFFIC_LABEL_NAMES)[number];
 export type TrafficLabels = { readonly [K in TrafficLabelName]: string };
 
 export const UNKNOWN = 'unknown';
-const DEFAULT_TRUST_DOMAIN = 'cluster.local';
-const DEFAULT_SERVICE_ACCOUNT = 'default';
 
 function orUnknown(value: string | undefined): string {
   return value === undefined || value === '' ? UNKNOWN : value;
-}
-
-/** A workload's SPIFFE identity, with Istio's defaults for an empty trust domain or service account. */
-export function workloadIdentity(w: WorkloadDescriptor): SpiffeId {
-  return {
-    trustDomain: w.trustDomain === '' ? DEFAULT_TRUST_DOMAIN : w.trustDomain,
-    namespace: w.namespace,
-    serviceAccount: w.serviceAccount === '' ? DEFAULT_SERVICE_ACCOUNT : w.serviceAccount,
-  };
 }
 
 /**
@@ -124,12 +111,12 @@ export function workloadIdentity(w: WorkloadDescriptor): SpiffeId {
 function sourcePrincipal(ctx: ConnectionContext): SpiffeId | undefined {
   if (ctx.connectionSecurityPolicy !== 'mutual_tls') return undefined;
   if (ctx.reporter === 'destination') return ctx.peerIdentity;
-  return ctx.source === undefined ? undefined : workloadIdentity(ctx.source);
+  return ctx.source?.identity;
 }
 
 /** The destination workload's identity, or the verified server certificate when the workload is unknown. */
 function destinationPrincipal(ctx: ConnectionContext): SpiffeId | undefined {
-  if (ctx.destination !== undefined) return workloadIdentity(ctx.destination);
+  if (ctx.destination?.identity !== undefined) return ctx.destination.identity;
   return ctx.reporter === 'source' && ctx.connectionSecurityPolicy === 'mutual_tls'
     ? ctx.peerIdentity
     : undefined;

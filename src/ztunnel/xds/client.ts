@@ -22,7 +22,7 @@ import {
   type DeltaDiscoveryResponse,
 } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
 import type { Node } from '../../gen/envoy/config/core/v3/base_pb.js';
-import { ADDRESS_TYPE_URL, type StoreDelta, type WorkloadStore } from '../state/index.js';
+import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, type StoreDelta, type WorkloadStore } from '../state/index.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { decodeResources, nackMessage, WATCHED_TYPE_URLS } from './decode.js';
 import { XdsClientError } from './errors.js';
@@ -417,6 +417,8 @@ export class XdsClient {
   private markSynced(state: TypeState): void {
     if (state.synced) return;
     state.synced = true;
+    // The policies of the first push are in the store: the set may now decide by them.
+    if (state.typeUrl === AUTHORIZATION_TYPE_URL) this.store.markPoliciesSynced();
     if (!this.isSynced()) return;
     this.log.info({ ...this.store.size }, 'xds initial sync complete');
     const waiters = this.syncWaiters;

@@ -7,3 +7,9 @@ import { AmbitError } from '../../shared/errors.js';
  * - XDS_CLIENT_SYNC_TIMEOUT: the first response of every type did not arrive in time
  */
 export class XdsClientError extends AmbitError {}
+
+/**
+ * One xDS resource the agent cannot use (the NACK names it with this message). Codes:
+ * - XDS_RESOURCE_INVALID: malformed, an unknown enum value, or a policy that does not compile
+ */
+export class XdsResourceError extends AmbitError {}

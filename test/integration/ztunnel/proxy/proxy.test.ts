@@ -18,6 +18,7 @@ import {
 import { AuthorizationSchema, Action, Scope } from '../../../../src/gen/istio/security/authorization_pb.js';
 import { WorkloadStore, ADDRESS_TYPE_URL } from '../../../../src/ztunnel/state/index.js';
 import { PolicySet } from '../../../../src/ztunnel/authz/index.js';
+import { decodeWorkload } from '../../../../src/ztunnel/xds/index.js';
 import { HbonePool } from '../../../../src/ztunnel/hbone/index.js';
 import { TrafficMetrics, LiveConnections } from '../../../../src/ztunnel/telemetry/index.js';
 import { PodProxy, LiveInbound, type LocalPod, type PodSockets, type ProxyContext } from '../../../../src/ztunnel/proxy/index.js';
@@ -163,19 +164,19 @@ describe('ztunnel/proxy: outbound, HBONE inbound and plaintext inbound over real
       upserts: [
         {
           kind: 'workload',
-          workload: create(WorkloadSchema, {
+          workload: decodeWorkload(create(WorkloadSchema, {
             uid: 'Kubernetes//Pod/demo/frontend-1', name: 'frontend-1', namespace: 'demo', addresses: [ipBytes(FRONTEND_IP)],
             tunnelProtocol: TunnelProtocol.HBONE, serviceAccount: 'frontend', node: 'node-1', canonicalName: 'frontend', canonicalRevision: 'v1', workloadName: 'frontend', clusterId: 'Kubernetes',
-          }),
+          })),
         },
         {
           kind: 'workload',
-          workload: create(WorkloadSchema, {
+          workload: decodeWorkload(create(WorkloadSchema, {
             uid: 'Kubernetes//Pod/demo/backend-1', name: 'backend-1', namespace: 'demo', addresses: [ipBytes(BACKEND_IP)],
             tunnelProtocol: TunnelProtocol.HBONE, serviceAccount: 'backend', node: 'node-1', canonicalName: 'backend', canonicalRevision: 'v1', workloadName: 'backend', clusterId: 'Kubernetes',
             authorizationPolicies: ['demo/backend-policy'],
             services: { 'demo/backend.demo.svc.cluster.local': { ports: [{ servicePort: 80, targetPort: appPort }] } },
-          }),
+          })),
         },
         {
           kind: 'service',

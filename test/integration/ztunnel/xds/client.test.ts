@@ -5,6 +5,8 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { Registry, type Counter } from 'prom-client';
 import { AnySchema } from '@bufbuild/protobuf/wkt';
 import { AddressSchema, WorkloadSchema, type Workload } from '../../../../src/gen/istio/workload/workload_pb.js';
+import { Action, AuthorizationSchema, Scope } from '../../../../src/gen/istio/security/authorization_pb.js';
+import { prepareConnection } from '../../../../src/ztunnel/authz/index.js';
 import { ResourceSchema } from '../../../../src/gen/envoy/service/discovery/v3/discovery_pb.js';
 import { XdsServer, listenXds, type XdsListeners } from '../../../../src/istiod/xds/index.js';
 import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, WorkloadStore, type StoreChange } from '../../../../src/ztunnel/state/index.js';
@@ -315,7 +317,7 @@ describe('XdsClient', () => {
       // A good resource turned bad keeps its last good version; fixing a bad one ACKs again.
       source.set(ADDRESS_TYPE_URL, uid('keep'), addressBytes(workload('keep', new Uint8Array(3))));
       await eventually(() => client.status().types[0]!.nacks === 2, 3000, 'second NACK');
-      assert.deepEqual([...store.findWorkload(uid('keep'))!.addresses[0]!], [10, 0, 0, 2]);
+      assert.deepEqual(store.findWorkload(uid('keep'))!.addresses, ['10.0.0.2']);
       assert.equal(client.heldVersions(ADDRESS_TYPE_URL)[uid('keep')], undefined);
       source.batch(() => {
         source.set(ADDRESS_TYPE_URL, uid('keep'), addressBytes(workload('keep', ip('10.0.0.22'))));
@@ -327,10 +329,45 @@ describe('XdsClient', () => {
       assert.deepEqual(client.status().types[0]!.rejected, []);
       assert.deepEqual(Object.keys(client.heldVersions(ADDRESS_TYPE_URL)).sort(), [uid('good'), uid('keep')]);
     });
+
+    it('NACKs a policy it cannot compile by name, keeps its last good version and enforces the rest of the push, a DENY included', async () => {
+      const policy = (name: string, action: Action): Uint8Array =>
+        toBinary(AuthorizationSchema, create(AuthorizationSchema, { name, namespace: 'demo', scope: Scope.NAMESPACE, action, groups: [{ rules: [] }] }));
+      source.set(AUTHORIZATION_TYPE_URL, 'demo/later-bad', policy('later-bad', Action.ALLOW));
+      const store = new WorkloadStore('node-1');
+      const client = newClient({ address: `127.0.0.1:${listeners.plaintextPort}`, store, registry: new Registry() });
+      const conn = prepareConnection({ sourceIp: '10.0.0.7', destinationIp: '10.0.0.1', destinationPort: 80 });
+      const demo = { namespace: 'demo', authorizationPolicies: [] };
+      assert.equal(store.policies.check(demo, conn).reason, 'policies-not-synced', 'nothing is let through before the first push');
+      client.start();
+      await client.waitForInitialSync(5000);
+      assert.equal(store.policies.check(demo, conn).policy, 'demo/later-bad');
+
+      // One push: a valid DENY, and an update of the ALLOW that the agent cannot compile.
+      source.batch(() => {
+        source.set(AUTHORIZATION_TYPE_URL, 'demo/deny-all', policy('deny-all', Action.DENY));
+        source.set(AUTHORIZATION_TYPE_URL, 'demo/later-bad', policy('later-bad', 7 as Action));
+      });
+      await eventually(() => client.status().types[1]!.nacks === 1, 3000, 'the push was NACKed');
+      const authz = client.status().types[1]!;
+      assert.deepEqual(authz.rejected, ['demo/later-bad']);
+      assert.equal(authz.lastNack, 'demo/later-bad: cannot compile: authorization demo/later-bad: unknown action 7');
+      await eventually(() => fx_lastNack(server, AUTHORIZATION_TYPE_URL) !== undefined, 3000, 'istiod saw the NACK');
+      assert.equal(fx_lastNack(server, AUTHORIZATION_TYPE_URL), authz.lastNack);
+      const decision = store.policies.check(demo, conn);
+      assert.deepEqual([decision.kind, decision.policy], ['deny', 'demo/deny-all'], 'the DENY of the NACKed push is enforced');
+      assert.equal(store.policies.find('demo/later-bad')?.action, 'allow', 'the last good version stays');
+      assert.deepEqual(store.snapshot().policies.map((p) => p.key), ['demo/deny-all', 'demo/later-bad']);
+      source.batch(() => {
+        source.delete(AUTHORIZATION_TYPE_URL, 'demo/deny-all');
+        source.delete(AUTHORIZATION_TYPE_URL, 'demo/later-bad');
+      });
+      await eventually(() => store.size.policies === 0, 3000, 'policies removed');
+    });
   });
 });
 
-function fx_lastNack(server: XdsServer): string | undefined {
-  return server.syncStatus()[0]?.types.find((t) => t.typeUrl === ADDRESS_TYPE_URL)?.lastNack;
+function fx_lastNack(server: XdsServer, typeUrl = ADDRESS_TYPE_URL): string | undefined {
+  return server.syncStatus()[0]?.types.find((t) => t.typeUrl === typeUrl)?.lastNack;
 }
 

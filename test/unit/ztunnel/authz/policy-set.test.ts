@@ -134,4 +134,16 @@ describe('ztunnel/authz PolicySet', () => {
     s.remove('demo/allow-nothing');
     assert.deepEqual(s.recheck([a, b, c]), []);
   });
+
+  it('denies every connection until it is synced, then decides by its policies', () => {
+    const s = new PolicySet({ synced: false });
+    s.upsert(authz('demo', 'allow-all', Scope.NAMESPACE));
+    const w = { namespace: 'demo', authorizationPolicies: [] };
+    assert.deepEqual(s.check(w, CONN), { kind: 'deny', reason: 'policies-not-synced' });
+    assert.deepEqual(s.recheck([{ workload: w, connection: CONN }]).map((d) => d.decision.reason), ['policies-not-synced']);
+    const before = s.revision;
+    s.markSynced();
+    assert.ok(s.revision > before, 'syncing is a change live connections are re-checked for');
+    assert.equal(s.check(w, CONN).reason, 'allowed-by-policy');
+  });
 });

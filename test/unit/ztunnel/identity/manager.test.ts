@@ -7,7 +7,6 @@ import {
   type CaClient,
   type CertificateRequest,
   type Scheduler,
-  workloadIdentity,
 } from '../../../../src/ztunnel/identity/index.js';
 import { createTestPki, type TestPki } from '../../../support/ca.js';
 
@@ -150,6 +149,24 @@ describe('CertificateManager', () => {
     assert.deepEqual(clock.pending(), [1_710_000]);
   });
 
+  it('announces every certificate it issues for a held identity, the renewal included, after it is the one served', async () => {
+    const seen: string[] = [];
+    manager.onIssued((c) => {
+      assert.equal(manager.findCertificate(c.identity), c, 'listeners see the new certificate in force');
+      seen.push(c.serialHex);
+    });
+    manager.onIssued(() => {
+      throw new Error('a failing listener does not stop the others');
+    });
+    manager.retain(FRONTEND);
+    await until(() => seen.length === 1, 'first announced');
+    clock.fireNext();
+    await until(() => seen.length === 2, 'renewal announced');
+    assert.notEqual(seen[0], seen[1]);
+    await manager.fetchCertificate(BACKEND);
+    assert.equal(seen.length, 2, 'a one-off fetch for an identity nobody holds is not announced');
+  });
+
   it('retries with exponential backoff capped at 150 s, keeping the unexpired certificate meanwhile', async () => {
     manager.retain(FRONTEND);
     await until(() => manager.findCertificate(FRONTEND) !== undefined, 'certificate');
@@ -232,16 +249,4 @@ describe('CertificateManager', () => {
     assert.equal(clock.timers.size, 0);
     await assert.rejects(manager.fetchCertificate(FRONTEND), (e: { code?: string }) => e.code === 'IDENTITY_CLOSED');
   });
-});
-
-describe('workloadIdentity', () => {
-  const cases = [
-    { w: { trustDomain: 'example.org', namespace: 'demo', serviceAccount: 'web' }, want: 'spiffe://example.org/ns/demo/sa/web' },
-    { w: { trustDomain: '', namespace: 'demo', serviceAccount: '' }, want: 'spiffe://cluster.local/ns/demo/sa/default' },
-  ];
-  for (const c of cases) {
-    it(`names ${JSON.stringify(c.w)} ${c.want}`, () => {
-      assert.equal(workloadIdentity(c.w), c.want);
-    });
-  }
 });

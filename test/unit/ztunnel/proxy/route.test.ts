@@ -9,16 +9,16 @@ import {
   WorkloadSchema,
   WorkloadStatus,
   type Service,
-  type Workload,
 } from '../../../../src/gen/istio/workload/workload_pb.js';
-import { WorkloadStore, ADDRESS_TYPE_URL } from '../../../../src/ztunnel/state/index.js';
-import { pickEndpoint, routeOutbound, workloadIdentity } from '../../../../src/ztunnel/proxy/route.js';
+import { WorkloadStore, ADDRESS_TYPE_URL, type Workload } from '../../../../src/ztunnel/state/index.js';
+import { decodeWorkload } from '../../../../src/ztunnel/xds/index.js';
+import { pickEndpoint, routeOutbound } from '../../../../src/ztunnel/proxy/route.js';
 
 const ip = (s: string): Uint8Array => Uint8Array.from(s.split('.').map(Number));
 const SVC = 'demo/backend.demo.svc.cluster.local';
 
 function workload(name: string, addr: string, extra: MessageInitShape<typeof WorkloadSchema> = {}): Workload {
-  return create(WorkloadSchema, {
+  return decodeWorkload(create(WorkloadSchema, {
     uid: `Kubernetes//Pod/demo/${name}`,
     name,
     namespace: 'demo',
@@ -27,7 +27,7 @@ function workload(name: string, addr: string, extra: MessageInitShape<typeof Wor
     serviceAccount: name.split('-')[0],
     node: 'node-2',
     ...extra,
-  });
+  }));
 }
 
 function backendService(extra: MessageInitShape<typeof ServiceSchema> = {}): Service {
@@ -170,8 +170,9 @@ describe('ztunnel/proxy/route: outbound routing decisions', () => {
     assert.equal(pickEndpoint(svc, eps, 80, frontend, () => 0.8)?.endpoint.workload.name, 'backend-2');
   });
 
-  it('names identities with the defaults istiod leaves empty', () => {
-    const w = create(WorkloadSchema, { namespace: 'demo' });
-    assert.equal(workloadIdentity(w), 'spiffe://cluster.local/ns/demo/sa/default');
+  it('expects the identity the decoder gave the workload, with the defaults istiod leaves empty', () => {
+    const w = workload('anon-1', '10.244.2.30', { serviceAccount: '', trustDomain: '' });
+    const r = routeOutbound(storeWith([w], []), frontend, { ip: '10.244.2.30', port: 80 });
+    assert.deepEqual(r.kind === 'hbone' ? r.identities : [], ['spiffe://cluster.local/ns/demo/sa/default']);
   });
 });

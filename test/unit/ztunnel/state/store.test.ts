@@ -6,16 +6,18 @@ import {
   TunnelProtocol,
   WorkloadSchema,
   type Service,
-  type Workload,
 } from '../../../../src/gen/istio/workload/workload_pb.js';
-import { Action, AuthorizationSchema, Scope, type Authorization } from '../../../../src/gen/istio/security/authorization_pb.js';
+import { Action, AuthorizationSchema, Scope } from '../../../../src/gen/istio/security/authorization_pb.js';
+import type { CompiledPolicy } from '../../../../src/ztunnel/authz/index.js';
 import {
   ADDRESS_TYPE_URL,
   AUTHORIZATION_TYPE_URL,
   WorkloadStore,
   ipText,
   type StoreChange,
+  type Workload,
 } from '../../../../src/ztunnel/state/index.js';
+import { decodePolicy, decodeWorkload } from '../../../../src/ztunnel/xds/index.js';
 
 const NODE = 'node-1';
 
@@ -37,7 +39,7 @@ function ip(text: string): Uint8Array {
 }
 
 function workload(name: string, o: { ips?: string[]; node?: string; services?: Record<string, [number, number][]>; network?: string; hostNetwork?: boolean } = {}): Workload {
-  return create(WorkloadSchema, {
+  return decodeWorkload(create(WorkloadSchema, {
     uid: `Kubernetes//Pod/demo/${name}`,
     name,
     namespace: 'demo',
@@ -53,7 +55,7 @@ function workload(name: string, o: { ips?: string[]; node?: string; services?: R
         { ports: ports.map(([servicePort, targetPort]) => ({ servicePort, targetPort })) },
       ]),
     ),
-  });
+  }));
 }
 
 function service(name: string, vips: string[], ns = 'demo'): Service {
@@ -66,8 +68,8 @@ function service(name: string, vips: string[], ns = 'demo'): Service {
   });
 }
 
-function policy(name: string, ns = 'demo'): Authorization {
-  return create(AuthorizationSchema, { name, namespace: ns, scope: Scope.NAMESPACE, action: Action.ALLOW });
+function policy(name: string, ns = 'demo'): CompiledPolicy {
+  return decodePolicy(create(AuthorizationSchema, { name, namespace: ns, scope: Scope.NAMESPACE, action: Action.ALLOW }));
 }
 
 function putWorkloads(store: WorkloadStore, ...ws: Workload[]): StoreChange {

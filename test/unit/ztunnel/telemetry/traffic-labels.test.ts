@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { create } from '@bufbuild/protobuf';
 import { ServiceSchema, WorkloadSchema } from '../../../../src/gen/istio/workload/workload_pb.js';
+import { decodeWorkload } from '../../../../src/ztunnel/xds/index.js';
 import {
   ResponseFlag,
   TRAFFIC_LABEL_NAMES,
   trafficLabels,
-  workloadIdentity,
   type ConnectionContext,
   type WorkloadDescriptor,
 } from '../../../../src/ztunnel/telemetry/index.js';
@@ -17,8 +17,7 @@ const client: WorkloadDescriptor = {
   canonicalName: 'sleep',
   canonicalRevision: 'v1',
   clusterId: 'Kubernetes',
-  trustDomain: 'cluster.local',
-  serviceAccount: 'sleep',
+  identity: { trustDomain: 'cluster.local', namespace: 'apps', serviceAccount: 'sleep' },
 };
 
 const server: WorkloadDescriptor = {
@@ -28,8 +27,7 @@ const server: WorkloadDescriptor = {
   canonicalName: 'httpbin',
   canonicalRevision: 'v2',
   clusterId: 'Kubernetes',
-  trustDomain: 'example.org',
-  serviceAccount: 'httpbin',
+  identity: { trustDomain: 'example.org', namespace: 'web', serviceAccount: 'httpbin' },
 };
 
 const service = { hostname: 'httpbin.web.svc.cluster.local', name: 'httpbin', namespace: 'web' };
@@ -205,16 +203,14 @@ describe('traffic labels', () => {
     });
   }
 
-  it("uses Istio's defaults for an empty trust domain and service account", () => {
-    assert.deepEqual(workloadIdentity({ ...server, trustDomain: '', serviceAccount: '' }), {
-      trustDomain: 'cluster.local',
-      namespace: 'web',
-      serviceAccount: 'default',
-    });
+  it('names no destination principal for a pod whose identity is unknown', () => {
+    const labels = trafficLabels({ reporter: 'destination', destination: { ...server, identity: undefined }, connectionSecurityPolicy: 'unknown' });
+    assert.equal(labels.destination_principal, 'unknown');
   });
 
-  it("takes the store's Workload and Service messages as descriptors unchanged", () => {
-    const w = create(WorkloadSchema, {
+  it("takes the store's Workload and the Service message as descriptors unchanged", () => {
+    const w = decodeWorkload(create(WorkloadSchema, {
+      uid: 'Kubernetes//Pod/web/echo-0',
       name: 'echo-0',
       namespace: 'web',
       workloadName: 'echo',
@@ -222,7 +218,7 @@ describe('traffic labels', () => {
       canonicalRevision: 'v2',
       clusterId: 'Kubernetes',
       serviceAccount: 'echo',
-    });
+    }));
     const svc = create(ServiceSchema, {
       name: 'echo',
       namespace: 'web',

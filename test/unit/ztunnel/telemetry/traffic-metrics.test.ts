@@ -29,8 +29,7 @@ const client: WorkloadDescriptor = {
   canonicalName: 'sleep',
   canonicalRevision: 'v1',
   clusterId: 'Kubernetes',
-  trustDomain: 'cluster.local',
-  serviceAccount: 'sleep',
+  identity: { trustDomain: 'cluster.local', namespace: 'apps', serviceAccount: 'sleep' },
 };
 const server: WorkloadDescriptor = {
   ...client,
@@ -38,7 +37,7 @@ const server: WorkloadDescriptor = {
   namespace: 'web',
   workloadName: 'echo',
   canonicalName: 'echo',
-  serviceAccount: 'echo',
+  identity: { trustDomain: 'cluster.local', namespace: 'web', serviceAccount: 'echo' },
 };
 
 const outbound: ConnectionContext = {

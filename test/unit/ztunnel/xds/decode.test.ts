@@ -2,10 +2,19 @@ import assert from 'node:assert/strict';
 import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import { AnySchema } from '@bufbuild/protobuf/wkt';
 import { ResourceSchema, type Resource } from '../../../../src/gen/envoy/service/discovery/v3/discovery_pb.js';
-import { AddressSchema, ServiceSchema, WorkloadSchema } from '../../../../src/gen/istio/workload/workload_pb.js';
-import { AuthorizationSchema } from '../../../../src/gen/istio/security/authorization_pb.js';
+import {
+  AddressSchema,
+  NetworkMode,
+  ServiceSchema,
+  TunnelProtocol,
+  WorkloadSchema,
+  WorkloadStatus,
+  WorkloadType,
+} from '../../../../src/gen/istio/workload/workload_pb.js';
+import { Action, AuthorizationSchema, Scope } from '../../../../src/gen/istio/security/authorization_pb.js';
+import { prepareConnection } from '../../../../src/ztunnel/authz/index.js';
 import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '../../../../src/ztunnel/state/index.js';
-import { decodeResources, nackMessage } from '../../../../src/ztunnel/xds/index.js';
+import { decodeResources, decodeWorkload, nackMessage } from '../../../../src/ztunnel/xds/index.js';
 import { agentNode, agentNodeId } from '../../../../src/ztunnel/xds/index.js';
 
 function res(name: string, typeUrl: string, value: Uint8Array, version = 'v1'): Resource {
@@ -73,6 +82,23 @@ describe('decodeResources', () => {
     assert.deepEqual(out.rejected, [{ name: 'ns/q', reason: 'groups[0].rules[0].matches[0].sourceIps[0].length 33 is longer than the address' }]);
   });
 
+  it('compiles policies while decoding: one it cannot compile is rejected by name, a valid DENY beside it applies', () => {
+    const deny = res('ns/deny', AUTHORIZATION_TYPE_URL, authz({ name: 'deny', namespace: 'ns', scope: Scope.NAMESPACE, action: Action.DENY, groups: [{ rules: [] }] }));
+    const badAction = res('ns/odd', AUTHORIZATION_TYPE_URL, authz({ name: 'odd', namespace: 'ns', action: 7 as Action }));
+    const badScope = res('ns/far', AUTHORIZATION_TYPE_URL, authz({ name: 'far', namespace: 'ns', scope: 9 as Scope }));
+    const out = decodeResources(AUTHORIZATION_TYPE_URL, [badAction, deny, badScope]);
+    assert.deepEqual(out.rejected, [
+      { name: 'ns/odd', reason: 'cannot compile: authorization ns/odd: unknown action 7' },
+      { name: 'ns/far', reason: 'cannot compile: authorization ns/far: unknown scope 9' },
+    ]);
+    const accepted = out.accepted[0]?.resource;
+    assert.equal(accepted?.kind, 'policy');
+    if (accepted?.kind !== 'policy') return;
+    // What the store receives is already the matcher.
+    const conn = prepareConnection({ sourceIp: '10.0.0.1', destinationIp: '10.0.0.2', destinationPort: 80 });
+    assert.deepEqual([accepted.policy.key, accepted.policy.action, accepted.policy.matchingGroup(conn)], ['ns/deny', 'deny', 0]);
+  });
+
   it('keeps the last occurrence of a name sent twice', () => {
     const out = decodeResources(ADDRESS_TYPE_URL, [
       res('n', ADDRESS_TYPE_URL, wl({ uid: 'n', addresses: [new Uint8Array(5)] })),
@@ -93,4 +119,51 @@ describe('agentNode', () => {
     assert.equal(agentNodeId(a), 'ztunnel~10.0.0.7~ztunnel-x.istio-system~istio-system.svc.cluster.local');
     assert.deepEqual(agentNode(a).metadata, { EXTRA: 'y', NODE_NAME: 'n1', NAME: 'ztunnel-x', NAMESPACE: 'istio-system', INSTANCE_IPS: '10.0.0.7' });
   });
+});
+
+describe('decodeWorkload', () => {
+  it("applies Istio's defaults once: an empty trust domain is cluster.local, an empty service account default", () => {
+    const w = decodeWorkload(create(WorkloadSchema, { uid: 'c//Pod/demo/a', namespace: 'demo' }));
+    assert.deepEqual(w.identity, { trustDomain: 'cluster.local', namespace: 'demo', serviceAccount: 'default' });
+    assert.equal(w.identityUri, 'spiffe://cluster.local/ns/demo/sa/default');
+    assert.equal(w.capacity, 1);
+  });
+
+  it('keeps a named identity, canonical address text and the enums as names', () => {
+    const v6 = new Uint8Array(16);
+    v6[0] = 0xfd;
+    v6[15] = 1;
+    const w = decodeWorkload(create(WorkloadSchema, {
+      uid: 'c//Pod/demo/a',
+      namespace: 'demo',
+      trustDomain: 'example.org',
+      serviceAccount: 'web',
+      addresses: [V4, v6],
+      tunnelProtocol: TunnelProtocol.HBONE,
+      networkMode: NetworkMode.HOST_NETWORK,
+      workloadType: WorkloadType.JOB,
+      status: WorkloadStatus.UNHEALTHY,
+      capacity: 3,
+      services: { 'demo/web.demo.svc': { ports: [{ servicePort: 80, targetPort: 8080 }] } },
+    }));
+    assert.equal(w.identityUri, 'spiffe://example.org/ns/demo/sa/web');
+    assert.deepEqual(w.addresses, ['10.0.0.1', 'fd00::1']);
+    assert.deepEqual([w.tunnel, w.networkMode, w.workloadType, w.status, w.capacity], ['hbone', 'host-network', 'job', 'unhealthy', 3]);
+    assert.deepEqual(w.services, { 'demo/web.demo.svc': [{ servicePort: 80, targetPort: 8080 }] });
+  });
+
+  const unknown = [
+    { field: 'tunnelProtocol', init: { tunnelProtocol: 9 as TunnelProtocol } },
+    { field: 'networkMode', init: { networkMode: 9 as NetworkMode } },
+    { field: 'workloadType', init: { workloadType: 9 as WorkloadType } },
+    { field: 'status', init: { status: 9 as WorkloadStatus } },
+  ];
+  for (const c of unknown) {
+    it(`rejects an unknown ${c.field} with XDS_RESOURCE_INVALID naming it`, () => {
+      assert.throws(
+        () => decodeWorkload(create(WorkloadSchema, { uid: 'c//Pod/demo/a', ...c.init })),
+        (e: { code?: string; message?: string }) => e.code === 'XDS_RESOURCE_INVALID' && e.message === `${c.field} 9 is not a known value`,
+      );
+    });
+  }
 });
