@@ -196,9 +196,10 @@ export async function startAgent(config: ZtunnelConfig, logger: Logger): Promise
       }
     });
     // A renewed certificate reaches every listener serving its identity before the old one expires.
-    pushRenewals(certificates, () => proxies.values(), (err, proxy) =>
+    const stopRenewals = pushRenewals(certificates, () => proxies.values(), (err, proxy) =>
       log.warn({ err, pod: `${proxy.pod.namespace}/${proxy.pod.name}` }, 'pod proxy kept its old certificate'),
     );
+    cleanups.push(stopRenewals);
     xds.start();
     xds.waitForInitialSync().then(
       () => {
