@@ -4,6 +4,13 @@
  * INSTANCE_IP as the DaemonSet sets them). Defaults are named constants.
  */
 import { AmbitError } from '../shared/errors.js';
+import {
+  DEFAULT_HBONE_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_HBONE_MAX_CONNECTIONS,
+  DEFAULT_HBONE_MAX_STREAMS_PER_CONNECTION,
+  HBONE_SERVER_MAX_HEADER_LIST_BYTES,
+} from './hbone/index.js';
+import { DEFAULT_MAX_PENDING_HBONE_ACCEPTS } from './proxy/index.js';
 
 export const DEFAULT_XDS_ADDRESS = 'istiod.istio-system.svc:15012';
 export const DEFAULT_ENROLL_SOCKET = '/var/run/ambit/ztunnel.sock';
@@ -18,6 +25,8 @@ export const DEFAULT_CLUSTER_ID = 'Kubernetes';
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_ROOT_CERT_FILE = '/var/run/secrets/istio/root-cert.pem';
 export const DEFAULT_TOKEN_FILE = '/var/run/secrets/tokens/istio-token';
+export { DEFAULT_HBONE_HANDSHAKE_TIMEOUT_MS, DEFAULT_HBONE_MAX_CONNECTIONS, DEFAULT_HBONE_MAX_STREAMS_PER_CONNECTION, DEFAULT_MAX_PENDING_HBONE_ACCEPTS };
+export const DEFAULT_HBONE_MAX_HEADER_LIST_BYTES = HBONE_SERVER_MAX_HEADER_LIST_BYTES;
 
 export interface HostPort {
   readonly host: string;
@@ -50,6 +59,21 @@ export interface ZtunnelConfig {
   readonly statsAddr: HostPort;
   readonly readinessAddr: HostPort;
   readonly connectTimeoutMs: number;
+  /** Limits of each pod's HBONE listener (15008). */
+  readonly hboneLimits: HboneListenerLimits;
+}
+
+export interface HboneListenerLimits {
+  /** TLS handshake deadline; also how long a connection waits for the pod's certificate. */
+  readonly handshakeTimeoutMs: number;
+  /** Concurrent connections per pod. */
+  readonly maxConnections: number;
+  /** Concurrent CONNECT streams per connection. */
+  readonly maxStreamsPerConnection: number;
+  /** Connections held while the pod's certificate is not ready. */
+  readonly maxPendingAccepts: number;
+  /** SETTINGS_MAX_HEADER_LIST_SIZE. */
+  readonly maxHeaderListBytes: number;
 }
 
 export class ZtunnelConfigError extends AmbitError {}
@@ -75,4 +99,13 @@ export function requireNonEmpty(flag: string, value: string | undefined): string
     throw new ZtunnelConfigError('ZTUNNEL_BAD_FLAG', `${flag} is required`);
   }
   return value.trim();
+}
+
+/** A whole number in `min..max`, for count and millisecond flags. */
+export function parseIntFlag(flag: string, value: string, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+  const n = /^\d+$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ZtunnelConfigError('ZTUNNEL_BAD_FLAG', `${flag} "${value}": not a whole number in ${min}..${max}`);
+  }
+  return n;
 }
