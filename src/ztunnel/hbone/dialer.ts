@@ -5,7 +5,8 @@
  * HTTP/2 handshake (the peer's SETTINGS). One deadline covers the three
  * steps; whatever was opened when it passes is destroyed.
  */
-import http2, { type ClientHttp2Session } from 'node:http2';
+import http2, { type ClientHttp2Session, type Http2Session } from 'node:http2';
+import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import tls, { type PeerCertificate, type TLSSocket } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
@@ -83,6 +84,7 @@ export function dialHbone(req: DialRequest): Promise<ClientHttp2Session> {
         },
       });
       opened.session = session;
+      endsSessionOnFin(session, tlsSocket, dst);
       await peerSettings(session, tlsSocket, dst).catch((err: unknown) => {
         session.destroy();
         throw err;
@@ -94,6 +96,18 @@ export function dialHbone(req: DialRequest): Promise<ClientHttp2Session> {
       return session;
     },
   );
+}
+
+/**
+ * HTTP/2 has no half-closed connection: the peer's FIN (its process died,
+ * its kernel closed the socket) ends the session at once, so its streams
+ * are reset now instead of when the next PING times out. Sockets made with
+ * `allowHalfOpen` (the agent's in-netns sockets) would otherwise keep it.
+ */
+export function endsSessionOnFin(session: Http2Session, socket: Duplex, where: string): void {
+  socket.once('end', () => {
+    if (!session.destroyed) session.destroy(new HboneError('HBONE_SESSION_DEAD', `${where}: the peer closed the connection`));
+  });
 }
 
 function handshake(socket: Socket, req: DialRequest, dst: string): Promise<TLSSocket> {
@@ -138,8 +152,10 @@ function handshake(socket: Socket, req: DialRequest, dst: string): Promise<TLSSo
 /** Resolves on the peer's first SETTINGS; a close or alert before them is a refusal. */
 function peerSettings(session: ClientHttp2Session, tlsSocket: TLSSocket, dst: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const fail = (err: Error | undefined): void => {
+    const fail = (failure: Error | undefined): void => {
       cleanup();
+      // The peer closing before its SETTINGS is the same refusal as a plain close.
+      const err = failure instanceof HboneError && failure.code === 'HBONE_SESSION_DEAD' ? undefined : failure;
       reject(
         new HboneError(
           // With TLS 1.3 the server judges our certificate after our handshake

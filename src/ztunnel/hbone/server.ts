@@ -26,6 +26,7 @@ import { errorMessage } from '../../shared/errors.js';
 import { NO_GUARDS, type ProxyGuards } from '../telemetry/index.js';
 import { parseAuthority, type SocketAddr } from './authority.js';
 import { HboneError } from './errors.js';
+import { endsSessionOnFin } from './dialer.js';
 import { SessionKeepalive, type KeepaliveOptions } from './keepalive.js';
 import { peerSpiffeId } from './peer-identity.js';
 import {
@@ -293,6 +294,7 @@ export class HboneServer {
       this.options.keepalive,
     );
     this.sessions.set(session, { identity, keepalive, streams: 0 });
+    endsSessionOnFin(session, socket, `hbone session from ${socket.remoteAddress ?? 'a closed socket'}`);
     session.once('close', () => {
       keepalive.stop();
       this.sessions.delete(session);

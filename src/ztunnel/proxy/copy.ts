@@ -59,8 +59,19 @@ export function splice(downstream: Duplex, upstream: Duplex, onBytes: OnBytes | 
   upstream.on('error', fail);
   whenClosed(downstream, () => sideClosed(downstream));
   whenClosed(upstream, () => sideClosed(upstream));
-  downstream.pipe(upstream);
-  upstream.pipe(downstream);
+  // Half-close is passed on one turn of the event loop late: a stream of an
+  // HTTP/2 session that died reports 'end' just before its abnormal 'close',
+  // and passing that end on would turn a broken tunnel into a clean FIN
+  // (and a pending shutdown makes the socket's RST impossible: EINVAL).
+  const passEnd = (to: Duplex) => (): void => {
+    setImmediate(() => {
+      if (failure === undefined && !to.destroyed) to.end();
+    });
+  };
+  downstream.once('end', passEnd(upstream));
+  upstream.once('end', passEnd(downstream));
+  downstream.pipe(upstream, { end: false });
+  upstream.pipe(downstream, { end: false });
 }
 
 /**
