@@ -24,7 +24,7 @@ import { CertificateManager, GrpcCaClient, pushRenewals } from './identity/index
 import { LiveInbound, PodProxy, workloadOfPod, type LocalPod, type ProxyContext } from './proxy/index.js';
 import { openRedirect, registerRedirectMetrics, type Redirect } from './redirect/index.js';
 import { WorkloadStore, type StoreChange } from './state/index.js';
-import { AgentMetrics, LiveConnections, TrafficMetrics, registerBuildInfo } from './telemetry/index.js';
+import { AgentMetrics, GuardMetrics, LiveConnections, TrafficMetrics, registerBuildInfo } from './telemetry/index.js';
 import { XdsClient } from './xds/index.js';
 import type { ZtunnelConfig } from './config.js';
 
@@ -166,6 +166,8 @@ export async function startAgent(config: ZtunnelConfig, logger: Logger): Promise
       trustDomain: config.trustDomain,
       clusterId: config.clusterId,
       connectTimeoutMs: config.connectTimeoutMs,
+      guards: new GuardMetrics(registry),
+      limits: config.hboneLimits,
     };
 
     // Identities held for enrolled pods (reference counted by the manager).

@@ -4,6 +4,13 @@
  * INSTANCE_IP as the DaemonSet sets them). Defaults are named constants.
  */
 import { AmbitError } from '../shared/errors.js';
+import {
+  DEFAULT_HBONE_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_HBONE_MAX_CONNECTIONS,
+  DEFAULT_HBONE_MAX_STREAMS_PER_CONNECTION,
+  HBONE_SERVER_MAX_HEADER_LIST_BYTES,
+} from './hbone/index.js';
+import { DEFAULT_MAX_PENDING_HBONE_ACCEPTS } from './proxy/index.js';
 
 export const DEFAULT_XDS_ADDRESS = 'istiod.istio-system.svc:15012';
 export const DEFAULT_ENROLL_SOCKET = '/var/run/ambit/ztunnel.sock';
@@ -22,6 +29,8 @@ export const DEFAULT_TOKEN_FILE = '/var/run/secrets/tokens/istio-token';
 export const DEFAULT_SECRET_TTL = '24h';
 /** The environment variable ztunnel reads the requested lifetime from, the fallback of --secret-ttl. */
 export const SECRET_TTL_ENV = 'SECRET_TTL';
+export { DEFAULT_HBONE_HANDSHAKE_TIMEOUT_MS, DEFAULT_HBONE_MAX_CONNECTIONS, DEFAULT_HBONE_MAX_STREAMS_PER_CONNECTION, DEFAULT_MAX_PENDING_HBONE_ACCEPTS };
+export const DEFAULT_HBONE_MAX_HEADER_LIST_BYTES = HBONE_SERVER_MAX_HEADER_LIST_BYTES;
 
 export interface HostPort {
   readonly host: string;
@@ -56,6 +65,21 @@ export interface ZtunnelConfig {
   readonly connectTimeoutMs: number;
   /** The validity asked for in each CSR (SECRET_TTL); the CA caps it at its --max-cert-ttl. */
   readonly secretTtlSeconds: number;
+  /** Limits of each pod's HBONE listener (15008). */
+  readonly hboneLimits: HboneListenerLimits;
+}
+
+export interface HboneListenerLimits {
+  /** TLS handshake deadline; also how long a connection waits for the pod's certificate. */
+  readonly handshakeTimeoutMs: number;
+  /** Concurrent connections per pod. */
+  readonly maxConnections: number;
+  /** Concurrent CONNECT streams per connection. */
+  readonly maxStreamsPerConnection: number;
+  /** Connections held while the pod's certificate is not ready. */
+  readonly maxPendingAccepts: number;
+  /** SETTINGS_MAX_HEADER_LIST_SIZE. */
+  readonly maxHeaderListBytes: number;
 }
 
 export class ZtunnelConfigError extends AmbitError {}
@@ -116,4 +140,13 @@ export function requireNonEmpty(flag: string, value: string | undefined): string
     throw new ZtunnelConfigError('ZTUNNEL_BAD_FLAG', `${flag} is required`);
   }
   return value.trim();
+}
+
+/** A whole number in `min..max`, for count and millisecond flags. */
+export function parseIntFlag(flag: string, value: string, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+  const n = /^\d+$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ZtunnelConfigError('ZTUNNEL_BAD_FLAG', `${flag} "${value}": not a whole number in ${min}..${max}`);
+  }
+  return n;
 }

@@ -12,6 +12,11 @@ import {
   DEFAULT_BPFFS_ROOT,
   DEFAULT_CLUSTER_ID,
   DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_HBONE_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_HBONE_MAX_CONNECTIONS,
+  DEFAULT_HBONE_MAX_HEADER_LIST_BYTES,
+  DEFAULT_HBONE_MAX_STREAMS_PER_CONNECTION,
+  DEFAULT_MAX_PENDING_HBONE_ACCEPTS,
   DEFAULT_ENROLL_SOCKET,
   DEFAULT_READINESS_ADDR,
   DEFAULT_RECORDS_FILE,
@@ -25,6 +30,7 @@ import {
   hostOf,
   parseAddr,
   parseTtlSeconds,
+  parseIntFlag,
   requireNonEmpty,
   type ZtunnelConfig,
 } from '../../ztunnel/config.js';
@@ -54,6 +60,11 @@ interface ZtunnelFlags {
   readinessAddr: string;
   secretTtl?: string;
   logLevel: string;
+  hboneHandshakeTimeoutMs: string;
+  hboneMaxConnections: string;
+  hboneMaxStreams: string;
+  hboneMaxPendingAccepts: string;
+  hboneMaxHeaderBytes: string;
 }
 
 function readFileFlag(flag: string, file: string): string {
@@ -102,6 +113,13 @@ function configFromFlags(f: ZtunnelFlags): ZtunnelConfig {
     readinessAddr: parseAddr('--readiness-addr', f.readinessAddr),
     connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
     secretTtlSeconds,
+    hboneLimits: Object.freeze({
+      handshakeTimeoutMs: parseIntFlag('--hbone-handshake-timeout-ms', f.hboneHandshakeTimeoutMs),
+      maxConnections: parseIntFlag('--hbone-max-connections', f.hboneMaxConnections),
+      maxStreamsPerConnection: parseIntFlag('--hbone-max-streams', f.hboneMaxStreams, 1, 2 ** 31 - 1),
+      maxPendingAccepts: parseIntFlag('--hbone-max-pending-accepts', f.hboneMaxPendingAccepts, 0),
+      maxHeaderListBytes: parseIntFlag('--hbone-max-header-bytes', f.hboneMaxHeaderBytes, 1024, 2 ** 31 - 1),
+    }),
   });
 }
 
@@ -132,6 +150,11 @@ export function registerZtunnel(program: Command): void {
       '--secret-ttl <duration>',
       `workload certificate lifetime asked of the CA, e.g. 60s, 30m, 24h (default: $${SECRET_TTL_ENV}, else ${DEFAULT_SECRET_TTL}); istiod caps it at its --max-cert-ttl`,
     )
+    .option('--hbone-handshake-timeout-ms <ms>', 'TLS handshake deadline on 15008 (also the wait for a pod certificate)', String(DEFAULT_HBONE_HANDSHAKE_TIMEOUT_MS))
+    .option('--hbone-max-connections <n>', 'concurrent HBONE connections per pod', String(DEFAULT_HBONE_MAX_CONNECTIONS))
+    .option('--hbone-max-streams <n>', 'concurrent CONNECT streams per HBONE connection', String(DEFAULT_HBONE_MAX_STREAMS_PER_CONNECTION))
+    .option('--hbone-max-pending-accepts <n>', 'HBONE connections held per pod while its certificate is not ready', String(DEFAULT_MAX_PENDING_HBONE_ACCEPTS))
+    .option('--hbone-max-header-bytes <n>', 'HTTP/2 header list size accepted on 15008', String(DEFAULT_HBONE_MAX_HEADER_LIST_BYTES))
     .addOption(logLevelOption())
     .action(async (flags: ZtunnelFlags) => {
       let config: ZtunnelConfig;

@@ -1,32 +1,29 @@
 /**
- * The HBONE client: mTLS HTTP/2 connections pooled by (source identity,
- * expected destination identities, destination address), many CONNECT
- * streams per connection up to a limit, PING keepalive, eviction on GOAWAY,
- * error or idleness. Each CONNECT resolves to a duplex stream once the peer
- * answered 200; any other status is an HboneError carrying it.
+ * The HBONE client pool: connections (dialed by `dialer.ts`) pooled by
+ * (source identity, expected destination identities, destination address),
+ * many CONNECT streams per connection up to a limit. A connection leaves the
+ * pool as soon as anything shows it is dead or going: GOAWAY, a PING that is
+ * not answered (keepalive), a session error, a CONNECT that got no answer, or
+ * idleness. A dead connection is destroyed, which resets its streams, so the
+ * apps' tunnels get an RST instead of hanging. Each CONNECT resolves to a
+ * duplex stream once the peer answered 200; any other status is an
+ * HboneError carrying it.
  */
-import http2, { type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
-import tls, { type PeerCertificate, type TLSSocket } from 'node:tls';
-import { X509Certificate } from 'node:crypto';
 import type { Logger } from '../../shared/logging.js';
 import { silentLogger } from '../../shared/logging.js';
 import { formatAuthority, type SocketAddr } from './authority.js';
+import { dialHbone } from './dialer.js';
 import { HboneError } from './errors.js';
-import { uriSans } from './peer-identity.js';
-import {
-  HBONE_ALPN,
-  HBONE_CONNECTION_WINDOW_BYTES,
-  HBONE_MAX_FRAME_BYTES,
-  HBONE_PING_INTERVAL_MS,
-  HBONE_PING_TIMEOUT_MS,
-  HBONE_STREAM_WINDOW_BYTES,
-  HBONE_TLS_VERSION,
-  type TlsMaterial,
-} from './tls-material.js';
+import { SessionKeepalive, type KeepaliveOptions } from './keepalive.js';
+import type { TlsMaterial } from './tls-material.js';
 
+/** ztunnel `POOL_MAX_STREAMS_PER_CONNECTION`. */
 export const DEFAULT_MAX_STREAMS_PER_CONNECTION = 100;
+/** ztunnel `POOL_UNUSED_RELEASE_TIMEOUT`. */
 export const DEFAULT_IDLE_RELEASE_MS = 5 * 60_000;
+/** ztunnel's connect timeout, for the dial and for the CONNECT's answer. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 export interface HboneSource {
@@ -49,19 +46,31 @@ export interface HboneConnectRequest {
   /** The CONNECT target `ip:port`. */
   readonly target: SocketAddr;
   readonly headers?: Readonly<Record<string, string>>;
+  /** Gives up the CONNECT (the app went away); the stream is reset if it was sent. */
+  readonly signal?: AbortSignal;
 }
+
+/** Why a pooled connection left the pool (a small fixed set, for logs and metrics). */
+export type EvictionReason = 'goaway' | 'ping_timeout' | 'ping_failed' | 'session_error' | 'connect_timeout' | 'idle' | 'pool_closed';
 
 export interface HbonePoolOptions {
   readonly maxStreamsPerConnection?: number;
   readonly idleReleaseMs?: number;
   readonly connectTimeoutMs?: number;
+  readonly keepalive?: KeepaliveOptions;
+  /** Called once per connection that leaves the pool. */
+  readonly onEvict?: (reason: EvictionReason) => void;
   readonly logger?: Logger;
 }
 
 interface PooledSession {
   readonly session: ClientHttp2Session;
+  readonly key: string;
+  readonly destination: string;
+  readonly keepalive: SessionKeepalive;
   active: number;
-  draining: boolean;
+  /** Out of the pool: takes no new streams. */
+  evicted: boolean;
   idleTimer: NodeJS.Timeout | undefined;
 }
 
@@ -71,11 +80,16 @@ interface PoolEntry {
   opening: Promise<PooledSession> | undefined;
 }
 
+/** Eviction reasons that mean the peer is gone: the connection is destroyed and its tunnels reset. */
+const DEAD: ReadonlySet<EvictionReason> = new Set(['ping_timeout', 'ping_failed', 'session_error']);
+
 export class HbonePool {
   private readonly entries = new Map<string, PoolEntry>();
   private readonly maxStreams: number;
   private readonly idleReleaseMs: number;
   private readonly connectTimeoutMs: number;
+  private readonly keepaliveOptions: KeepaliveOptions;
+  private readonly onEvict: (reason: EvictionReason) => void;
   private readonly log: Logger;
   private closed = false;
 
@@ -83,15 +97,22 @@ export class HbonePool {
     this.maxStreams = options.maxStreamsPerConnection ?? DEFAULT_MAX_STREAMS_PER_CONNECTION;
     this.idleReleaseMs = options.idleReleaseMs ?? DEFAULT_IDLE_RELEASE_MS;
     this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.keepaliveOptions = options.keepalive ?? {};
+    this.onEvict = options.onEvict ?? (() => undefined);
     this.log = (options.logger ?? silentLogger).child({ component: 'hbone-pool' });
   }
 
   /** Opens a CONNECT stream; resolves once the peer answered 200. */
   async connect(req: HboneConnectRequest): Promise<ClientHttp2Stream> {
     if (this.closed) throw new HboneError('HBONE_POOL_CLOSED', 'the HBONE pool is closed');
+    const what = `CONNECT ${formatAuthority(req.target)} via ${formatAuthority(req.destination)}`;
     // session() reserves the stream slot (active++) before it returns.
     const pooled = await this.session(req);
-    if (pooled.idleTimer) clearTimeout(pooled.idleTimer);
+    if (req.signal?.aborted) {
+      this.release(pooled);
+      throw new HboneError('HBONE_STREAM_FAILED', `${what}: given up by the caller`);
+    }
+    clearTimeout(pooled.idleTimer);
     pooled.idleTimer = undefined;
     let stream: ClientHttp2Stream;
     try {
@@ -100,44 +121,58 @@ export class HbonePool {
         { endStream: false },
       );
     } catch (err) {
-      this.release(pooled, req);
-      throw new HboneError('HBONE_STREAM_FAILED', `CONNECT ${formatAuthority(req.target)} via ${formatAuthority(req.destination)}: ${(err as Error).message}`, { cause: err });
+      // request() throws only on a session that is closing or gone.
+      this.release(pooled);
+      this.evict(pooled, 'session_error');
+      throw new HboneError('HBONE_SESSION_DEAD', `${what}: ${(err as Error).message}`, { cause: err });
     }
-    stream.once('close', () => this.release(pooled, req));
-    const what = `CONNECT ${formatAuthority(req.target)} via ${formatAuthority(req.destination)}`;
+    // Registered before anything else: the slot is released however the stream ends.
+    stream.once('close', () => this.release(pooled));
     return new Promise<ClientHttp2Stream>((resolve, reject) => {
       // Settles exactly once: on the peer's answer, an error, a close without
-      // an answer (a reset or a closing session), or no answer in time.
+      // an answer (a reset or a closing session), the caller's abort, or no answer in time.
       let settled = false;
-      const timer = setTimeout(
-        () => fail(new HboneError('HBONE_CONNECT_TIMEOUT', `${what}: no answer in ${this.connectTimeoutMs} ms`)),
-        this.connectTimeoutMs,
-      );
+      const timer = setTimeout(() => {
+        // No answer in time: whatever the reason, new CONNECTs go to a new connection.
+        this.evict(pooled, 'connect_timeout');
+        fail(new HboneError('HBONE_CONNECT_TIMEOUT', `${what}: no answer in ${this.connectTimeoutMs} ms`));
+      }, this.connectTimeoutMs);
+      const onAbort = (): void => fail(new HboneError('HBONE_STREAM_FAILED', `${what}: given up by the caller`));
       const finish = (): boolean => {
         if (settled) return false;
         settled = true;
         clearTimeout(timer);
+        req.signal?.removeEventListener('abort', onAbort);
         stream.off('error', onError);
         stream.off('close', onClose);
+        stream.off('response', onResponse);
         return true;
       };
       const fail = (err: Error): void => {
         if (!finish()) return;
+        // A reset (RST_STREAM CANCEL), not a graceful end: the CONNECT is abandoned.
         stream.destroy();
         reject(err);
       };
       const onError = (err: Error): void => fail(new HboneError('HBONE_STREAM_FAILED', `${what}: ${err.message}`, { cause: err }));
-      const onClose = (): void => fail(new HboneError('HBONE_STREAM_FAILED', `${what}: stream closed before the peer answered (code ${stream.rstCode ?? 'none'})`));
-      stream.once('response', (headers) => {
+      const onClose = (): void =>
+        fail(
+          pooled.session.destroyed
+            ? new HboneError('HBONE_SESSION_DEAD', `${what}: the connection closed before the peer answered`)
+            : new HboneError('HBONE_STREAM_FAILED', `${what}: stream closed before the peer answered (code ${stream.rstCode ?? 'none'})`),
+        );
+      const onResponse = (headers: Record<string, unknown>): void => {
         const status = Number(headers[':status']);
         if (status !== 200) {
           fail(new HboneError('HBONE_HTTP_STATUS', `${what}: peer answered ${status}`, { status }));
           return;
         }
         if (finish()) resolve(stream);
-      });
+      };
+      stream.once('response', onResponse);
       stream.once('error', onError);
       stream.once('close', onClose);
+      req.signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
@@ -153,7 +188,7 @@ export class HbonePool {
   /** Closes every pooled connection (GOAWAY, then streams finish). */
   close(): void {
     this.closed = true;
-    for (const e of this.entries.values()) for (const s of e.sessions) this.evict(s, 'pool closed');
+    for (const e of [...this.entries.values()]) for (const s of [...e.sessions]) this.evict(s, 'pool_closed');
     this.entries.clear();
   }
 
@@ -170,7 +205,7 @@ export class HbonePool {
     }
     // Bounded: each pass either finds room, or waits for one connection set-up.
     for (let pass = 0; ; pass++) {
-      const usable = entry.sessions.find((s) => !s.draining && !s.session.destroyed && s.active < this.limit(s.session));
+      const usable = entry.sessions.find((s) => this.usable(s));
       if (usable) {
         usable.active++;
         return usable;
@@ -180,7 +215,7 @@ export class HbonePool {
         const e = entry;
         e.opening = this.open(req, key)
           .then((fresh) => {
-            e.sessions.push(fresh);
+            if (!this.closed) e.sessions.push(fresh);
             return fresh;
           })
           .finally(() => {
@@ -195,143 +230,119 @@ export class HbonePool {
         }
       } catch (err) {
         // The caller that opened the connection reports its failure; others try once themselves.
-        if (mine || pass >= 2) throw err;
+        if (mine || pass >= 2) {
+          this.dropEntryIfEmpty(key);
+          throw err;
+        }
       }
       if (this.closed) throw new HboneError('HBONE_POOL_CLOSED', 'the HBONE pool is closed');
+      if (!this.entries.has(key)) this.entries.set(key, entry);
     }
   }
 
-  private limit(session: ClientHttp2Session): number {
-    const peerMax = session.remoteSettings.maxConcurrentStreams ?? Infinity;
-    return Math.min(this.maxStreams, peerMax);
+  private usable(s: PooledSession): boolean {
+    if (s.evicted || s.session.destroyed || s.session.closed) return false;
+    const peerMax = s.session.remoteSettings.maxConcurrentStreams ?? Infinity;
+    return s.active < Math.min(this.maxStreams, peerMax);
   }
 
   private async open(req: HboneConnectRequest, key: string): Promise<PooledSession> {
-    const dst = formatAuthority(req.destination);
-    const timeout = <T>(p: Promise<T>, what: string): Promise<T> => {
-      let t: NodeJS.Timeout | undefined;
-      return Promise.race([
-        p,
-        new Promise<never>((_, reject) => {
-          t = setTimeout(() => reject(new HboneError('HBONE_CONNECT_TIMEOUT', `${what} to ${dst}: no answer in ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
-        }),
-      ]).finally(() => clearTimeout(t));
+    const destination = formatAuthority(req.destination);
+    const session = await dialHbone({
+      source: req.source,
+      destination: req.destination,
+      expectedIdentities: req.expectedIdentities,
+      timeoutMs: this.connectTimeoutMs,
+    });
+    const pooled: PooledSession = {
+      session,
+      key,
+      destination,
+      keepalive: new SessionKeepalive(session, (failure, err) => this.onKeepaliveFailure(pooled, failure, err), this.keepaliveOptions),
+      active: 0,
+      evicted: false,
+      idleTimer: undefined,
     };
-    const socket = await timeout(req.source.connect(req.destination), 'tcp connect');
-    const tlsSocket = await timeout(this.handshake(socket, req, dst), 'tls handshake').catch((err: unknown) => {
-      socket.destroy();
-      throw err;
+    session.on('goaway', (errorCode: number) => this.evict(pooled, errorCode === 0 ? 'goaway' : 'session_error'));
+    session.on('error', (err: Error) => {
+      this.log.debug({ dst: destination, err: err.message }, 'hbone connection error');
+      this.evict(pooled, 'session_error');
     });
-    const session = http2.connect(`https://${dst}`, {
-      createConnection: () => tlsSocket,
-      settings: {
-        enablePush: false,
-        initialWindowSize: HBONE_STREAM_WINDOW_BYTES,
-        maxFrameSize: HBONE_MAX_FRAME_BYTES,
-        maxHeaderListSize: 16 * 1024,
-      },
+    session.once('close', () => {
+      pooled.keepalive.stop();
+      clearTimeout(pooled.idleTimer);
+      pooled.idleTimer = undefined;
+      if (!pooled.evicted) {
+        // The peer closed it (or the socket died): out of the pool, nothing left to reset.
+        pooled.evicted = true;
+        this.onEvict('session_error');
+      }
+      this.remove(pooled);
     });
-    await timeout(
-      new Promise<void>((resolve, reject) => {
-        session.once('remoteSettings', () => resolve());
-        // With TLS 1.3 the server judges our certificate after our handshake
-        // completed: its refusal arrives here, as an alert or a close.
-        const fail = (err: Error | undefined): void =>
-          reject(
-            new HboneError(
-              // A close before any SETTINGS is the server refusing our certificate:
-              // a server that accepted TLS sends its SETTINGS at once.
-              err === undefined || /alert|certificate/i.test(err.message) ? 'HBONE_TLS_FAILURE' : 'HBONE_H2_HANDSHAKE_FAILURE',
-              `http2 to ${dst}: ${err?.message ?? 'connection closed before the peer settings (was our certificate refused?)'}`,
-              { cause: err },
-            ),
-          );
-        session.once('error', fail);
-        tlsSocket.once('error', fail);
-        session.once('close', () => fail(undefined));
-      }),
-      'http2 handshake',
-    ).catch((err: unknown) => {
-      session.destroy();
-      throw err;
-    });
-    session.setLocalWindowSize(HBONE_CONNECTION_WINDOW_BYTES);
-    const pooled: PooledSession = { session, active: 0, draining: false, idleTimer: undefined };
-    const ping = setInterval(() => {
-      const deadline = setTimeout(() => this.evict(pooled, 'ping timeout', true), HBONE_PING_TIMEOUT_MS);
-      deadline.unref();
-      if (!session.ping((err) => (err ? this.evict(pooled, 'ping failed', true) : clearTimeout(deadline)))) clearTimeout(deadline);
-    }, HBONE_PING_INTERVAL_MS);
-    ping.unref();
-    session.on('goaway', () => this.evict(pooled, 'goaway'));
-    session.on('error', (err) => this.log.debug({ dst, err: err.message }, 'hbone connection error'));
-    session.on('close', () => {
-      clearInterval(ping);
-      if (pooled.idleTimer) clearTimeout(pooled.idleTimer);
-      this.remove(key, pooled);
-    });
-    this.log.debug({ dst, src: req.source.identity }, 'hbone connection opened');
+    // An idle connection: torn down after the release timeout if no stream comes.
+    this.armIdle(pooled);
+    this.log.debug({ dst: destination, src: req.source.identity }, 'hbone connection opened');
     return pooled;
   }
 
-  private handshake(socket: Socket, req: HboneConnectRequest, dst: string): Promise<TLSSocket> {
-    return new Promise((resolve, reject) => {
-      const expected = new Set(req.expectedIdentities);
-      const s = tls.connect({
-        socket,
-        key: req.source.material.keyPem,
-        cert: req.source.material.certChainPem,
-        ca: req.source.material.rootPem,
-        minVersion: HBONE_TLS_VERSION,
-        ALPNProtocols: HBONE_ALPN,
-        // ztunnel sends no SNI; an IP host makes Node send none.
-        host: req.destination.ip,
-        checkServerIdentity: (_host: string, cert: PeerCertificate) => {
-          const uris = uriSans(new X509Certificate(cert.raw));
-          if (uris.some((u) => expected.has(u))) return undefined;
-          return new HboneError(
-            'HBONE_IDENTITY_ERROR',
-            `${dst} presented ${uris.join(', ') || 'no URI SAN'}; expected ${[...expected].join(' or ')}`,
-          );
-        },
-      });
-      s.once('secureConnect', () => {
-        s.off('error', onError);
-        if (s.alpnProtocol !== 'h2') {
-          s.destroy();
-          reject(new HboneError('HBONE_TLS_FAILURE', `${dst} did not negotiate ALPN h2`));
-          return;
-        }
-        resolve(s);
-      });
-      const onError = (err: Error): void =>
-        reject(err instanceof HboneError ? err : new HboneError('HBONE_TLS_FAILURE', `tls to ${dst}: ${err.message}`, { cause: err }));
-      s.once('error', onError);
-    });
+  private onKeepaliveFailure(pooled: PooledSession, failure: 'ping_timeout' | 'ping_failed', err: Error | undefined): void {
+    this.log.warn({ dst: pooled.destination, reason: failure, err: err?.message, streams: pooled.active }, 'hbone peer not answering pings');
+    this.evict(pooled, failure);
   }
 
-  private release(pooled: PooledSession, req: HboneConnectRequest): void {
+  private release(pooled: PooledSession): void {
     pooled.active = Math.max(0, pooled.active - 1);
-    if (pooled.active === 0 && !pooled.session.destroyed && this.idleReleaseMs > 0) {
-      pooled.idleTimer = setTimeout(() => this.evict(pooled, 'idle'), this.idleReleaseMs);
-      pooled.idleTimer.unref();
+    if (pooled.active === 0) {
+      if (pooled.evicted && !pooled.session.destroyed) pooled.session.close();
+      else this.armIdle(pooled);
     }
-    void req;
   }
 
-  private evict(pooled: PooledSession, reason: string, force = false): void {
-    if (pooled.draining && !force) return;
-    pooled.draining = true;
-    this.log.debug({ reason }, 'hbone connection evicted');
-    if (force) pooled.session.destroy();
-    else pooled.session.close();
+  private armIdle(pooled: PooledSession): void {
+    if (this.idleReleaseMs <= 0 || pooled.evicted || pooled.session.destroyed) return;
+    clearTimeout(pooled.idleTimer);
+    pooled.idleTimer = setTimeout(() => {
+      pooled.idleTimer = undefined;
+      if (pooled.active === 0) this.evict(pooled, 'idle');
+    }, this.idleReleaseMs);
+    pooled.idleTimer.unref();
   }
 
-  private remove(key: string, pooled: PooledSession): void {
-    const entry = this.entries.get(key);
+  /**
+   * Takes a connection out of the pool (idempotent). A dead peer's
+   * connection is destroyed, resetting its streams; otherwise it closes
+   * gracefully once its streams are done.
+   */
+  private evict(pooled: PooledSession, reason: EvictionReason): void {
+    const dead = DEAD.has(reason);
+    if (!pooled.evicted) {
+      pooled.evicted = true;
+      this.remove(pooled);
+      this.onEvict(reason);
+      this.log.debug({ dst: pooled.destination, reason, streams: pooled.active }, 'hbone connection evicted');
+    } else if (!dead) {
+      return;
+    }
+    clearTimeout(pooled.idleTimer);
+    pooled.idleTimer = undefined;
+    if (dead) {
+      pooled.keepalive.stop();
+      if (!pooled.session.destroyed) pooled.session.destroy(new HboneError('HBONE_SESSION_DEAD', `hbone connection to ${pooled.destination}: ${reason}`));
+    } else if (!pooled.session.closed && !pooled.session.destroyed) {
+      pooled.session.close();
+    }
+  }
+
+  private remove(pooled: PooledSession): void {
+    const entry = this.entries.get(pooled.key);
     if (!entry) return;
     const i = entry.sessions.indexOf(pooled);
     if (i >= 0) entry.sessions.splice(i, 1);
-    if (entry.sessions.length === 0 && entry.opening === undefined) this.entries.delete(key);
+    this.dropEntryIfEmpty(pooled.key);
+  }
+
+  private dropEntryIfEmpty(key: string): void {
+    const entry = this.entries.get(key);
+    if (entry !== undefined && entry.sessions.length === 0 && entry.opening === undefined) this.entries.delete(key);
   }
 }

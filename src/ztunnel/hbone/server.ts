@@ -4,6 +4,11 @@
  * root, the peer's SPIFFE identity extracted once per session, then HTTP/2
  * CONNECT streams handed to the caller's `handle` to authorize and connect.
  * Refusals are answered on the stream; the session stays up for others.
+ *
+ * Limits (each counted and logged when hit, never a crash): the TLS
+ * handshake timeout, concurrent connections, concurrent streams per
+ * connection, the header list size, and the handler's deadline, which the
+ * handler owns through an AbortSignal. PING keepalive drops a silent peer.
  */
 import http2, {
   type Http2SecureServer,
@@ -11,26 +16,41 @@ import http2, {
   type ServerHttp2Session,
   type ServerHttp2Stream,
 } from 'node:http2';
-import type { Duplex } from 'node:stream';
-import { Socket } from 'node:net';
+import net from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import type { Duplex } from 'node:stream';
 import type { Logger } from '../../shared/logging.js';
 import { silentLogger } from '../../shared/logging.js';
 import type { SpiffeId } from '../../shared/spiffe.js';
+import { errorMessage } from '../../shared/errors.js';
+import { NO_GUARDS, type ProxyGuards } from '../telemetry/index.js';
 import { parseAuthority, type SocketAddr } from './authority.js';
 import { HboneError } from './errors.js';
+import { endsSessionOnFin } from './dialer.js';
+import { SessionKeepalive, type KeepaliveOptions } from './keepalive.js';
 import { peerSpiffeId } from './peer-identity.js';
 import {
   HBONE_ALPN,
+  HBONE_CONNECTION_WINDOW_BYTES,
   HBONE_MAX_FRAME_BYTES,
-  HBONE_PING_INTERVAL_MS,
-  HBONE_PING_TIMEOUT_MS,
+  HBONE_SERVER_MAX_HEADER_LIST_BYTES,
   HBONE_SERVER_MAX_STREAMS,
   HBONE_STREAM_WINDOW_BYTES,
-  HBONE_CONNECTION_WINDOW_BYTES,
   HBONE_TLS_VERSION,
   type TlsMaterial,
 } from './tls-material.js';
+
+/** A CONNECT whose handler neither accepted nor rejected in time is answered 503 (ztunnel: 10 s). */
+export const DEFAULT_HANDLE_TIMEOUT_MS = 10_000;
+/** Node's default is 120 s; Envoy's listener transport-socket timeout style: 10 s. */
+export const DEFAULT_HBONE_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Concurrent connections (in handshake or established) per pod listener. */
+export const DEFAULT_HBONE_MAX_CONNECTIONS = 1024;
+/** Concurrent CONNECT streams per connection (ztunnel's SETTINGS_MAX_CONCURRENT_STREAMS). */
+export const DEFAULT_HBONE_MAX_STREAMS_PER_CONNECTION = HBONE_SERVER_MAX_STREAMS;
+
+/** HTTP/2 RST_STREAM REFUSED_STREAM (RFC 9113 §7): safe for the client to retry. */
+const REFUSED_STREAM = 0x7;
 
 /** One CONNECT as the handler sees it. */
 export interface HboneRequest {
@@ -42,38 +62,56 @@ export interface HboneRequest {
   readonly headers: IncomingHttpHeaders;
 }
 
-/** Byte counts of a finished tunnel, from the server's side. */
-export interface TunnelResult {
-  /** Bytes received from the peer and written upstream. */
-  readonly bytesFromPeer: number;
-  /** Bytes read from upstream and sent to the peer. */
-  readonly bytesToPeer: number;
-  readonly error: Error | undefined;
-}
-
+/**
+ * The handler's answer. On `accept` the server calls exactly one of `open`
+ * (after answering 200, with the tunnel stream) or `abandon` (the client
+ * went away, or the answer came after the deadline): the handler releases
+ * its upstream there, so nothing leaks.
+ */
 export type HboneAnswer =
   | { readonly kind: 'reject'; readonly status: 400 | 401 | 403 | 503; readonly reason: string }
   | {
       readonly kind: 'accept';
-      /** A connected upstream (the app); piped both ways with half-close. */
-      readonly upstream: Duplex;
-      /** Called exactly once when both directions are done. */
-      readonly onClose?: (result: TunnelResult) => void;
-      /** Called as bytes flow (direction 'in' = from peer), for live metrics. */
-      readonly onBytes?: (direction: 'in' | 'out', bytes: number) => void;
+      readonly open: (tunnel: Duplex) => void;
+      readonly abandon: (reason: Error) => void;
       readonly responseHeaders?: Readonly<Record<string, string>>;
     };
+
+/**
+ * Handles one CONNECT. `signal` aborts at the deadline, when the client
+ * resets the stream, or when the server closes: stop waiting and release
+ * whatever was opened for this request.
+ */
+export type HboneHandler = (request: HboneRequest, signal: AbortSignal) => Promise<HboneAnswer>;
+
+export interface HboneServerLimits {
+  readonly handshakeTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly maxStreamsPerConnection: number;
+  readonly maxHeaderListBytes: number;
+  readonly handleTimeoutMs: number;
+}
+
+export const DEFAULT_HBONE_SERVER_LIMITS: HboneServerLimits = Object.freeze({
+  handshakeTimeoutMs: DEFAULT_HBONE_HANDSHAKE_TIMEOUT_MS,
+  maxConnections: DEFAULT_HBONE_MAX_CONNECTIONS,
+  maxStreamsPerConnection: DEFAULT_HBONE_MAX_STREAMS_PER_CONNECTION,
+  maxHeaderListBytes: HBONE_SERVER_MAX_HEADER_LIST_BYTES,
+  handleTimeoutMs: DEFAULT_HANDLE_TIMEOUT_MS,
+});
 
 export interface HboneServerOptions {
   readonly material: TlsMaterial;
   readonly trustDomain: string;
-  readonly handle: (request: HboneRequest) => Promise<HboneAnswer>;
-  /** A CONNECT that is neither accepted nor rejected in time is answered 503. */
+  readonly handle: HboneHandler;
+  /** @deprecated use `limits.handleTimeoutMs`. */
   readonly handleTimeoutMs?: number;
+  readonly limits?: Partial<HboneServerLimits>;
+  readonly keepalive?: KeepaliveOptions;
+  /** Where early denies and limit hits are counted. */
+  readonly guards?: ProxyGuards;
   readonly logger?: Logger;
 }
-
-export const DEFAULT_HANDLE_TIMEOUT_MS = 10_000;
 
 interface SessionInfo {
   readonly peer: SpiffeId;
@@ -81,15 +119,33 @@ interface SessionInfo {
   readonly peerAddress: SocketAddr;
 }
 
+interface SessionState {
+  readonly identity: SessionInfo | HboneError;
+  readonly keepalive: SessionKeepalive;
+  streams: number;
+}
+
 export class HboneServer {
+  /** The TLS/HTTP/2 server; sockets reach it only through `accept`. */
   readonly server: Http2SecureServer;
   private readonly log: Logger;
-  private readonly sessions = new Map<ServerHttp2Session, SessionInfo | HboneError>();
-  private readonly handleTimeoutMs: number;
+  private readonly guards: ProxyGuards;
+  private readonly limits: HboneServerLimits;
+  private readonly sessions = new Map<ServerHttp2Session, SessionState>();
+  /** Every accepted TCP connection until it closes (handshaking or established). */
+  private readonly sockets = new Set<net.Socket>();
+  /** Aborted when the server closes: handlers still running give up (renewed by `listen`). */
+  private closing = new AbortController();
+  private listener: net.Server | undefined;
 
   constructor(private readonly options: HboneServerOptions) {
     this.log = (options.logger ?? silentLogger).child({ component: 'hbone-server' });
-    this.handleTimeoutMs = options.handleTimeoutMs ?? DEFAULT_HANDLE_TIMEOUT_MS;
+    this.guards = options.guards ?? NO_GUARDS;
+    this.limits = {
+      ...DEFAULT_HBONE_SERVER_LIMITS,
+      ...(options.handleTimeoutMs !== undefined ? { handleTimeoutMs: options.handleTimeoutMs } : {}),
+      ...options.limits,
+    };
     this.server = http2.createSecureServer({
       key: options.material.keyPem,
       cert: options.material.certChainPem,
@@ -99,19 +155,20 @@ export class HboneServer {
       minVersion: HBONE_TLS_VERSION,
       ALPNProtocols: HBONE_ALPN,
       allowHTTP1: false,
+      handshakeTimeout: this.limits.handshakeTimeoutMs,
       settings: {
         enablePush: false,
-        maxConcurrentStreams: HBONE_SERVER_MAX_STREAMS,
+        maxConcurrentStreams: this.limits.maxStreamsPerConnection,
         initialWindowSize: HBONE_STREAM_WINDOW_BYTES,
         maxFrameSize: HBONE_MAX_FRAME_BYTES,
-        maxHeaderListSize: 64 * 1024,
+        maxHeaderListSize: this.limits.maxHeaderListBytes,
       },
     });
-    this.server.on('session', (session) => this.onSession(session));
-    this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
-    this.server.on('tlsClientError', (err, socket) =>
-      this.log.debug({ err: err.message, peer: socket.remoteAddress }, 'hbone tls handshake failed'),
-    );
+    this.server.on('session', (session) => this.guard('session', () => this.onSession(session)));
+    this.server.on('stream', (stream, headers) => this.guard('stream', () => this.onStream(stream, headers), stream));
+    this.server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => this.onTlsError(err, socket));
+    // Errors of the TLS server itself (not of one connection) must not become uncaught.
+    this.server.on('error', (err) => this.log.error({ err: err.message }, 'hbone server error'));
   }
 
   /**
@@ -128,26 +185,65 @@ export class HboneServer {
     });
   }
 
+  /**
+   * Takes one accepted TCP connection (from the in-pod listener). Over the
+   * connection limit it is reset at once; otherwise the TLS handshake starts
+   * under the handshake timeout.
+   */
+  accept(socket: net.Socket): void {
+    this.guard('connection', () => {
+      if (this.closing.signal.aborted) {
+        socket.resetAndDestroy();
+        return;
+      }
+      if (this.sockets.size >= this.limits.maxConnections) {
+        this.guards.limitHit('hbone_connections');
+        this.guards.earlyDeny('limit');
+        this.log.warn({ peer: socket.remoteAddress, limit: this.limits.maxConnections }, 'hbone connection limit reached');
+        socket.resetAndDestroy();
+        return;
+      }
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+      this.server.emit('connection', socket);
+    }, socket);
+  }
+
   /** Listens on an fd made inside the pod's netns, or on a host/port (tests). */
   listen(target: { fd: number } | { host: string; port: number }): Promise<SocketAddr> {
+    if (this.closing.signal.aborted) this.closing = new AbortController();
+    const listener = net.createServer({ pauseOnConnect: false }, (s) => this.accept(s));
+    this.listener = listener;
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(target, () => {
-        this.server.off('error', reject);
-        const a = this.server.address();
+      listener.once('error', reject);
+      listener.listen(target, () => {
+        listener.off('error', reject);
+        listener.on('error', (err) => this.log.error({ err: err.message }, 'hbone listener error'));
+        const a = listener.address();
         resolve(typeof a === 'object' && a !== null ? { ip: a.address, port: a.port } : { ip: '', port: 0 });
       });
     });
   }
 
-  /** Stops accepting, lets live tunnels run up to `graceMs`, then closes them. */
+  /** Stops accepting, lets live tunnels run up to `graceMs`, then destroys what is left. */
   async close(graceMs = 0): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const s of this.sessions.keys()) s.close();
+    this.closing.abort(new HboneError('HBONE_STREAM_FAILED', 'the HBONE server is closing'));
+    const listener = this.listener;
+    this.listener = undefined;
+    const listenerClosed = listener === undefined ? Promise.resolve() : new Promise<void>((r) => listener.close(() => r()));
+    for (const s of this.sessions.keys()) if (!s.closed && !s.destroyed) s.close();
+    const drained = new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (this.sockets.size === 0) resolve();
+      };
+      for (const s of this.sockets) s.once('close', check);
+      check();
+    });
     const timer = setTimeout(() => {
       for (const s of this.sessions.keys()) s.destroy();
+      for (const s of this.sockets) s.destroy();
     }, graceMs);
-    await closed;
+    await Promise.all([listenerClosed, drained]);
     clearTimeout(timer);
   }
 
@@ -155,38 +251,92 @@ export class HboneServer {
     return this.sessions.size;
   }
 
+  /** TCP connections held (in handshake or established). */
+  get activeConnections(): number {
+    return this.sockets.size;
+  }
+
+  /** Runs an event handler so that nothing it throws reaches the event loop. */
+  private guard(event: string, run: () => void, resource?: { destroy(): void }): void {
+    try {
+      run();
+    } catch (err) {
+      this.guards.earlyDeny('internal_error');
+      this.log.error({ err: errorMessage(err), event }, 'hbone handler failed');
+      try {
+        resource?.destroy();
+      } catch (destroyErr) {
+        this.log.error({ err: errorMessage(destroyErr), event }, 'hbone cleanup failed');
+      }
+    }
+  }
+
+  private onTlsError(err: NodeJS.ErrnoException, socket: TLSSocket): void {
+    const timeout = err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT';
+    if (timeout) this.guards.limitHit('tls_handshake_timeout');
+    this.guards.earlyDeny('tls_handshake');
+    this.log.info(
+      { peer: socket.remoteAddress, reason: timeout ? 'handshake timeout' : 'handshake failed', err: err.message },
+      'hbone connection denied early',
+    );
+    if (!socket.destroyed) socket.destroy();
+  }
+
   private onSession(session: ServerHttp2Session): void {
+    session.on('error', (err) => this.log.debug({ err: err.message }, 'hbone session error'));
     const socket = session.socket as TLSSocket;
-    let info: SessionInfo | HboneError;
+    let identity: SessionInfo | HboneError;
     try {
       const { uri, id } = peerSpiffeId(socket, this.options.trustDomain);
-      info = { peer: id, peerUri: uri, peerAddress: { ip: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 } };
+      identity = { peer: id, peerUri: uri, peerAddress: { ip: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 } };
     } catch (err) {
-      info = err instanceof HboneError ? err : new HboneError('HBONE_IDENTITY_ERROR', String(err));
-      this.log.warn({ peer: socket.remoteAddress, reason: info.message }, 'hbone peer identity refused');
+      identity = err instanceof HboneError ? err : new HboneError('HBONE_IDENTITY_ERROR', errorMessage(err), { cause: err });
+      this.guards.earlyDeny('peer_identity');
+      this.log.warn({ peer: socket.remoteAddress, reason: identity.message }, 'hbone peer identity refused');
     }
-    this.sessions.set(session, info);
-    session.setLocalWindowSize(HBONE_CONNECTION_WINDOW_BYTES);
-    const ping = setInterval(() => {
-      const deadline = setTimeout(() => session.destroy(), HBONE_PING_TIMEOUT_MS);
-      deadline.unref();
-      if (!session.ping((err) => (err ? session.destroy() : clearTimeout(deadline)))) clearTimeout(deadline);
-    }, HBONE_PING_INTERVAL_MS);
-    ping.unref();
-    session.on('close', () => {
-      clearInterval(ping);
+    const keepalive = new SessionKeepalive(
+      session,
+      (failure, err) => {
+        this.log.info({ peer: socket.remoteAddress, reason: failure, err: err?.message }, 'hbone peer not answering pings');
+        if (!session.destroyed) session.destroy();
+      },
+      this.options.keepalive,
+    );
+    this.sessions.set(session, { identity, keepalive, streams: 0 });
+    endsSessionOnFin(session, socket, `hbone session from ${socket.remoteAddress ?? 'a closed socket'}`);
+    session.once('close', () => {
+      keepalive.stop();
       this.sessions.delete(session);
     });
-    session.on('error', (err) => this.log.debug({ err: err.message }, 'hbone session error'));
+    if (session.destroyed || session.closed) return;
+    // A handshake that completed while the server was closing: GOAWAY at once.
+    if (this.closing.signal.aborted) {
+      session.close();
+      return;
+    }
+    session.setLocalWindowSize(HBONE_CONNECTION_WINDOW_BYTES);
+    // The client exceeded our SETTINGS_MAX_HEADER_LIST_SIZE or sent garbage: nghttp2 reports it here.
+    session.on('frameError', (type: number, code: number) => this.log.debug({ type, code }, 'hbone frame error'));
   }
 
   private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
-    stream.on('error', () => undefined); // surfaced through the tunnel result
-    const info = this.sessions.get(stream.session as ServerHttp2Session);
-    if (info === undefined || info instanceof HboneError) {
-      this.refuse(stream, 401, info?.message ?? 'no verified peer identity');
+    // Errors surface through the handler's tunnel ('close' without an end); this only keeps them from being uncaught.
+    stream.on('error', (err) => this.log.debug({ err: err.message }, 'hbone stream error'));
+    const state = this.sessions.get(stream.session as ServerHttp2Session);
+    if (state === undefined || state.identity instanceof HboneError) {
+      this.refuse(stream, 401, state?.identity instanceof HboneError ? state.identity.message : 'no verified peer identity');
       return;
     }
+    if (state.streams >= this.limits.maxStreamsPerConnection) {
+      this.guards.limitHit('hbone_streams');
+      this.log.warn({ peer: state.identity.peerUri, limit: this.limits.maxStreamsPerConnection }, 'hbone stream limit reached');
+      stream.close(REFUSED_STREAM);
+      return;
+    }
+    state.streams++;
+    stream.once('close', () => {
+      state.streams--;
+    });
     if (headers[':method'] !== 'CONNECT') {
       this.refuse(stream, 400, `method ${String(headers[':method'])} is not CONNECT`);
       return;
@@ -195,89 +345,76 @@ export class HboneServer {
     try {
       target = parseAuthority(headers[':authority']);
     } catch (err) {
-      this.refuse(stream, 400, (err as Error).message);
+      this.refuse(stream, 400, errorMessage(err));
       return;
     }
-    const request: HboneRequest = { ...info, target, headers };
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<HboneAnswer>((resolve) => {
-      timer = setTimeout(() => resolve({ kind: 'reject', status: 503, reason: 'upstream not ready in time' }), this.handleTimeoutMs);
-    });
-    Promise.race([this.options.handle(request), timeout])
+    this.serve(stream, { ...state.identity, target, headers });
+  }
+
+  /** Runs the handler under the deadline; the request's signal also aborts when the client goes away. */
+  private serve(stream: ServerHttp2Stream, request: HboneRequest): void {
+    const controller = new AbortController();
+    const timeoutMs = this.limits.handleTimeoutMs;
+    const timer = setTimeout(
+      () => controller.abort(new HboneError('HBONE_CONNECT_TIMEOUT', `CONNECT ${request.headers[':authority']}: not served in ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const onGone = (): void => controller.abort(new HboneError('HBONE_STREAM_FAILED', `CONNECT ${request.headers[':authority']}: the client went away`));
+    const onClosing = (): void => controller.abort(this.closing.signal.reason);
+    stream.once('close', onGone);
+    this.closing.signal.addEventListener('abort', onClosing, { once: true });
+    const done = (): void => {
+      clearTimeout(timer);
+      stream.off('close', onGone);
+      this.closing.signal.removeEventListener('abort', onClosing);
+    };
+    // A timeout answers 503 at once; the handler's own answer, when it comes, is then abandoned.
+    controller.signal.addEventListener('abort', () => this.refuse(stream, 503, errorMessage(controller.signal.reason)), { once: true });
+    let answering: Promise<HboneAnswer>;
+    try {
+      answering = this.options.handle(request, controller.signal);
+    } catch (err) {
+      answering = Promise.reject(err);
+    }
+    answering
       .then((answer) => {
-        clearTimeout(timer);
-        if (answer.kind === 'reject') {
-          this.refuse(stream, answer.status, answer.reason);
-          return;
-        }
-        if (stream.destroyed || stream.closed) {
-          answer.upstream.destroy();
-          answer.onClose?.({ bytesFromPeer: 0, bytesToPeer: 0, error: new Error('client went away before 200') });
-          return;
-        }
-        stream.respond({ ':status': 200, ...(answer.responseHeaders ?? {}) });
-        splice(stream, answer.upstream, answer.onBytes, answer.onClose);
+        done();
+        this.answer(stream, answer, controller.signal);
       })
       .catch((err: unknown) => {
-        clearTimeout(timer);
-        this.log.error({ err }, 'hbone handler failed');
+        done();
+        this.log.error({ err: errorMessage(err), peer: request.peerUri }, 'hbone handler failed');
         this.refuse(stream, 503, 'internal error');
       });
   }
 
+  private answer(stream: ServerHttp2Stream, answer: HboneAnswer, signal: AbortSignal): void {
+    if (answer.kind === 'reject') {
+      this.refuse(stream, answer.status, answer.reason);
+      return;
+    }
+    if (signal.aborted || stream.destroyed || stream.closed || stream.headersSent) {
+      answer.abandon(signal.aborted ? (signal.reason as Error) : new Error('client went away before 200'));
+      return;
+    }
+    try {
+      stream.respond({ ':status': 200, ...(answer.responseHeaders ?? {}) });
+    } catch (err) {
+      answer.abandon(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    answer.open(stream);
+  }
+
   private refuse(stream: ServerHttp2Stream, status: number, reason: string): void {
     this.log.debug({ status, reason }, 'hbone connect refused');
-    if (stream.destroyed || stream.headersSent) return;
-    stream.respond({ ':status': status }, { endStream: true });
+    if (stream.destroyed || stream.closed || stream.headersSent) return;
+    try {
+      stream.respond({ ':status': status }, { endStream: true });
+    } catch (err) {
+      // The session went away between the check and the answer: nothing left to tell.
+      this.log.debug({ status, err: errorMessage(err) }, 'hbone refusal not sent');
+      stream.destroy();
+    }
   }
-}
-
-/**
- * Pipes a tunnel stream and an upstream both ways with half-close and
- * backpressure (`pipe` pauses a side whose peer is full), counting bytes,
- * and reports once when both sides have closed. A side that fails, or closes
- * before both of its directions ended, resets the other: TCP sockets with an
- * RST, HTTP/2 streams with RST_STREAM, so an app never mistakes a broken
- * tunnel for a clean end.
- */
-export function splice(
-  tunnel: Duplex,
-  upstream: Duplex,
-  onBytes: ((direction: 'in' | 'out', bytes: number) => void) | undefined,
-  onClose: ((result: TunnelResult) => void) | undefined,
-): void {
-  let bytesFromPeer = 0;
-  let bytesToPeer = 0;
-  let closed = 0;
-  let failure: Error | undefined;
-  const fail = (err: Error): void => {
-    if (failure !== undefined) return;
-    failure = err;
-    abort(tunnel, err);
-    abort(upstream, err);
-  };
-  const onSideClosed = (side: Duplex) => (): void => {
-    if (!side.readableEnded || !side.writableFinished) fail(new Error('tunnel side closed before its end'));
-    if (++closed === 2) onClose?.({ bytesFromPeer, bytesToPeer, error: failure });
-  };
-  tunnel.on('data', (chunk: Buffer) => {
-    bytesFromPeer += chunk.length;
-    onBytes?.('in', chunk.length);
-  });
-  upstream.on('data', (chunk: Buffer) => {
-    bytesToPeer += chunk.length;
-    onBytes?.('out', chunk.length);
-  });
-  tunnel.on('error', fail);
-  upstream.on('error', fail);
-  tunnel.once('close', onSideClosed(tunnel));
-  upstream.once('close', onSideClosed(upstream));
-  tunnel.pipe(upstream);
-  upstream.pipe(tunnel);
-}
-
-function abort(stream: Duplex, err: Error): void {
-  if (stream.destroyed) return;
-  if (stream instanceof Socket) stream.resetAndDestroy();
-  else stream.destroy(err);
 }

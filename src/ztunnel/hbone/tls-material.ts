@@ -17,6 +17,8 @@ export const HBONE_PORT = 15008;
 export const HBONE_STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
 export const HBONE_CONNECTION_WINDOW_BYTES = 16 * 1024 * 1024;
 export const HBONE_MAX_FRAME_BYTES = 1024 * 1024;
+/** SETTINGS_MAX_CONCURRENT_STREAMS the server advertises (ztunnel: 200). */
 export const HBONE_SERVER_MAX_STREAMS = 200;
-export const HBONE_PING_INTERVAL_MS = 10_000;
-export const HBONE_PING_TIMEOUT_MS = 20_000;
+/** SETTINGS_MAX_HEADER_LIST_SIZE: ztunnel's client 16 KiB, server 64 KiB. */
+export const HBONE_CLIENT_MAX_HEADER_LIST_BYTES = 16 * 1024;
+export const HBONE_SERVER_MAX_HEADER_LIST_BYTES = 64 * 1024;

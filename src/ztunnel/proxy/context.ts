@@ -10,7 +10,8 @@ import type { PolicySet, WorkloadPolicyRef } from '../authz/index.js';
 import { parseIp } from '../authz/index.js';
 import type { HbonePool, TlsMaterial } from '../hbone/index.js';
 import type { Workload, WorkloadStore } from '../state/index.js';
-import type { TrafficMetrics, WorkloadDescriptor } from '../telemetry/index.js';
+import type { ProxyGuards, TrafficMetrics, WorkloadDescriptor } from '../telemetry/index.js';
+import type { ProxyLimits } from './limits.js';
 
 /** A pod enrolled on this node, as the proxy needs it. */
 export interface LocalPod {
@@ -53,6 +54,10 @@ export interface ProxyContext {
   readonly clusterId: string;
   /** Connect timeout for plain TCP upstreams. */
   readonly connectTimeoutMs: number;
+  /** Early denies and limit hits are counted here (none counted when absent). */
+  readonly guards?: ProxyGuards;
+  /** Listener limits; the defaults of `limits.ts` where absent. */
+  readonly limits?: Partial<ProxyLimits>;
 }
 
 /** ztunnel's own ports: traffic aimed at them is a loop and is refused. */

@@ -6,8 +6,9 @@
  * connection and is counted with its response flag.
  */
 import type net from 'node:net';
-import { ResponseFlag, type ConnectionResult } from '../telemetry/index.js';
-import { splice } from '../hbone/index.js';
+import type { Duplex } from 'node:stream';
+import { errorMessage } from '../../shared/errors.js';
+import { NO_GUARDS, ResponseFlag, type ConnectionResult } from '../telemetry/index.js';
 import {
   ILLEGAL_PORTS,
   describePod,
@@ -19,32 +20,38 @@ import {
   type LocalPod,
   type ProxyContext,
 } from './context.js';
+import { abort, resetSocket, splice, whenClosed } from './copy.js';
+import { denyEarly } from './early-deny.js';
 import { baggageFor, forwardedFor, newTraceparent } from './hbone-headers.js';
 import { flagFor } from './flags.js';
-import { connectWithTimeout } from './upstream.js';
+import { dialUpstream } from './upstream.js';
 import { routeOutbound, type Route } from './route.js';
 
 const LOOPBACK = /^(127\.|::1$)/;
 
 export function handleOutbound(ctx: ProxyContext, pod: LocalPod, socket: net.Socket): void {
   socket.on('error', () => undefined); // reported through the connection result
+  const sink = { guards: ctx.guards ?? NO_GUARDS, logger: ctx.logger };
+  // A client that reset before we looked has no address: nothing to account for.
+  if (socket.remoteAddress === undefined || socket.destroyed) {
+    denyEarly(sink, socket, 'no_peer_address', { pod: pod.name, direction: 'outbound' });
+    return;
+  }
   // A proxy must not add Nagle delays on top of the app's own writes.
   socket.setNoDelay(true);
   const orig = ctx.sockets.originalDestination(socket);
   if (orig === undefined) {
-    ctx.logger.warn({ pod: pod.name, peer: socket.remoteAddress }, 'outbound connection without original destination');
-    socket.resetAndDestroy();
+    denyEarly(sink, socket, 'no_original_destination', { pod: pod.name, peer: socket.remoteAddress });
     return;
   }
   const dst = { ip: normalizeIp(orig.address), port: orig.port };
   if (LOOPBACK.test(dst.ip) && ILLEGAL_PORTS.has(dst.port)) {
-    ctx.logger.warn({ pod: pod.name, dst: hostPort(dst.ip, dst.port) }, 'outbound connection to the proxy itself refused');
-    socket.resetAndDestroy();
+    denyEarly(sink, socket, 'proxy_loop', { pod: pod.name, dst: hostPort(dst.ip, dst.port) });
     return;
   }
   const source = workloadOfPod(ctx, pod);
   const route = routeOutbound(ctx.store, source, dst, Math.random, ctx.network);
-  const src = hostPort(normalizeIp(socket.remoteAddress ?? ''), socket.remotePort ?? 0);
+  const src = hostPort(normalizeIp(socket.remoteAddress), socket.remotePort ?? 0);
   const result = ctx.metrics.open(
     {
       reporter: 'source',
@@ -61,12 +68,50 @@ export function handleOutbound(ctx: ProxyContext, pod: LocalPod, socket: net.Soc
       protocol: route.kind === 'hbone' ? 'HBONE' : 'TCP',
     },
   );
-  connectUpstream(ctx, pod, socket, route, source?.identityUri, result).catch(
-    (err: unknown) => {
-      ctx.logger.debug({ err, pod: pod.name, dst: hostPort(dst.ip, dst.port) }, 'outbound connection failed');
-      socket.resetAndDestroy();
-      result.close(flagFor(err), err);
+  // From here on the result is closed exactly once, however the connection ends.
+  // The app leaving before the upstream is ready ends it at once; the set-up is abandoned.
+  let copying = false;
+  const appGone = new AbortController();
+  whenClosed(socket, () => {
+    if (copying) return;
+    const reason = new Error('the app closed before the upstream was ready');
+    appGone.abort(reason);
+    result.close(ResponseFlag.Connect, reason);
+  });
+  const fail = (err: unknown): void => {
+    ctx.logger.debug({ err: errorMessage(err), pod: pod.name, dst: hostPort(dst.ip, dst.port) }, 'outbound connection failed');
+    resetSocket(socket);
+    result.close(flagFor(err), err);
+  };
+  let connecting: Promise<Duplex>;
+  try {
+    connecting = connectUpstream(ctx, pod, socket, route, source?.identityUri, appGone.signal);
+  } catch (err) {
+    fail(err);
+    return;
+  }
+  connecting.then(
+    (upstream) => {
+      if (appGone.signal.aborted || socket.destroyed) {
+        abort(upstream);
+        result.close(ResponseFlag.Connect, new Error('the app closed before the upstream was ready'));
+        return;
+      }
+      // The copy owns the result now: the app's close no longer means "never connected".
+      copying = true;
+      startCopy(socket, upstream, result);
     },
+    fail,
+  );
+}
+
+/** Copies both ways; the result closes when both sides have closed. */
+function startCopy(socket: net.Socket, upstream: Duplex, result: ConnectionResult): void {
+  splice(
+    socket,
+    upstream,
+    (direction, n) => (direction === 'in' ? result.recordReceived(n) : result.recordSent(n)),
+    (r) => result.close(ResponseFlag.None, r.error),
   );
 }
 
@@ -76,23 +121,27 @@ async function connectUpstream(
   socket: net.Socket,
   route: Route,
   sourceIdentity: string | undefined,
-  result: ConnectionResult,
-): Promise<void> {
-  let upstream: net.Socket | import('node:stream').Duplex;
+  signal: AbortSignal,
+): Promise<Duplex> {
   switch (route.kind) {
     case 'no-healthy-upstream':
       throw new Error(`service ${route.service.hostname} has no healthy endpoint for port ${route.target.port}`);
     case 'passthrough':
     case 'direct':
-      upstream = await connectWithTimeout(ctx.sockets.connectInPod(pod, route.target.ip, route.target.port), ctx.connectTimeoutMs);
-      break;
+      return dialUpstream(
+        () => ctx.sockets.connectInPod(pod, route.target.ip, route.target.port),
+        hostPort(route.target.ip, route.target.port),
+        ctx.connectTimeoutMs,
+        signal,
+      );
     case 'hbone': {
       if (sourceIdentity === undefined) {
         throw new Error(`pod ${pod.namespace}/${pod.name} is not in the workload store yet: no identity for HBONE`);
       }
       const material = await ctx.certificates.fetchMaterial(sourceIdentity);
+      if (signal.aborted) throw signal.reason as Error;
       const source = workloadOfPod(ctx, pod);
-      upstream = await ctx.pool.connect({
+      return ctx.pool.connect({
         source: {
           identity: sourceIdentity,
           material,
@@ -107,19 +156,8 @@ async function connectUpstream(
           forwarded: forwardedFor(normalizeIp(socket.remoteAddress ?? ''), socket.remotePort ?? 0, route.service?.hostname),
           traceparent: newTraceparent(),
         },
+        signal,
       });
-      break;
     }
   }
-  if (socket.destroyed) {
-    upstream.destroy();
-    result.close(ResponseFlag.Connect, new Error('the app closed before the upstream was ready'));
-    return;
-  }
-  splice(
-    socket,
-    upstream,
-    (direction, n) => (direction === 'in' ? result.recordReceived(n) : result.recordSent(n)),
-    (r) => result.close(ResponseFlag.None, r.error),
-  );
 }

@@ -1,19 +1,24 @@
 import type net from 'node:net';
+import { withDeadline } from '../../shared/deadline.js';
 
-/** Bounds a connect (ztunnel: 10 s for upstream TCP); the socket is destroyed if it arrives late. */
-export function connectWithTimeout(connecting: Promise<net.Socket>, timeoutMs: number): Promise<net.Socket> {
-  let timer: NodeJS.Timeout | undefined;
-  let timedOut = false;
-  return Promise.race([
-    connecting.then((s) => {
-      if (timedOut) s.destroy();
-      return s;
-    }),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        timedOut = true;
-        reject(new Error(`upstream connect timed out after ${timeoutMs} ms`));
-      }, timeoutMs);
-    }),
-  ]).finally(() => clearTimeout(timer));
+/**
+ * A plain TCP connect bounded by the upstream connect timeout (ztunnel:
+ * 10 s) and by the caller's signal (the client went away, the HBONE
+ * handler's deadline). A socket that arrives after either is destroyed.
+ */
+export function dialUpstream(
+  connect: () => Promise<net.Socket>,
+  target: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<net.Socket> {
+  return withDeadline(
+    {
+      timeoutMs,
+      timeoutError: () => new Error(`upstream connect to ${target} timed out after ${timeoutMs} ms`),
+      dispose: (late) => late.destroy(),
+      ...(signal !== undefined ? { parent: signal } : {}),
+    },
+    () => connect(),
+  );
 }

@@ -46,3 +46,14 @@ export {
   type CertificateExpiryProvider,
   type XdsHealthProvider,
 } from './agent-metrics.js';
+export {
+  GuardMetrics,
+  NO_GUARDS,
+  EARLY_DENY_METRIC,
+  EARLY_DENY_REASONS,
+  LIMIT_HIT_METRIC,
+  LIMIT_NAMES,
+  type EarlyDenyReason,
+  type LimitName,
+  type ProxyGuards,
+} from './guard-metrics.js';

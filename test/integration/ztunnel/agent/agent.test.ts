@@ -9,7 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startAgent, type RunningAgent } from '../../../../src/ztunnel/agent.js';
-import type { ZtunnelConfig } from '../../../../src/ztunnel/config.js';
+import {
+  DEFAULT_HBONE_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_HBONE_MAX_CONNECTIONS,
+  DEFAULT_HBONE_MAX_HEADER_LIST_BYTES,
+  DEFAULT_HBONE_MAX_STREAMS_PER_CONNECTION,
+  DEFAULT_MAX_PENDING_HBONE_ACCEPTS,
+  type ZtunnelConfig,
+} from '../../../../src/ztunnel/config.js';
 import { prepareConnection } from '../../../../src/ztunnel/authz/index.js';
 import { destroyInstance } from '../../../../src/ztunnel/redirect/index.js';
 import type { WorkloadStore } from '../../../../src/ztunnel/state/index.js';
@@ -106,6 +113,13 @@ describe('ztunnel agent against a real istiod', function () {
       readinessAddr: local,
       connectTimeoutMs: 2000,
       secretTtlSeconds: 3600,
+      hboneLimits: {
+        handshakeTimeoutMs: DEFAULT_HBONE_HANDSHAKE_TIMEOUT_MS,
+        maxConnections: DEFAULT_HBONE_MAX_CONNECTIONS,
+        maxStreamsPerConnection: DEFAULT_HBONE_MAX_STREAMS_PER_CONNECTION,
+        maxPendingAccepts: DEFAULT_MAX_PENDING_HBONE_ACCEPTS,
+        maxHeaderListBytes: DEFAULT_HBONE_MAX_HEADER_LIST_BYTES,
+      },
     });
   }
 

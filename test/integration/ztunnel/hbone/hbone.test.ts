@@ -10,9 +10,10 @@ import {
   type HboneRequest,
   type HboneAnswer,
   type TlsMaterial,
-  type TunnelResult,
 } from '../../../../src/ztunnel/hbone/index.js';
+import { splice, type CopyResult } from '../../../../src/ztunnel/proxy/index.js';
 import { createTestPki, type TestCredential } from '../../../support/ca.js';
+import { waitFor } from '../../../support/wait.js';
 
 const FRONTEND = 'spiffe://cluster.local/ns/demo/sa/frontend';
 const BACKEND = 'spiffe://cluster.local/ns/demo/sa/backend';
@@ -43,13 +44,17 @@ describe('ztunnel/hbone: mTLS HTTP/2 CONNECT tunnels over real sockets', () => {
   let pool: HbonePool;
   let tcpConnects: number;
   const seen: HboneRequest[] = [];
-  const results: TunnelResult[] = [];
+  const results: CopyResult[] = [];
   let answer: (req: HboneRequest) => Promise<HboneAnswer>;
 
   const acceptToApp = async (): Promise<HboneAnswer> => {
     const upstream = net.connect({ host: '127.0.0.1', port: appPort, allowHalfOpen: true });
     await once(upstream, 'connect');
-    return { kind: 'accept', upstream, onClose: (r) => results.push(r) };
+    return {
+      kind: 'accept',
+      open: (tunnel) => splice(tunnel, upstream, undefined, (r) => results.push(r)),
+      abandon: () => upstream.destroy(),
+    };
   };
 
   const source = (identity = FRONTEND, m = frontend) => ({
@@ -114,8 +119,7 @@ describe('ztunnel/hbone: mTLS HTTP/2 CONNECT tunnels over real sockets', () => {
     assert.deepEqual(seen[0]?.peer, { trustDomain: 'cluster.local', namespace: 'demo', serviceAccount: 'frontend' });
     assert.deepEqual(seen[0]?.target, { ip: '127.0.0.1', port: appPort });
     assert.equal(seen[0]?.headers.baggage, 'k8s.namespace.name=demo');
-    await new Promise((r) => setImmediate(r));
-    for (let i = 0; i < 50 && results.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => results.length > 0, 'the tunnel result');
     assert.deepEqual(results[0] && { in: results[0].bytesFromPeer, out: results[0].bytesToPeer }, { in: 5, out: 10 });
   });
 
@@ -217,7 +221,7 @@ describe('ztunnel/hbone: mTLS HTTP/2 CONNECT tunnels over real sockets', () => {
     // Restart the server side: every session gets GOAWAY.
     await server.close(100);
     serverPort = (await server.listen({ host: '127.0.0.1', port: serverPort })).port;
-    for (let i = 0; i < 100 && pool.stats().length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => pool.stats().length === 0, 'the pool to drop the connection that got GOAWAY');
     const second = await pool.connect(req());
     second.end('y');
     assert.equal(await readAll(second), 'echo:y');

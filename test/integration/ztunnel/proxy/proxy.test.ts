@@ -20,10 +20,19 @@ import { WorkloadStore, ADDRESS_TYPE_URL } from '../../../../src/ztunnel/state/i
 import { PolicySet } from '../../../../src/ztunnel/authz/index.js';
 import { decodeWorkload } from '../../../../src/ztunnel/xds/index.js';
 import { HbonePool } from '../../../../src/ztunnel/hbone/index.js';
-import { TrafficMetrics, LiveConnections } from '../../../../src/ztunnel/telemetry/index.js';
-import { PodProxy, LiveInbound, type LocalPod, type PodSockets, type ProxyContext } from '../../../../src/ztunnel/proxy/index.js';
+import { TrafficMetrics, LiveConnections, GuardMetrics } from '../../../../src/ztunnel/telemetry/index.js';
+import {
+  PodProxy,
+  LiveInbound,
+  handleInboundPlaintext,
+  handleOutbound,
+  type LocalPod,
+  type PodSockets,
+  type ProxyContext,
+} from '../../../../src/ztunnel/proxy/index.js';
 import { createLogger, silentLogger } from '../../../../src/shared/logging.js';
 import { createTestPki } from '../../../support/ca.js';
+import { waitFor } from '../../../support/wait.js';
 
 const base = `127.${randomInt(100, 250)}.${randomInt(0, 250)}`;
 const FRONTEND_IP = `${base}.2`;
@@ -105,7 +114,11 @@ async function exchange(s: net.Socket, payload: string, timeoutMs = 4000): Promi
 
 describe('ztunnel/proxy: outbound, HBONE inbound and plaintext inbound over real sockets', () => {
   const pki = createTestPki();
-  const registry = new Registry();
+  // Each test gets its own registry, metrics and connection table (see beforeEach).
+  let registry = new Registry();
+  let connections = new LiveConnections();
+  let metrics = new TrafficMetrics({ registry, logger: silentLogger, connections });
+  let guards = new GuardMetrics(registry);
   const store = new WorkloadStore('node-1');
   const policies = new PolicySet();
   const capture = new FakeCapture();
@@ -130,7 +143,12 @@ describe('ztunnel/proxy: outbound, HBONE inbound and plaintext inbound over real
     },
     pool,
     sockets: capture,
-    metrics: new TrafficMetrics({ registry, logger: silentLogger, connections: new LiveConnections() }),
+    get metrics() {
+      return metrics;
+    },
+    get guards() {
+      return guards;
+    },
     logger: process.env.AMBIT_TEST_LOG ? createLogger('debug') : silentLogger,
     network: '',
     trustDomain: 'cluster.local',
@@ -201,6 +219,19 @@ describe('ztunnel/proxy: outbound, HBONE inbound and plaintext inbound over real
     await Promise.all([fp.refresh(), bp.refresh()]);
   });
 
+  beforeEach(() => {
+    registry = new Registry();
+    connections = new LiveConnections();
+    metrics = new TrafficMetrics({ registry, logger: silentLogger, connections });
+    guards = new GuardMetrics(registry);
+  });
+
+  /** Every connection result closed: the live table and the open-sockets gauge back to zero. */
+  const drained = async (): Promise<boolean> =>
+    connections.size === 0 &&
+    (await metricValue('istio_tcp_sockets_open', { reporter: 'source' })) === 0 &&
+    (await metricValue('istio_tcp_sockets_open', { reporter: 'destination' })) === 0;
+
   afterEach(() => {
     for (const k of policies.all().map((p) => p.key)) policies.remove(k);
   });
@@ -219,7 +250,7 @@ describe('ztunnel/proxy: outbound, HBONE inbound and plaintext inbound over real
     assert.deepEqual(reply, { data: 'echo:hello' });
     // The app sees the client pod's address: the agent connected from inside the pod.
     assert.equal(seenByApp.at(-1), BACKEND_IP);
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(drained, 'both reporters to close the connection');
     const src = {
       reporter: 'source',
       source_workload: 'frontend',
@@ -246,22 +277,23 @@ describe('ztunnel/proxy: outbound, HBONE inbound and plaintext inbound over real
     const reply = await exchange(s, 'nope');
     assert.equal(reply.data, '');
     assert.equal(reply.error, 'ECONNRESET');
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(drained, 'both reporters to close the denied connection');
     assert.equal(await metricValue('istio_tcp_connections_failed_total', { reporter: 'destination', response_flags: 'DENY' }), 1);
   });
 
   it('closes a live inbound connection when a new policy denies it', async () => {
     const s = await capture.appConnect(FRONTEND_IP, frontendOutbound, { address: VIP, port: 80 });
     s.write('partial');
-    for (let i = 0; i < 100 && live.size === 0; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(live.size, 1);
+    await waitFor(() => live.size === 1, 'the inbound connection to be live');
     policies.upsert(create(AuthorizationSchema, { name: 'backend-policy', namespace: 'demo', scope: Scope.WORKLOAD_SELECTOR, action: Action.ALLOW, groups: [] }));
     assert.equal(live.recheck(policies), 1);
-    const ended = await Promise.race([
-      once(s, 'close').then(() => 'closed', (err: NodeJS.ErrnoException) => err.code),
-      new Promise((r) => setTimeout(() => r('still open'), 3000)),
-    ]);
+    const ended = await new Promise<string>((resolve) => {
+      let how = 'closed';
+      s.once('error', (err: NodeJS.ErrnoException) => (how = err.code ?? err.message));
+      s.once('close', () => resolve(how));
+    });
     assert.equal(ended, 'ECONNRESET');
+    await waitFor(drained, 'the revoked connection to be closed at both reporters');
   });
 
   it('refuses plaintext under a policy that rejects connections without identity (STRICT), and admits it otherwise', async () => {
@@ -289,7 +321,7 @@ describe('ztunnel/proxy: outbound, HBONE inbound and plaintext inbound over real
     outside.on('connection', (c) => c.on('data', () => c.end('outside')).on('error', () => undefined));
     const s = await capture.appConnect(FRONTEND_IP, frontendOutbound, { address: OUTSIDER_IP, port: (outside.address() as AddressInfo).port });
     assert.deepEqual(await exchange(s, 'x'), { data: 'outside' });
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(drained, 'the passthrough connection to close');
     assert.equal(await metricValue('istio_tcp_connections_closed_total', { reporter: 'source', connection_security_policy: 'unknown' }) >= 1, true);
   });
 
@@ -298,5 +330,88 @@ describe('ztunnel/proxy: outbound, HBONE inbound and plaintext inbound over real
     const reply = await exchange(s, 'x');
     assert.equal(reply.data, '');
     assert.equal(reply.error, 'ECONNRESET');
+  });
+
+  it('denies early a plaintext client that reset before its address was read, without throwing', async () => {
+    // What a client that connects and resets at once looks like to the handler.
+    const gone = new net.Socket();
+    assert.equal(gone.remoteAddress, undefined);
+    handleInboundPlaintext(ctx, backendPod, live, gone);
+    handleOutbound(ctx, frontendPod, new net.Socket());
+    assert.equal(await metricValue('ambit_early_denied_connections_total', { reason: 'no_peer_address' }), 2);
+    assert.equal(connections.size, 0);
+  });
+
+  it('survives a burst of 2,000 denied HBONE connections, and the table and gauges come back to zero', async function () {
+    this.timeout(60_000);
+    policies.upsert(
+      create(AuthorizationSchema, {
+        name: 'backend-policy', namespace: 'demo', scope: Scope.WORKLOAD_SELECTOR, action: Action.DENY,
+        groups: [{ rules: [{ matches: [{ principals: [{ matchType: { case: 'exact', value: 'cluster.local/ns/demo/sa/frontend' } }] }] }] }],
+      }),
+    );
+    const N = 2000;
+    const results = await Promise.all(
+      Array.from({ length: N }, async () => {
+        const s = await capture.appConnect(FRONTEND_IP, frontendOutbound, { address: VIP, port: 80 });
+        return exchange(s, 'x', 30_000);
+      }),
+    );
+    // No app byte got through; the client sees a reset (or, when the reset raced its own FIN, a close).
+    assert.equal(results.filter((r) => r.data !== '').length, 0);
+    assert.ok(results.filter((r) => r.error === 'ECONNRESET').length > N * 0.9);
+    await waitFor(drained, 'every denied connection to be closed', 20_000);
+    // Every connection closed once at each reporter; all but those whose client raced the deny were DENY.
+    assert.equal(await metricValue('istio_tcp_connections_closed_total', { reporter: 'source' }), N);
+    assert.ok((await metricValue('istio_tcp_connections_failed_total', { reporter: 'destination', response_flags: 'DENY' })) > N * 0.9);
+  });
+
+  it('closes every connection result exactly once however the connection ends (finding 8)', async function () {
+    this.timeout(60_000);
+    const ways: ((s: net.Socket) => Promise<void>)[] = [
+      // A clean exchange with half-close.
+      async (s) => void (await exchange(s, 'clean')),
+      // The app resets at once, before the upstream is ready.
+      async (s) => {
+        s.resetAndDestroy();
+      },
+      // The app writes, then resets mid-tunnel.
+      async (s) => {
+        s.write('partial');
+        await new Promise((r) => setImmediate(r));
+        s.resetAndDestroy();
+      },
+      // The app closes (FIN both ways at once) right after connecting.
+      async (s) => {
+        s.destroy();
+      },
+    ];
+    const rounds = 100;
+    await Promise.all(
+      Array.from({ length: rounds * ways.length }, async (_, i) => {
+        const s = await capture.appConnect(FRONTEND_IP, frontendOutbound, { address: VIP, port: 80 });
+        s.on('error', () => undefined);
+        await ways[i % ways.length]!(s);
+      }),
+    );
+    // Plaintext connections closed before and after the upstream, too.
+    for (let i = 0; i < 50; i++) {
+      const s = await capture.plaintextConnect(OUTSIDER_IP, backendPlaintext, { address: BACKEND_IP, port: appPort });
+      s.on('error', () => undefined);
+      if (i % 2 === 0) s.resetAndDestroy();
+      else await exchange(s, 'plain');
+    }
+    // Revoked connections.
+    const held = await capture.appConnect(FRONTEND_IP, frontendOutbound, { address: VIP, port: 80 });
+    held.on('error', () => undefined);
+    held.write('x');
+    await waitFor(() => live.size >= 1, 'a live inbound connection');
+    policies.upsert(create(AuthorizationSchema, { name: 'backend-policy', namespace: 'demo', scope: Scope.WORKLOAD_SELECTOR, action: Action.ALLOW, groups: [] }));
+    live.recheck(policies);
+    await waitFor(drained, 'the live table and the open-sockets gauges to be back at zero', 20_000);
+    assert.equal(live.size, 0);
+    const opened = await metricValue('istio_tcp_connections_opened_total', {});
+    const closed = await metricValue('istio_tcp_connections_closed_total', {});
+    assert.equal(closed, opened);
   });
 });
