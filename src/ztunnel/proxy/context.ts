@@ -24,10 +24,14 @@ export interface LocalPod {
 
 /** Where the proxy gets sockets: inside a pod's network namespace, and original destinations. */
 export interface PodSockets {
-  /** A TCP connection made from inside the pod's netns (so its source is the pod's IP). */
-  connectInPod(pod: LocalPod, ip: string, port: number): Promise<net.Socket>;
-  /** The address the app connected to, for a socket accepted on the in-pod 15001 listener. */
-  originalDestination(socket: net.Socket): { readonly address: string; readonly port: number } | undefined;
+  /**
+   * A TCP connection made from inside the pod's netns (so its source is the
+   * pod's IP). `purpose` 'hbone' is a tunnel to a peer's 15008, which gets
+   * ztunnel's TCP keepalive and TCP_USER_TIMEOUT; 'app' (the default) a plain upstream.
+   */
+  connectInPod(pod: LocalPod, ip: string, port: number, purpose?: 'app' | 'hbone'): Promise<net.Socket>;
+  /** The address the app connected to, for a socket accepted on the pod's in-pod 15001 listener. */
+  originalDestination(socket: net.Socket, pod: LocalPod): { readonly address: string; readonly port: number } | undefined;
   /**
    * The address an inbound plaintext client meant to reach. With sk_lookup
    * this is simply the accepted socket's local address.

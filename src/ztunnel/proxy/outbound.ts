@@ -30,7 +30,7 @@ export function handleOutbound(ctx: ProxyContext, pod: LocalPod, socket: net.Soc
   socket.on('error', () => undefined); // reported through the connection result
   // A proxy must not add Nagle delays on top of the app's own writes.
   socket.setNoDelay(true);
-  const orig = ctx.sockets.originalDestination(socket);
+  const orig = ctx.sockets.originalDestination(socket, pod);
   if (orig === undefined) {
     ctx.logger.warn({ pod: pod.name, peer: socket.remoteAddress }, 'outbound connection without original destination');
     socket.resetAndDestroy();
@@ -97,7 +97,7 @@ async function connectUpstream(
           identity: sourceIdentity,
           material,
           key: pod.uid,
-          connect: (t) => ctx.sockets.connectInPod(pod, t.ip, t.port),
+          connect: (t) => ctx.sockets.connectInPod(pod, t.ip, t.port, 'hbone'),
         },
         destination: route.tunnel,
         expectedIdentities: route.identities,
