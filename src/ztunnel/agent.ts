@@ -5,7 +5,6 @@
  * plaintext inbound), L4 authorization, metrics, admin and readiness.
  * Start-up fails on the first error and undoes what it had started.
  */
-import net from 'node:net';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../shared/logging.js';
 import { ambitVersion } from '../cli/commands/version.js';
@@ -15,7 +14,7 @@ import { EnrollmentServer, redirectPodCapture, type PodListeners, type Registere
 import { HbonePool } from './hbone/index.js';
 import { CertificateManager, GrpcCaClient } from './identity/index.js';
 import { LiveInbound, PodProxy, workloadIdentity, workloadOfPod, type LocalPod, type ProxyContext } from './proxy/index.js';
-import { openRedirect, registerRedirectMetrics, type Redirect } from './redirect/index.js';
+import { HBONE_SOCKET_OPTIONS, openRedirect, registerRedirectMetrics, type Redirect } from './redirect/index.js';
 import { WorkloadStore, policyKey, type StoreChange } from './state/index.js';
 import { AgentMetrics, LiveConnections, TrafficMetrics, registerBuildInfo } from './telemetry/index.js';
 import { XdsClient } from './xds/index.js';
@@ -142,14 +141,16 @@ export async function startAgent(config: ZtunnelConfig, logger: Logger): Promise
       },
       pool,
       sockets: {
-        connectInPod: async (pod, ip, port) => {
-          const fd = await redirect.connectInPod(pod.netnsPath, ip, port);
-          const socket = new net.Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
+        connectInPod: async (pod, ip, port, purpose = 'app') => {
+          const socket = await redirect.connectInPod(pod.netnsPath, ip, port, {
+            timeoutMs: config.connectTimeoutMs,
+            ...(purpose === 'hbone' ? HBONE_SOCKET_OPTIONS : {}),
+          });
           // Both the app upstreams and the HBONE connections: no Nagle delays in a proxy.
           socket.setNoDelay(true);
           return socket;
         },
-        originalDestination: (socket) => redirect.originalDestination(socket),
+        originalDestination: (socket, pod) => redirect.originalDestination(socket, pod.netnsPath),
         inboundDestination: (socket) => ({ address: socket.localAddress ?? '', port: socket.localPort ?? 0 }),
       },
       metrics,

@@ -4,15 +4,15 @@
  * BTF of the compiled objects.
  */
 import net from 'node:net';
+import { MAX_EXCLUDED_CIDRS, MAX_EXCLUDED_PORTS, UID_LEN } from '../../shared/ports-and-limits.js';
 import type { OriginalDestination } from './types.js';
+
+export { MAX_EXCLUDED_CIDRS, MAX_EXCLUDED_PORTS, UID_LEN };
 
 /** Same values as AF_INET / AF_INET6 (AMBIT_FAMILY_* in the header). */
 export const FAMILY_INET = 2;
 export const FAMILY_INET6 = 10;
 
-export const MAX_EXCLUDED_PORTS = 16;
-export const MAX_EXCLUDED_CIDRS = 8;
-export const UID_LEN = 64;
 export const LISTENER_INBOUND_PLAINTEXT = 0;
 export const COUNTER_COUNT = 16;
 
@@ -216,6 +216,29 @@ export function encodeListenersKey(netnsCookie: bigint, slot: number): Buffer {
   const out = Buffer.alloc(L.listeners_key.size);
   out.writeBigUInt64LE(netnsCookie, L.listeners_key.members.netns_cookie);
   out.writeUInt32LE(slot, L.listeners_key.members.slot);
+  return out;
+}
+
+/**
+ * struct tuple_dst_key for a socket accepted on the outbound listener: the
+ * app's socket has our peer as its source and our local address as its
+ * destination. IPv4-mapped addresses must already be IPv4 (parseAddress).
+ */
+export function encodeTupleDstKey(
+  netnsCookie: bigint,
+  src: RawAddress,
+  srcPort: number,
+  dst: RawAddress,
+  dstPort: number,
+): Buffer {
+  const m = L.tuple_dst_key.members;
+  const out = Buffer.alloc(L.tuple_dst_key.size);
+  out.writeBigUInt64LE(netnsCookie, m.netns_cookie);
+  src.bytes.copy(out, m.src_addr);
+  dst.bytes.copy(out, m.dst_addr);
+  out.writeUInt16BE(srcPort, m.src_port);
+  out.writeUInt16BE(dstPort, m.dst_port);
+  out.writeUInt16LE(src.family, m.family);
   return out;
 }
 
