@@ -8,9 +8,11 @@
  */
 import { createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
+import { formatIp } from '../../shared/net/index.js';
 import * as der from './der.js';
 import { CaError } from './errors.js';
 import { children, isContextTag, parseDer, primitive } from './x509-read.js';
+
 import { generalNames, signatureAlgorithmFor, type SubjectAltNames } from './x509.js';
 
 /** Bigger requests are refused before parsing; a P-384 CSR with a few SANs is well under 2 KiB. */
@@ -95,12 +97,9 @@ interface Sans {
   other: number;
 }
 
+/** A SAN iPAddress (4 or 16 raw bytes in forge's binary string) as canonical text. */
 function ipText(bytes: string): string {
-  const b = Buffer.from(bytes, 'binary');
-  if (b.length === 4) return [...b].join('.');
-  const groups: string[] = [];
-  for (let i = 0; i + 1 < b.length; i += 2) groups.push(b.readUInt16BE(i).toString(16));
-  return groups.join(':');
+  return formatIp(Buffer.from(bytes, 'binary'));
 }
 
 function readSans(extnValue: string, into: Sans): void {

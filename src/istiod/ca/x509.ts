@@ -4,7 +4,7 @@
  * keys alike; node-forge's certificate builder only knows RSA keys.
  */
 import { randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto';
-import { isIP } from 'node:net';
+import { parseIpExact } from '../../shared/net/index.js';
 import * as der from './der.js';
 import { CaError } from './errors.js';
 
@@ -96,22 +96,9 @@ export interface SubjectAltNames {
 }
 
 function ipBytes(ip: string): Buffer {
-  const family = isIP(ip);
-  if (family === 4) return Buffer.from(ip.split('.').map(Number));
-  if (family === 6 && !ip.includes('.')) {
-    const [head = '', tail = ''] = ip.split('::');
-    const groups = (s: string): string[] => (s === '' ? [] : s.split(':'));
-    const h = groups(head);
-    const t = ip.includes('::') ? groups(tail) : [];
-    const all = ip.includes('::') ? [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t] : h;
-    const out = Buffer.alloc(16);
-    all.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
-    return out;
-  }
-  throw new CaError(
-    'CA_SIGN_FAILED',
-    `"${ip}" is not an IP address usable in a SAN (IPv4, or IPv6 in hex groups)`,
-  );
+  const bytes = parseIpExact(ip);
+  if (bytes !== undefined) return Buffer.from(bytes);
+  throw new CaError('CA_SIGN_FAILED', `"${ip}" is not an IP address usable in a SAN`);
 }
 
 /** The GeneralNames of a subjectAltName: URIs [6], DNS names [2], IP addresses [7]. */

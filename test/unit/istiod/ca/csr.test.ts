@@ -50,7 +50,7 @@ describe('istiod/ca/csr', () => {
     const csr = parseCsr(csrPem);
     assert.deepEqual(csr.uris, [ID, 'spiffe://cluster.local/ns/a/sa/b']);
     assert.deepEqual(csr.dnsNames, ['a.example']);
-    assert.deepEqual(csr.ipAddresses, ['10.1.2.3', '0:0:0:0:0:0:0:1']);
+    assert.deepEqual(csr.ipAddresses, ['10.1.2.3', '::1']);
     assert.equal(csr.otherSanCount, 0);
   });
 
