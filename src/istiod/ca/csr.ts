@@ -6,14 +6,13 @@
  * RSA keys, so the structure is walked here and the key and the signature
  * are checked with Node's crypto, which knows ECDSA as well.
  */
-import { createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import { formatIp } from '../../shared/net/index.js';
 import * as der from '../../shared/pki/der.js';
 import { CaError } from './errors.js';
 import { children, isContextTag, parseDer, primitive } from './x509-read.js';
 
-import { generalNames, signatureAlgorithmFor, type SubjectAltNames } from '../../shared/pki/index.js';
 
 /** Bigger requests are refused before parsing; a P-384 CSR with a few SANs is well under 2 KiB. */
 export const MAX_CSR_PEM_BYTES = 16 * 1024;
