@@ -7,7 +7,7 @@
  */
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../shared/logging.js';
-import { ambitVersion } from '../cli/commands/version.js';
+import { ambitVersion } from '../shared/version.js';
 import { AdminServer, LogLevelControl, Readiness, ReadinessServer, StatsServer } from './admin/index.js';
 import { PolicySet } from './authz/index.js';
 import { EnrollmentServer, redirectPodCapture, type PodListeners, type RegisteredPod } from './enroll/index.js';
