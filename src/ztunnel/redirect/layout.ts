@@ -3,7 +3,7 @@
  * here once; test/unit/ztunnel/redirect/layout.test.ts compares them with the
  * BTF of the compiled objects.
  */
-import net from 'node:net';
+import { formatIp, parseCidr as parseIpCidr, parseIp } from '../../shared/net/index.js';
 import { MAX_EXCLUDED_CIDRS, MAX_EXCLUDED_PORTS, UID_LEN } from '../../shared/ports-and-limits.js';
 import type { OriginalDestination } from './types.js';
 
@@ -53,69 +53,20 @@ export interface RawAddress {
 
 /** Parses an IP literal; IPv4-mapped IPv6 becomes IPv4, as the programs normalise it. */
 export function parseAddress(text: string): RawAddress | undefined {
-  const kind = net.isIP(text);
-  if (kind === 4) return { family: FAMILY_INET, bytes: ipv4Bytes(text) };
-  if (kind !== 6) return undefined;
-  const bytes = ipv6Bytes(text);
-  const mapped = bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
-  if (mapped) {
-    const v4 = Buffer.alloc(16);
-    bytes.copy(v4, 0, 12, 16);
-    return { family: FAMILY_INET, bytes: v4 };
-  }
-  return { family: FAMILY_INET6, bytes };
+  const ip = parseIp(text);
+  return ip === undefined ? undefined : rawAddress(ip);
 }
 
-function ipv4Bytes(text: string): Buffer {
-  const out = Buffer.alloc(16);
-  text.split('.').forEach((part, i) => out.writeUInt8(Number(part), i));
-  return out;
+/** IP bytes (4 or 16) in the header's 16-byte form: IPv4 in bytes 0..3, the rest zero. */
+function rawAddress(ip: Uint8Array): RawAddress {
+  const bytes = Buffer.alloc(16);
+  bytes.set(ip);
+  return { family: ip.length === 4 ? FAMILY_INET : FAMILY_INET6, bytes };
 }
 
-function ipv6Bytes(text: string): Buffer {
-  let s = text;
-  const zone = s.indexOf('%');
-  if (zone >= 0) s = s.slice(0, zone);
-  const groups: number[] = [];
-  // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two groups.
-  const lastColon = s.lastIndexOf(':');
-  const tail = s.slice(lastColon + 1);
-  if (tail.includes('.')) {
-    const v4 = ipv4Bytes(tail);
-    s = `${s.slice(0, lastColon + 1)}${v4.readUInt16BE(0).toString(16)}:${v4.readUInt16BE(2).toString(16)}`;
-  }
-  const [head = '', rest] = s.split('::');
-  const parse = (part: string): number[] => (part === '' ? [] : part.split(':').map((g) => parseInt(g, 16)));
-  const headGroups = parse(head);
-  const restGroups = rest === undefined ? [] : parse(rest);
-  groups.push(...headGroups, ...new Array<number>(8 - headGroups.length - restGroups.length).fill(0), ...restGroups);
-  const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(g, i * 2));
-  return out;
-}
-
+/** Canonical text of an address in the header's 16-byte form. */
 export function formatAddress(family: number, bytes: Buffer): string {
-  if (family === FAMILY_INET) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
-  // Compress the longest run of zero groups (RFC 5952).
-  let best = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLen && j - i > 1) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (best < 0) return groups.join(':');
-  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+  return formatIp(family === FAMILY_INET ? bytes.subarray(0, 4) : bytes.subarray(0, 16));
 }
 
 export interface Cidr {
@@ -124,15 +75,8 @@ export interface Cidr {
 }
 
 export function parseCidr(text: string): Cidr | undefined {
-  const slash = text.indexOf('/');
-  if (slash < 0) return undefined;
-  const address = parseAddress(text.slice(0, slash));
-  const lengthText = text.slice(slash + 1);
-  if (address === undefined || !/^\d{1,3}$/.test(lengthText)) return undefined;
-  const prefixLength = Number(lengthText);
-  const max = address.family === FAMILY_INET ? 32 : 128;
-  if (prefixLength > max) return undefined;
-  return { address, prefixLength };
+  const c = parseIpCidr(text);
+  return c === undefined ? undefined : { address: rawAddress(c.address), prefixLength: c.bits };
 }
 
 export function formatCidr(c: Cidr): string {
