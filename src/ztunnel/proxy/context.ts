@@ -12,6 +12,7 @@ import { parseIp } from '../authz/index.js';
 import type { HbonePool, TlsMaterial } from '../hbone/index.js';
 import type { WorkloadStore } from '../state/index.js';
 import type { TrafficMetrics, WorkloadDescriptor } from '../telemetry/index.js';
+import { AGENT_DATA_PORTS } from '../../shared/ports-and-limits.js';
 
 /** A pod enrolled on this node, as the proxy needs it. */
 export interface LocalPod {
@@ -61,7 +62,7 @@ export interface ProxyContext {
 }
 
 /** ztunnel's own ports: traffic aimed at them is a loop and is refused. */
-export const ILLEGAL_PORTS: ReadonlySet<number> = new Set([15001, 15006, 15008]);
+export const ILLEGAL_PORTS: ReadonlySet<number> = new Set(AGENT_DATA_PORTS);
 
 /** The store's workload for an enrolled pod: by its IPs, else by its Kubernetes name. */
 export function workloadOfPod(ctx: ProxyContext, pod: LocalPod): Workload | undefined {
