@@ -25,11 +25,11 @@ import {
   type IstioCertificateRequest,
   type IstioCertificateResponse,
 } from '../src/gen/istio/v1/auth/ca_pb.js';
+import { createCsr } from '../src/shared/pki/index.js';
 import {
   CaService,
   caMaterialFromPem,
   CertificateSigner,
-  createCsr,
   generateAuthority,
   generateKey,
   NodeTokenAuthenticator,

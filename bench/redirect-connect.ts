@@ -5,8 +5,8 @@
  *     directly, and (b) enrolled, connecting to an outside address that
  *     connect4 rewrites to it (record + rewrite in connect4, sockops filing
  *     the 4-tuple record). The difference is what capture adds.
- *   - original-destination lookups per second (getsockname + getpeername +
- *     SO_NETNS_COOKIE + one LRU lookup) for a socket accepted on 15001.
+ *   - original-destination lookups per second (the 4-tuple key built from the
+ *     socket's addresses + one LRU lookup) for a socket accepted on 15001.
  * A small C client runs in the pod so the figures are the syscall's, not
  * Node's event loop. Prints median, min, max over rounds and the ratio.
  *
@@ -171,10 +171,10 @@ async function main(): Promise<void> {
     const socket = await accepted;
     const r = redirect;
     const lookupRates: number[] = [];
-    let found = r.originalDestination(socket);
+    let found = r.originalDestination(socket, pod.path);
     for (let round = 0; round < ROUNDS; round++) {
       const start = process.hrtime.bigint();
-      for (let i = 0; i < LOOKUPS; i++) found = r.originalDestination(socket);
+      for (let i = 0; i < LOOKUPS; i++) found = r.originalDestination(socket, pod.path);
       lookupRates.push(LOOKUPS / (Number(process.hrtime.bigint() - start) / 1e9));
     }
     socket.destroy();

@@ -1,21 +1,26 @@
 // Socket side of the addon: sockets created inside a pod's network namespace
-// (on a short-lived thread that enters the netns with setns, so no other
-// thread ever changes namespace), socket options, cookies, and the
-// original-destination lookup for sockets accepted on the outbound listener.
+// (a short-lived thread enters the netns with setns for the socket() call
+// only, so no other thread ever changes namespace and nothing waits on the
+// network there), socket options (mark, transparent, TCP keepalive and
+// TCP_USER_TIMEOUT), and cookies.
+//
+// A connect is not made here: socketInNetns returns an unconnected
+// non-blocking socket, and the caller hands it to a net.Socket that connects
+// it on the event loop, so the deadline and the wait belong to JS and no
+// libuv pool thread is held for the length of a connect attempt.
 #include <arpa/inet.h>
-#include <bpf/bpf.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sched.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <thread>
 
-#include "../bpf/ambit_shared.h"
 #include "addon.h"
 #include "errno_error.h"
 
@@ -31,7 +36,12 @@ struct SocketOptions {
   bool transparent = false;
   bool reuse_port = false;
   int backlog = 511;
-  int timeout_ms = 5000;  // connect timeout
+  // TCP keepalive: SO_KEEPALIVE with TCP_KEEPIDLE / TCP_KEEPINTVL (seconds)
+  // and TCP_KEEPCNT; keepalive_idle_s 0 = leave keepalive off.
+  int keepalive_idle_s = 0;
+  int keepalive_interval_s = 0;
+  int keepalive_count = 0;
+  int user_timeout_ms = 0;  // TCP_USER_TIMEOUT; 0 = leave the kernel default
 };
 
 struct Endpoint {
@@ -61,6 +71,7 @@ bool ParseEndpoint(const std::string& address, int port, Endpoint* out) {
 }
 
 // Runs fn on a new thread that has entered the network namespace at netns_path.
+// fn must be short (a socket() call): the calling thread waits for it.
 template <typename Fn>
 void InNetns(const std::string& netns_path, Failure* failure, Fn fn) {
   std::thread thread([&]() {
@@ -80,6 +91,16 @@ void InNetns(const std::string& netns_path, Failure* failure, Fn fn) {
   thread.join();
 }
 
+// A non-blocking TCP socket of `family` created inside the netns, or -1 with failure set.
+int SocketInNetns(const std::string& netns_path, int family, const std::string& target, Failure* failure) {
+  int fd = -1;
+  InNetns(netns_path, failure, [&]() {
+    fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) failure->set(errno, "socket", "create socket for " + target);
+  });
+  return failure->failed() ? -1 : fd;
+}
+
 int ApplyOptions(int fd, int family, const SocketOptions& o, bool listener, std::string* which) {
   int one = 1;
   if (o.mark >= 0) {
@@ -91,6 +112,24 @@ int ApplyOptions(int fd, int family, const SocketOptions& o, bool listener, std:
     int rc = family == AF_INET6 ? setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof(one))
                                 : setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one));
     if (rc != 0) return errno;
+  }
+  if (o.keepalive_idle_s > 0) {
+    // On a listener these are inherited by every accepted socket.
+    *which = "SO_KEEPALIVE";
+    if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) != 0) return errno;
+    *which = "TCP_KEEPIDLE";
+    if (setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &o.keepalive_idle_s, sizeof(int)) != 0) return errno;
+    *which = "TCP_KEEPINTVL";
+    if (o.keepalive_interval_s > 0 &&
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &o.keepalive_interval_s, sizeof(int)) != 0)
+      return errno;
+    *which = "TCP_KEEPCNT";
+    if (o.keepalive_count > 0 && setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &o.keepalive_count, sizeof(int)) != 0)
+      return errno;
+  }
+  if (o.user_timeout_ms > 0) {
+    *which = "TCP_USER_TIMEOUT";
+    if (setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &o.user_timeout_ms, sizeof(int)) != 0) return errno;
   }
   if (listener) {
     *which = "SO_REUSEADDR";
@@ -108,63 +147,45 @@ int ApplyOptions(int fd, int family, const SocketOptions& o, bool listener, std:
   return 0;
 }
 
-class NetnsSocketWorker : public PromiseWorker {
+// A listening socket: the netns is entered for socket() only; bind and
+// listen act on the socket, whose namespace is fixed at creation.
+class NetnsListenWorker : public PromiseWorker {
  public:
-  NetnsSocketWorker(Napi::Env env, bool listen, std::string netns, std::string address, int port, SocketOptions o)
-      : PromiseWorker(env), listen_(listen), netns_(std::move(netns)), address_(std::move(address)), port_(port), opts_(o) {}
+  NetnsListenWorker(Napi::Env env, std::string netns, std::string address, int port, SocketOptions o)
+      : PromiseWorker(env), netns_(std::move(netns)), address_(std::move(address)), port_(port), opts_(o) {}
 
  protected:
   void Run() override {
     std::string target = address_ + ":" + std::to_string(port_) + " in netns " + netns_;
     Endpoint ep;
     if (!ParseEndpoint(address_, port_, &ep)) {
-      failure_.set(EINVAL, "inet_pton", std::string(listen_ ? "listen on " : "connect to ") + target + " (not an IP address)");
+      failure_.set(EINVAL, "inet_pton", "listen on " + target + " (not an IP address)");
       return;
     }
-    InNetns(netns_, &failure_, [&]() {
-      int fd = socket(ep.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      if (fd < 0) {
-        failure_.set(errno, "socket", "create socket for " + target);
-        return;
-      }
-      std::string which;
-      int err = ApplyOptions(fd, ep.family, opts_, listen_, &which);
-      if (err != 0) {
-        close(fd);
-        failure_.set(err, "setsockopt", "set " + which + " on socket for " + target);
-        return;
-      }
-      if (listen_) {
-        if (bind(fd, reinterpret_cast<sockaddr*>(&ep.addr), ep.len) != 0) {
-          failure_.set(errno, "bind", "bind " + target);
-          close(fd);
-          return;
-        }
-        if (listen(fd, opts_.backlog) != 0) {
-          failure_.set(errno, "listen", "listen on " + target);
-          close(fd);
-          return;
-        }
-      } else {
-        timeval tv{opts_.timeout_ms / 1000, (opts_.timeout_ms % 1000) * 1000};
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-        if (connect(fd, reinterpret_cast<sockaddr*>(&ep.addr), ep.len) != 0) {
-          failure_.set(errno, "connect", "connect to " + target);
-          close(fd);
-          return;
-        }
-        timeval none{0, 0};
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof(none));
-      }
-      // Node's libuv expects non-blocking fds.
-      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-      fd_ = fd;
-    });
+    int fd = SocketInNetns(netns_, ep.family, target, &failure_);
+    if (fd < 0) return;
+    std::string which;
+    int err = ApplyOptions(fd, ep.family, opts_, true, &which);
+    if (err != 0) {
+      close(fd);
+      failure_.set(err, "setsockopt", "set " + which + " on socket for " + target);
+      return;
+    }
+    if (bind(fd, reinterpret_cast<sockaddr*>(&ep.addr), ep.len) != 0) {
+      failure_.set(errno, "bind", "bind " + target);
+      close(fd);
+      return;
+    }
+    if (listen(fd, opts_.backlog) != 0) {
+      failure_.set(errno, "listen", "listen on " + target);
+      close(fd);
+      return;
+    }
+    fd_ = fd;
   }
   Napi::Value Result(Napi::Env env) override { return Napi::Number::New(env, fd_); }
 
  private:
-  bool listen_;
   std::string netns_, address_;
   int port_;
   SocketOptions opts_;
@@ -193,7 +214,7 @@ class NetnsCookieWorker : public PromiseWorker {
 
  private:
   std::string netns_;
-  __u64 cookie_ = 0;
+  uint64_t cookie_ = 0;
 };
 
 SocketOptions ReadOptions(const Napi::Value& value) {
@@ -204,7 +225,14 @@ SocketOptions ReadOptions(const Napi::Value& value) {
   if (obj.Get("transparent").IsBoolean()) o.transparent = obj.Get("transparent").As<Napi::Boolean>();
   if (obj.Get("reusePort").IsBoolean()) o.reuse_port = obj.Get("reusePort").As<Napi::Boolean>();
   if (obj.Get("backlog").IsNumber()) o.backlog = obj.Get("backlog").As<Napi::Number>().Int32Value();
-  if (obj.Get("timeoutMs").IsNumber()) o.timeout_ms = obj.Get("timeoutMs").As<Napi::Number>().Int32Value();
+  if (obj.Get("keepalive").IsObject()) {
+    Napi::Object ka = obj.Get("keepalive").As<Napi::Object>();
+    if (ka.Get("idleSeconds").IsNumber()) o.keepalive_idle_s = ka.Get("idleSeconds").As<Napi::Number>().Int32Value();
+    if (ka.Get("intervalSeconds").IsNumber())
+      o.keepalive_interval_s = ka.Get("intervalSeconds").As<Napi::Number>().Int32Value();
+    if (ka.Get("count").IsNumber()) o.keepalive_count = ka.Get("count").As<Napi::Number>().Int32Value();
+  }
+  if (obj.Get("userTimeoutMs").IsNumber()) o.user_timeout_ms = obj.Get("userTimeoutMs").As<Napi::Number>().Int32Value();
   return o;
 }
 
@@ -220,17 +248,62 @@ bool CheckArgs(const Napi::CallbackInfo& info, const char* shape, size_t n) {
   return true;
 }
 
-Napi::Value NetnsSocket(const Napi::CallbackInfo& info, bool listen) {
+Napi::Value ListenInNetns(const Napi::CallbackInfo& info) {
   if (!CheckArgs(info, "ssn", 3)) return info.Env().Undefined();
-  auto* worker = new NetnsSocketWorker(info.Env(), listen, info[0].As<Napi::String>(), info[1].As<Napi::String>(),
+  auto* worker = new NetnsListenWorker(info.Env(), info[0].As<Napi::String>(), info[1].As<Napi::String>(),
                                        info[2].As<Napi::Number>().Int32Value(), ReadOptions(info[3]));
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
 }
 
-Napi::Value ListenInNetns(const Napi::CallbackInfo& info) { return NetnsSocket(info, true); }
-Napi::Value ConnectInNetns(const Napi::CallbackInfo& info) { return NetnsSocket(info, false); }
+// An unconnected, non-blocking TCP socket made inside the netns, options
+// applied. Off the JS thread because entering a netns costs a thread (about
+// 0.1 ms); the pool thread is held only for that, never for a connect.
+class NetnsSocketWorker : public PromiseWorker {
+ public:
+  NetnsSocketWorker(Napi::Env env, std::string netns, int version, SocketOptions o)
+      : PromiseWorker(env), netns_(std::move(netns)), version_(version), opts_(o) {}
+
+ protected:
+  void Run() override {
+    int family = version_ == 6 ? AF_INET6 : AF_INET;
+    std::string target = std::string(version_ == 6 ? "an IPv6" : "an IPv4") + " connect in netns " + netns_;
+    int fd = SocketInNetns(netns_, family, target, &failure_);
+    if (fd < 0) return;
+    std::string which;
+    int err = ApplyOptions(fd, family, opts_, false, &which);
+    if (err != 0) {
+      close(fd);
+      failure_.set(err, "setsockopt", "set " + which + " on socket for " + target);
+      return;
+    }
+    fd_ = fd;
+  }
+  Napi::Value Result(Napi::Env env) override { return Napi::Number::New(env, fd_); }
+
+ private:
+  std::string netns_;
+  int version_;
+  SocketOptions opts_;
+  int fd_ = -1;
+};
+
+// socketInNetns(netnsPath, family 4 | 6, options) -> Promise<fd>
+Napi::Value SocketInNetnsFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckArgs(info, "sn", 2)) return env.Undefined();
+  std::string netns = info[0].As<Napi::String>();
+  int version = info[1].As<Napi::Number>().Int32Value();
+  if (version != 4 && version != 6) {
+    ThrowErrno(env, EAFNOSUPPORT, "socket", "create socket in netns " + netns + ": family must be 4 or 6");
+    return env.Undefined();
+  }
+  auto* worker = new NetnsSocketWorker(env, netns, version, ReadOptions(info[2]));
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
 
 Napi::Value NetnsCookieOfPath(const Napi::CallbackInfo& info) {
   if (!CheckArgs(info, "s", 1)) return info.Env().Undefined();
@@ -243,7 +316,7 @@ Napi::Value NetnsCookieOfPath(const Napi::CallbackInfo& info) {
 Napi::Value SocketU64(const Napi::CallbackInfo& info, int opt, const char* name) {
   if (!CheckArgs(info, "n", 1)) return info.Env().Undefined();
   int fd = info[0].As<Napi::Number>().Int32Value();
-  __u64 value = 0;
+  uint64_t value = 0;
   socklen_t len = sizeof(value);
   if (getsockopt(fd, SOL_SOCKET, opt, &value, &len) != 0) {
     ThrowErrno(info.Env(), errno, "getsockopt", std::string("read ") + name + " of fd " + std::to_string(fd));
@@ -281,69 +354,41 @@ Napi::Value SetSocketOption(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// Writes an address in the shared 16-byte form; returns its AMBIT_FAMILY_* and port (network order).
-__u16 PutAddr(const sockaddr_storage& ss, __u8 out[16], __be16* port) {
-  if (ss.ss_family == AF_INET) {
-    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&ss);
-    std::memcpy(out, &v4->sin_addr, 4);
-    *port = v4->sin_port;
-    return AMBIT_FAMILY_INET;
-  }
-  const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&ss);
-  *port = v6->sin6_port;
-  if (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) {
-    std::memcpy(out, &v6->sin6_addr.s6_addr[12], 4);
-    return AMBIT_FAMILY_INET;
-  }
-  std::memcpy(out, &v6->sin6_addr, 16);
-  return AMBIT_FAMILY_INET6;
+int GetInt(int fd, int level, int opt) {
+  int value = 0;
+  socklen_t len = sizeof(value);
+  return getsockopt(fd, level, opt, &value, &len) == 0 ? value : -1;
 }
 
-// originalDst(tupleMapFd, socketFd) -> Buffer (struct ambit_orig_dst) or null
-Napi::Value OriginalDst(const Napi::CallbackInfo& info) {
+// tcpKeepalive(fd) -> { enabled, idleSeconds, intervalSeconds, count, userTimeoutMs }
+Napi::Value TcpKeepalive(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!CheckArgs(info, "nn", 2)) return env.Undefined();
-  int map_fd = info[0].As<Napi::Number>().Int32Value();
-  int fd = info[1].As<Napi::Number>().Int32Value();
-  sockaddr_storage local{}, peer{};
-  socklen_t local_len = sizeof(local), peer_len = sizeof(peer);
-  tuple_dst_key key{};
-  socklen_t cookie_len = sizeof(key.netns_cookie);
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0) {
-    ThrowErrno(env, errno, "getsockname", "read local address of fd " + std::to_string(fd));
+  if (!CheckArgs(info, "n", 1)) return env.Undefined();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int enabled = GetInt(fd, SOL_SOCKET, SO_KEEPALIVE);
+  if (enabled < 0) {
+    ThrowErrno(env, errno, "getsockopt", "read SO_KEEPALIVE of fd " + std::to_string(fd));
     return env.Undefined();
   }
-  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) {
-    if (errno == ENOTCONN) return env.Null();
-    ThrowErrno(env, errno, "getpeername", "read peer address of fd " + std::to_string(fd));
-    return env.Undefined();
-  }
-  if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &key.netns_cookie, &cookie_len) != 0) {
-    ThrowErrno(env, errno, "getsockopt", "read SO_NETNS_COOKIE of fd " + std::to_string(fd));
-    return env.Undefined();
-  }
-  // The app's socket: its source is our peer, its destination our local address.
-  key.family = PutAddr(peer, key.src_addr, &key.src_port);
-  PutAddr(local, key.dst_addr, &key.dst_port);
-  Napi::Buffer<uint8_t> value = Napi::Buffer<uint8_t>::New(env, sizeof(ambit_orig_dst));
-  if (bpf_map_lookup_elem(map_fd, &key, value.Data()) != 0) {
-    if (errno == ENOENT) return env.Null();
-    ThrowErrno(env, errno, "bpf_map_lookup_elem", "look up original destination of fd " + std::to_string(fd));
-    return env.Undefined();
-  }
-  return value;
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("enabled", Napi::Boolean::New(env, enabled != 0));
+  out.Set("idleSeconds", Napi::Number::New(env, GetInt(fd, IPPROTO_TCP, TCP_KEEPIDLE)));
+  out.Set("intervalSeconds", Napi::Number::New(env, GetInt(fd, IPPROTO_TCP, TCP_KEEPINTVL)));
+  out.Set("count", Napi::Number::New(env, GetInt(fd, IPPROTO_TCP, TCP_KEEPCNT)));
+  out.Set("userTimeoutMs", Napi::Number::New(env, GetInt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT)));
+  return out;
 }
 
 }  // namespace
 
 void InitSockets(Napi::Env env, Napi::Object exports) {
   exports.Set("listenInNetns", Napi::Function::New(env, ListenInNetns));
-  exports.Set("connectInNetns", Napi::Function::New(env, ConnectInNetns));
+  exports.Set("socketInNetns", Napi::Function::New(env, SocketInNetnsFn));
   exports.Set("netnsCookieOfPath", Napi::Function::New(env, NetnsCookieOfPath));
   exports.Set("netnsCookie", Napi::Function::New(env, NetnsCookie));
   exports.Set("socketCookie", Napi::Function::New(env, SocketCookie));
   exports.Set("setSocketOption", Napi::Function::New(env, SetSocketOption));
-  exports.Set("originalDst", Napi::Function::New(env, OriginalDst));
+  exports.Set("tcpKeepalive", Napi::Function::New(env, TcpKeepalive));
 }
 
 }  // namespace ambit

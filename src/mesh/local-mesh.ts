@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createCluster, destroyClusterFromState, type ClusterPod, type NetnsCluster } from './cluster/index.js';
-import { withEnrollmentClient } from '../ztunnel/enroll/index.js';
-import { destroyInstance } from '../ztunnel/redirect/index.js';
+import { withEnrollmentClient } from '../ztunnel/index.js';
+import { destroyInstance } from '../ztunnel/index.js';
 import { namespaceManifest, podManifest, serviceManifest, DEMO_NAMESPACE } from './manifests.js';
 import { freePort, startDetached, stopPid, waitForHttpOk } from './processes.js';
 import {

@@ -12,17 +12,16 @@
  * manager issues (renewals included) is pushed to the pod proxies serving
  * that identity; new HBONE dials fetch the current one.
  */
-import net from 'node:net';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../shared/logging.js';
-import { ambitVersion } from '../cli/commands/version.js';
+import { ambitVersion } from '../shared/version.js';
 import type { PolicySet } from './authz/index.js';
 import { AdminServer, LogLevelControl, Readiness, ReadinessServer, StatsServer } from './admin/index.js';
 import { EnrollmentServer, redirectPodCapture, type PodListeners, type RegisteredPod } from './enroll/index.js';
 import { HbonePool } from './hbone/index.js';
 import { CertificateManager, GrpcCaClient, pushRenewals } from './identity/index.js';
 import { LiveInbound, PodProxy, workloadOfPod, type LocalPod, type ProxyContext } from './proxy/index.js';
-import { openRedirect, registerRedirectMetrics, type Redirect } from './redirect/index.js';
+import { HBONE_SOCKET_OPTIONS, openRedirect, registerRedirectMetrics, type Redirect } from './redirect/index.js';
 import { WorkloadStore, type StoreChange } from './state/index.js';
 import { AgentMetrics, GuardMetrics, LiveConnections, TrafficMetrics, registerBuildInfo } from './telemetry/index.js';
 import { XdsClient } from './xds/index.js';
@@ -150,14 +149,16 @@ export async function startAgent(config: ZtunnelConfig, logger: Logger): Promise
       },
       pool,
       sockets: {
-        connectInPod: async (pod, ip, port) => {
-          const fd = await redirect.connectInPod(pod.netnsPath, ip, port);
-          const socket = new net.Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
+        connectInPod: async (pod, ip, port, purpose = 'app') => {
+          const socket = await redirect.connectInPod(pod.netnsPath, ip, port, {
+            timeoutMs: config.connectTimeoutMs,
+            ...(purpose === 'hbone' ? HBONE_SOCKET_OPTIONS : {}),
+          });
           // Both the app upstreams and the HBONE connections: no Nagle delays in a proxy.
           socket.setNoDelay(true);
           return socket;
         },
-        originalDestination: (socket) => redirect.originalDestination(socket),
+        originalDestination: (socket, pod) => redirect.originalDestination(socket, pod.netnsPath),
         inboundDestination: (socket) => ({ address: socket.localAddress ?? '', port: socket.localPort ?? 0 }),
       },
       metrics,

@@ -8,10 +8,10 @@ import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypt
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createCsr } from '../../src/shared/pki/index.js';
 import {
   caMaterialFromPem,
   CertificateSigner,
-  createCsr,
   generateAuthority,
   type CaKeyType,
   type CaMaterial,

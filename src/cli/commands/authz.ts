@@ -11,12 +11,12 @@
 import { clone } from '@bufbuild/protobuf';
 import { Command, Option } from 'commander';
 import { AuthorizationSchema, type Authorization } from '../../gen/istio/security/authorization_pb.js';
-import { DEFAULT_ROOT_NAMESPACE, DEFAULT_TRUST_DOMAIN } from '../../istiod/config.js';
-import { loadConfigFiles } from '../../istiod/config/parse.js';
-import { ConfigStore } from '../../istiod/config/store.js';
-import type { AnyConfigObject, ConfigObject } from '../../istiod/config/types.js';
-import { validateDocument } from '../../istiod/config/validation/index.js';
-import { AmbientIndex } from '../../istiod/index/index.js';
+import { DEFAULT_ROOT_NAMESPACE, DEFAULT_TRUST_DOMAIN } from '../../istiod/index.js';
+import { loadConfigFiles } from '../../istiod/index.js';
+import { ConfigStore } from '../../istiod/index.js';
+import type { AnyConfigObject, ConfigObject } from '../../istiod/index.js';
+import { validateDocument } from '../../istiod/index.js';
+import { AmbientIndex } from '../../istiod/index.js';
 import {
   evaluate,
   parseIp,
@@ -26,7 +26,7 @@ import {
   type ConnectionAttributes,
   type Decision,
   type WorkloadPolicyRef,
-} from '../../ztunnel/authz/index.js';
+} from '../../ztunnel/index.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 
 /** The name of the stand-in WorkloadEntry that plays the destination workload. */

@@ -12,7 +12,7 @@ import {
   instancePinDir,
   readRedirectStatus,
   type RedirectStatus,
-} from '../../ztunnel/redirect/index.js';
+} from '../../ztunnel/index.js';
 import { mapRows, mapTable, podTable, statusText } from '../render/bpf-tables.js';
 import { renderJson } from '../render/structured.js';
 import { EXIT_OK, EXIT_USAGE } from '../exit-codes.js';

@@ -19,7 +19,7 @@
 import { readdirSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { Command } from 'commander';
-import { EnrollError, EnrollRejectedError, withEnrollmentClient, DEFAULT_SOCKET_PATH, type PodInfo } from '../../ztunnel/enroll/index.js';
+import { EnrollError, EnrollRejectedError, withEnrollmentClient, DEFAULT_SOCKET_PATH, type PodInfo } from '../../ztunnel/index.js';
 import { AmbitError, errorMessage } from '../../shared/errors.js';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
 

@@ -24,9 +24,9 @@ import {
   parseSeconds,
   validateIstiodConfig,
   type IstiodConfig,
-} from '../../istiod/config.js';
-import { startIstiod } from '../../istiod/server.js';
-import { DEFAULT_WEBHOOK_ADDR } from '../../istiod/webhook/index.js';
+} from '../../istiod/index.js';
+import { startIstiod } from '../../istiod/index.js';
+import { DEFAULT_WEBHOOK_ADDR } from '../../istiod/index.js';
 import { createLogger, parseLogLevel } from '../../shared/logging.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 

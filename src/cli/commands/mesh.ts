@@ -8,12 +8,12 @@ import { copyFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
-import { meshDown, meshRunning, meshUp } from '../../mesh/local-mesh.js';
-import { meshStatus } from '../../mesh/status.js';
-import { podExecArgv } from '../../mesh/exec.js';
-import { DEFAULT_MESH_STATE_DIR, readMeshState, type MeshState } from '../../mesh/state.js';
-import { loadConfigFiles } from '../../istiod/config/parse.js';
-import { validateDocument } from '../../istiod/config/validation/index.js';
+import { meshDown, meshRunning, meshUp } from '../../mesh/index.js';
+import { meshStatus } from '../../mesh/index.js';
+import { podExecArgv } from '../../mesh/index.js';
+import { DEFAULT_MESH_STATE_DIR, readMeshState, type MeshState } from '../../mesh/index.js';
+import { loadConfigFiles } from '../../istiod/index.js';
+import { validateDocument } from '../../istiod/index.js';
 import { EXIT_FAILURE, EXIT_USAGE } from '../exit-codes.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));

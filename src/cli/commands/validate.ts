@@ -5,9 +5,9 @@
  * cannot be read, 2 on a usage error.
  */
 import { Option, type Command } from 'commander';
-import { loadConfigFiles, parseConfigText, type LoadedFile } from '../../istiod/config/parse.js';
-import { DOCUMENT_PATH, validateDocument } from '../../istiod/config/validation/index.js';
-import type { FieldError } from '../../istiod/config/types.js';
+import { loadConfigFiles, parseConfigText, type LoadedFile } from '../../istiod/index.js';
+import { DOCUMENT_PATH, validateDocument } from '../../istiod/index.js';
+import type { FieldError } from '../../istiod/index.js';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
 
 /** The path reported for a file that could not be read at all. */

@@ -33,8 +33,8 @@ import {
   parseIntFlag,
   requireNonEmpty,
   type ZtunnelConfig,
-} from '../../ztunnel/config.js';
-import { startAgent } from '../../ztunnel/agent.js';
+} from '../../ztunnel/index.js';
+import { startAgent } from '../../ztunnel/index.js';
 import { createLogger, parseLogLevel } from '../../shared/logging.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 

@@ -2,7 +2,7 @@
  * `ambit bpf` output: an instance's pinned eBPF state (programs, maps,
  * enrolled pods, decision counters) as tables.
  */
-import type { RedirectStatus } from '../../ztunnel/redirect/index.js';
+import type { RedirectStatus } from '../../ztunnel/index.js';
 import { formatLines, formatTable, TABLE_PADDING, WIDE_TABLE_PADDING } from './table.js';
 
 export const POD_HEADER = [

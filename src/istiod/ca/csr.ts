@@ -6,12 +6,13 @@
  * RSA keys, so the structure is walked here and the key and the signature
  * are checked with Node's crypto, which knows ECDSA as well.
  */
-import { createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
-import * as der from './der.js';
+import { formatIp } from '../../shared/net/index.js';
+import * as der from '../../shared/pki/der.js';
 import { CaError } from './errors.js';
 import { children, isContextTag, parseDer, primitive } from './x509-read.js';
-import { generalNames, signatureAlgorithmFor, type SubjectAltNames } from './x509.js';
+
 
 /** Bigger requests are refused before parsing; a P-384 CSR with a few SANs is well under 2 KiB. */
 export const MAX_CSR_PEM_BYTES = 16 * 1024;
@@ -95,12 +96,9 @@ interface Sans {
   other: number;
 }
 
+/** A SAN iPAddress (4 or 16 raw bytes in forge's binary string) as canonical text. */
 function ipText(bytes: string): string {
-  const b = Buffer.from(bytes, 'binary');
-  if (b.length === 4) return [...b].join('.');
-  const groups: string[] = [];
-  for (let i = 0; i + 1 < b.length; i += 2) groups.push(b.readUInt16BE(i).toString(16));
-  return groups.join(':');
+  return formatIp(Buffer.from(bytes, 'binary'));
 }
 
 function readSans(extnValue: string, into: Sans): void {
@@ -340,22 +338,3 @@ export function parseCsrAsync(pem: string): Promise<ParsedCsr> {
   });
 }
 
-/**
- * Builds a PEM CSR signed by `privateKey`, with an empty subject and the
- * given SANs in an extensionRequest, the shape ztunnel sends (ECDSA P-256,
- * SHA-256, one URI SAN, no CN).
- */
-export function createCsr(privateKey: KeyObject, sans: SubjectAltNames): string {
-  const spkiDer = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
-  const extensionRequest = der.sequence(
-    der.oid(OID_EXTENSION_REQUEST),
-    der.set(der.sequence(der.sequence(der.oid(OID_SUBJECT_ALT_NAME), der.octetString(generalNames(sans))))),
-  );
-  const info = der.sequence(der.smallInteger(0), der.sequence(), spkiDer, der.tlv(0xa0, extensionRequest));
-  const algorithm = signatureAlgorithmFor(privateKey);
-  const signature = cryptoSign(algorithm.digest, info, privateKey);
-  return der.toPem(
-    'CERTIFICATE REQUEST',
-    der.sequence(info, algorithm.algorithmIdentifier, der.bitString(signature)),
-  );
-}

@@ -42,7 +42,7 @@ export {
   type IssuedCertificate,
   type ServingCertificate,
 } from './signer.js';
-export { parseCsr, parseCsrAsync, createCsr, MAX_CSR_PEM_BYTES, type ParsedCsr } from './csr.js';
+export { parseCsr, parseCsrAsync, MAX_CSR_PEM_BYTES, type ParsedCsr } from './csr.js';
 export {
   NodeTokenAuthenticator,
   authorizeIdentity,

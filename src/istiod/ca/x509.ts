@@ -4,14 +4,12 @@
  * keys alike; node-forge's certificate builder only knows RSA keys.
  */
 import { randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto';
-import { isIP } from 'node:net';
-import * as der from './der.js';
+import { generalNames, type SignatureAlgorithm, type SubjectAltNames } from '../../shared/pki/index.js';
+import * as der from '../../shared/pki/der.js';
 import { CaError } from './errors.js';
 
-const OID_SHA256_WITH_RSA = '1.2.840.113549.1.1.11';
-const OID_ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
-const OID_ECDSA_WITH_SHA384 = '1.2.840.10045.4.3.3';
-const OID_ECDSA_WITH_SHA512 = '1.2.840.10045.4.3.4';
+export { signatureAlgorithmFor, type SignatureAlgorithm, type SubjectAltNames } from '../../shared/pki/index.js';
+
 
 const OID_SUBJECT_KEY_ID = '2.5.29.14';
 const OID_KEY_USAGE = '2.5.29.15';
@@ -32,33 +30,6 @@ export const KeyUsageBit = {
   keyCertSign: 5,
   cRLSign: 6,
 } as const;
-
-/** How an issuer key signs: the digest for crypto.sign and the AlgorithmIdentifier DER. */
-export interface SignatureAlgorithm {
-  readonly digest: 'sha256' | 'sha384' | 'sha512';
-  readonly algorithmIdentifier: Buffer;
-}
-
-/** Picks the signature algorithm for an issuer key: SHA-256 with RSA, ECDSA with the curve's matching digest. */
-export function signatureAlgorithmFor(key: KeyObject): SignatureAlgorithm {
-  if (key.asymmetricKeyType === 'rsa') {
-    return { digest: 'sha256', algorithmIdentifier: der.sequence(der.oid(OID_SHA256_WITH_RSA), der.NULL) };
-  }
-  if (key.asymmetricKeyType === 'ec') {
-    switch (key.asymmetricKeyDetails?.namedCurve) {
-      case 'prime256v1':
-        return { digest: 'sha256', algorithmIdentifier: der.sequence(der.oid(OID_ECDSA_WITH_SHA256)) };
-      case 'secp384r1':
-        return { digest: 'sha384', algorithmIdentifier: der.sequence(der.oid(OID_ECDSA_WITH_SHA384)) };
-      case 'secp521r1':
-        return { digest: 'sha512', algorithmIdentifier: der.sequence(der.oid(OID_ECDSA_WITH_SHA512)) };
-    }
-  }
-  throw new CaError(
-    'CA_SIGN_FAILED',
-    `issuer key type ${key.asymmetricKeyType ?? 'unknown'} ${key.asymmetricKeyDetails?.namedCurve ?? ''} cannot sign certificates (RSA or ECDSA P-256/P-384/P-521 needed)`,
-  );
-}
 
 /** An X.501 Name with the given attributes in order; no attributes gives the empty Name Istio leaves carry. */
 export function name(attrs: { readonly organization?: string; readonly commonName?: string }): Buffer {
@@ -87,40 +58,6 @@ function extension(oidText: string, critical: boolean, value: Buffer): Buffer {
   return critical
     ? der.sequence(der.oid(oidText), der.boolean(true), der.octetString(value))
     : der.sequence(der.oid(oidText), der.octetString(value));
-}
-
-export interface SubjectAltNames {
-  readonly uris?: readonly string[];
-  readonly dnsNames?: readonly string[];
-  readonly ipAddresses?: readonly string[];
-}
-
-function ipBytes(ip: string): Buffer {
-  const family = isIP(ip);
-  if (family === 4) return Buffer.from(ip.split('.').map(Number));
-  if (family === 6 && !ip.includes('.')) {
-    const [head = '', tail = ''] = ip.split('::');
-    const groups = (s: string): string[] => (s === '' ? [] : s.split(':'));
-    const h = groups(head);
-    const t = ip.includes('::') ? groups(tail) : [];
-    const all = ip.includes('::') ? [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t] : h;
-    const out = Buffer.alloc(16);
-    all.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
-    return out;
-  }
-  throw new CaError(
-    'CA_SIGN_FAILED',
-    `"${ip}" is not an IP address usable in a SAN (IPv4, or IPv6 in hex groups)`,
-  );
-}
-
-/** The GeneralNames of a subjectAltName: URIs [6], DNS names [2], IP addresses [7]. */
-export function generalNames(sans: SubjectAltNames): Buffer {
-  const names: Buffer[] = [];
-  for (const uri of sans.uris ?? []) names.push(der.implicitPrimitive(6, Buffer.from(uri, 'ascii')));
-  for (const dns of sans.dnsNames ?? []) names.push(der.implicitPrimitive(2, Buffer.from(dns, 'ascii')));
-  for (const ip of sans.ipAddresses ?? []) names.push(der.implicitPrimitive(7, ipBytes(ip)));
-  return der.sequence(...names);
 }
 
 /** Extension builders; each returns one encoded Extension. */

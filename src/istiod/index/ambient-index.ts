@@ -31,7 +31,7 @@ import {
 } from '../xds/resource-source.js';
 import { convertAuthorizationPolicy } from './authorization.js';
 import { IndexError } from './errors.js';
-import { bytesToIp, ipToBytes } from './ip.js';
+import { formatIp, parseIpExact } from '../../shared/net/index.js';
 import { addTo, LabelIndex, removeFrom } from './label-index.js';
 import { equalBytes, ResourceTable } from './resource-table.js';
 import { nonEmpty, selectsNonEmpty, type Labels } from './labels.js';
@@ -223,9 +223,9 @@ export class AmbientIndex implements XdsResourceSource {
    * IP (nor carry IP aliases), as in Istio.
    */
   findWorkloadByIp(ip: string, network: string = this.options.network): Workload | undefined {
-    const bytes = ipToBytes(ip);
+    const bytes = parseIpExact(ip);
     if (bytes === undefined) return undefined;
-    for (const n of this.addresses.namesForAlias(`${network}/${bytesToIp(bytes)}`)) {
+    for (const n of this.addresses.namesForAlias(`${network}/${formatIp(bytes)}`)) {
       const w = this.workloadRecords.get(n)?.workload;
       if (w !== undefined) return w;
     }
@@ -451,7 +451,7 @@ export class AmbientIndex implements XdsResourceSource {
       this.serviceMessages.delete(key);
     } else {
       this.serviceMessages.set(key, next.service);
-      const aliases = next.service.addresses.map((a) => `${a.network}/${bytesToIp(a.address)}`);
+      const aliases = next.service.addresses.map((a) => `${a.network}/${formatIp(a.address)}`);
       this.addresses.put(
         key,
         toBinary(AddressSchema, create(AddressSchema, { type: { case: 'service', value: next.service } })),
@@ -583,7 +583,7 @@ export class AmbientIndex implements XdsResourceSource {
     const aliases =
       w.networkMode === NetworkMode.HOST_NETWORK
         ? []
-        : w.addresses.map((a) => `${w.network}/${bytesToIp(a)}`);
+        : w.addresses.map((a) => `${w.network}/${formatIp(a)}`);
     const resource = this.addresses.put(w.uid, bytes, aliases);
     const identity =
       w.node === ''

@@ -24,7 +24,7 @@ import {
   type StringMatch,
 } from '../../gen/istio/security/authorization_pb.js';
 import type { AuthzCondition, AuthzRule, ConfigObject } from '../config/types.js';
-import { parsePrefix } from './ip.js';
+import { parseIpExact, parsePrefix } from '../../shared/net/index.js';
 
 export const DRY_RUN_ANNOTATION = 'istio.io/dry-run';
 
@@ -72,7 +72,7 @@ export function addresses(values: readonly string[] | undefined): Address[] {
   const out: Address[] = [];
   for (const v of values ?? []) {
     if (v === '') continue;
-    const p = parsePrefix(v);
+    const p = parsePrefix(v, parseIpExact);
     if (p !== undefined) out.push(create(AddressSchema, { address: p.address, length: p.bits }));
   }
   return out;

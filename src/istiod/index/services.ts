@@ -17,7 +17,7 @@ import {
   type Service,
 } from '../../gen/istio/workload/workload_pb.js';
 import type { ConfigObject, ServicePort } from '../config/types.js';
-import { ipToBytes, maskPrefix, parsePrefix } from './ip.js';
+import { maskCidr, parseIpExact, parsePrefix } from '../../shared/net/index.js';
 import { nonEmpty, type Labels } from './labels.js';
 
 export interface PortName {
@@ -134,7 +134,7 @@ export function buildKubeService(
   ).filter((ip) => ip !== '' && ip !== 'None');
   const addresses: NetworkAddress[] = [];
   for (const vip of vips) {
-    const bytes = ipToBytes(vip);
+    const bytes = parseIpExact(vip);
     if (bytes === undefined) return undefined;
     addresses.push(create(NetworkAddressSchema, { network, address: bytes }));
   }
@@ -178,9 +178,9 @@ export function buildServiceEntryServices(se: ConfigObject<'ServiceEntry'>, netw
   const { name, namespace } = se.metadata;
   const addresses: NetworkAddress[] = [];
   for (const a of spec.addresses ?? []) {
-    const parsed = parsePrefix(a);
+    const parsed = parsePrefix(a, parseIpExact);
     if (parsed === undefined) return [];
-    const p = maskPrefix(parsed);
+    const p = maskCidr(parsed);
     const host = p.bits === p.address.length * 8;
     addresses.push(
       create(NetworkAddressSchema, { network, address: p.address, ...(host ? {} : { length: p.bits }) }),

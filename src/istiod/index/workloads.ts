@@ -18,7 +18,7 @@ import {
   type Workload,
 } from '../../gen/istio/workload/workload_pb.js';
 import type { ConfigObject, WorkloadEntrySpec } from '../config/types.js';
-import { ipToBytes } from './ip.js';
+import { parseIpExact } from '../../shared/net/index.js';
 import {
   canonicalService,
   podEnrolled,
@@ -145,7 +145,7 @@ export function podAddresses(pod: ConfigObject<'Pod'>): Uint8Array[] | undefined
         : [];
   const out: Uint8Array[] = [];
   for (const ip of ips) {
-    const b = ipToBytes(ip);
+    const b = parseIpExact(ip);
     if (b === undefined) return undefined;
     out.push(b);
   }
@@ -228,7 +228,7 @@ function entryWorkload(
 ): Workload {
   const { entry } = fields;
   const address = entry.address ?? '';
-  const bytes = ipToBytes(address);
+  const bytes = parseIpExact(address);
   const canonical = canonicalService(fields.labels, fields.workloadName);
   return create(WorkloadSchema, {
     uid: fields.uid,

@@ -10,9 +10,10 @@ import { errorMessage } from '../../shared/errors.js';
 import { XdsError } from './errors.js';
 import { xdsServerCredentials } from './server-credentials.js';
 import type { XdsServer } from './server.js';
+import { PORT_XDS_PLAINTEXT, PORT_XDS_TLS } from '../../shared/ports-and-limits.js';
 
-export const XDS_PLAINTEXT_PORT = 15010;
-export const XDS_TLS_PORT = 15012;
+export const XDS_PLAINTEXT_PORT = PORT_XDS_PLAINTEXT;
+export const XDS_TLS_PORT = PORT_XDS_TLS;
 
 export interface XdsTlsMaterial {
   /** The server's certificate chain (PEM), leaf first. */

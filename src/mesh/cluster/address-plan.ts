@@ -4,6 +4,7 @@
  * inside it. Pure functions, so the plan is checked without namespaces.
  */
 import { ClusterError } from './errors.js';
+import { canonicalIp, formatIp, parseIpExact } from '../../shared/net/index.js';
 
 /** An IPv4 prefix, `network` held as an unsigned 32-bit number. */
 export interface Ipv4Cidr {
@@ -28,20 +29,15 @@ const POD_HOST_OFFSET = 2;
 const POD_CIDR_PREFIX = 24;
 
 export function parseIpv4(text: string): number {
-  const parts = text.split('.');
-  if (parts.length !== 4) throw new ClusterError('CLUSTER_ADDRESS_CLASH', `"${text}" is not an IPv4 address`);
-  let n = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) {
-      throw new ClusterError('CLUSTER_ADDRESS_CLASH', `"${text}" is not an IPv4 address`);
-    }
-    n = n * 256 + Number(p);
-  }
-  return n;
+  const bytes = parseIpExact(text);
+  if (bytes === undefined || bytes.length !== 4) throw new ClusterError('CLUSTER_ADDRESS_CLASH', `"${text}" is not an IPv4 address`);
+  return new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0);
 }
 
 export function formatIpv4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+  const bytes = new Uint8Array(4);
+  new DataView(bytes.buffer).setUint32(0, n >>> 0);
+  return formatIp(bytes);
 }
 
 function mask(prefixLength: number): number {
@@ -76,7 +72,7 @@ const IPV6_UNDERLAY_SUBNET = 0xffff;
 
 /** RFC 5952 text form, so addresses compare equal to what sockets report. */
 function canonical6(text: string): string {
-  return new URL(`http://[${text}]/`).hostname.slice(1, -1);
+  return canonicalIp(text) ?? text;
 }
 
 export function nodeIp6(index: number): string {

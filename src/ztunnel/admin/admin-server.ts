@@ -10,9 +10,10 @@ import type { Logger } from '../../shared/logging.js';
 import { AdminError } from './errors.js';
 import { HttpListener, sendText } from './http-listener.js';
 import { ACCEPTED_LOG_LEVELS, type LogLevelControl } from './log-level.js';
+import { PORT_ADMIN } from '../../shared/ports-and-limits.js';
 
 /** ztunnel's default admin port; it binds loopback only. */
-export const ADMIN_PORT = 15000;
+export const ADMIN_PORT = PORT_ADMIN;
 export const ADMIN_DEFAULT_HOST = '127.0.0.1';
 
 /**

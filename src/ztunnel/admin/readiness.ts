@@ -6,9 +6,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../shared/logging.js';
 import { HttpListener, sendText } from './http-listener.js';
+import { PORT_READINESS } from '../../shared/ports-and-limits.js';
 
 /** ztunnel's readiness port (not configurable in Istio). */
-export const READINESS_PORT = 15021;
+export const READINESS_PORT = PORT_READINESS;
 export const READINESS_PATH = '/healthz/ready';
 
 /**

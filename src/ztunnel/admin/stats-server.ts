@@ -9,9 +9,10 @@ import { gzip } from 'node:zlib';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../shared/logging.js';
 import { HttpListener, sendText } from './http-listener.js';
+import { PORT_STATS } from '../../shared/ports-and-limits.js';
 
 /** ztunnel's default stats port. */
-export const STATS_PORT = 15020;
+export const STATS_PORT = PORT_STATS;
 export const STATS_PATHS: readonly string[] = ['/metrics', '/stats/prometheus'];
 
 const gzipAsync = promisify(gzip);

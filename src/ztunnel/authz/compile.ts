@@ -22,7 +22,7 @@ import {
   type ServiceAccountMatch,
   type StringMatch,
 } from '../../gen/istio/security/authorization_pb.js';
-import { cidrContains, cidrFromWire, type Cidr } from './address.js';
+import { cidrContains, cidrFromWire, type Cidr } from '../../shared/net/index.js';
 import type { PreparedConnection } from './connection.js';
 import { AuthzError } from './errors.js';
 

@@ -6,7 +6,7 @@
  * against new policies without parsing again.
  */
 import { AuthzError } from './errors.js';
-import { parseIp, type IpBytes } from './address.js';
+import { parseIp, type IpBytes } from '../../shared/net/index.js';
 
 export interface ConnectionAttributes {
   readonly sourceIp: string;

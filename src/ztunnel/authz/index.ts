@@ -16,5 +16,5 @@ export {
   type PolicySetOptions,
   type WorkloadPolicyRef,
 } from './policy-set.js';
-export { parseIp, formatIp, cidrFromWire, cidrContains, type Cidr, type IpBytes } from './address.js';
+export { parseIp, formatIp, cidrFromWire, cidrContains, type Cidr, type IpBytes } from '../../shared/net/index.js';
 export { AuthzError } from './errors.js';

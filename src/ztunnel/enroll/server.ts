@@ -37,6 +37,7 @@ import {
 import { WorkloadManagerMetrics } from './metrics.js';
 import { DEFAULT_RECORDS_FILE, readRecords, writeRecords } from './records.js';
 import { allListeners, PodRegistry, type PodListeners, type RegisteredPod } from './registry.js';
+import { PORT_HBONE, PORT_INBOUND_PLAINTEXT, PORT_OUTBOUND } from '../../shared/ports-and-limits.js';
 
 /** The in-pod ports (Istio's): outbound capture, inbound plaintext, HBONE. */
 export interface ListenerPorts {
@@ -45,7 +46,7 @@ export interface ListenerPorts {
   readonly hbone: number;
 }
 
-export const DEFAULT_LISTENER_PORTS: ListenerPorts = Object.freeze({ outbound: 15001, inboundPlaintext: 15006, hbone: 15008 });
+export const DEFAULT_LISTENER_PORTS: ListenerPorts = Object.freeze({ outbound: PORT_OUTBOUND, inboundPlaintext: PORT_INBOUND_PLAINTEXT, hbone: PORT_HBONE });
 
 export interface EnrollmentServerOptions {
   readonly capture: PodCapture;

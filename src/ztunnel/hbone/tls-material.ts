@@ -1,3 +1,5 @@
+import { PORT_HBONE } from '../../shared/ports-and-limits.js';
+
 /** What a TLS endpoint of the mesh needs: its key and chain, and the roots it trusts. */
 export interface TlsMaterial {
   readonly keyPem: string;
@@ -11,7 +13,7 @@ export interface TlsMaterial {
 export const HBONE_TLS_VERSION = 'TLSv1.3';
 export const HBONE_ALPN = ['h2'];
 /** The HBONE port on every captured pod. */
-export const HBONE_PORT = 15008;
+export const HBONE_PORT = PORT_HBONE;
 
 /** HTTP/2 settings from ztunnel's defaults (reference §2.5). */
 export const HBONE_STREAM_WINDOW_BYTES = 4 * 1024 * 1024;

@@ -14,7 +14,7 @@ import { generateKeyPair as generateKeyPairCb, type KeyObject } from 'node:crypt
 import { promisify } from 'node:util';
 import { Gauge, Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import { createCsr } from '../../istiod/ca/index.js';
+import { createCsr } from '../../shared/pki/index.js';
 import { errorMessage } from '../../shared/errors.js';
 import { silentLogger } from '../../shared/logging.js';
 import { parseSpiffeId } from '../../shared/spiffe.js';

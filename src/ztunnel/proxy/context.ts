@@ -12,6 +12,7 @@ import type { HbonePool, TlsMaterial } from '../hbone/index.js';
 import type { Workload, WorkloadStore } from '../state/index.js';
 import type { ProxyGuards, TrafficMetrics, WorkloadDescriptor } from '../telemetry/index.js';
 import type { ProxyLimits } from './limits.js';
+import { AGENT_DATA_PORTS } from '../../shared/ports-and-limits.js';
 
 /** A pod enrolled on this node, as the proxy needs it. */
 export interface LocalPod {
@@ -24,10 +25,14 @@ export interface LocalPod {
 
 /** Where the proxy gets sockets: inside a pod's network namespace, and original destinations. */
 export interface PodSockets {
-  /** A TCP connection made from inside the pod's netns (so its source is the pod's IP). */
-  connectInPod(pod: LocalPod, ip: string, port: number): Promise<net.Socket>;
-  /** The address the app connected to, for a socket accepted on the in-pod 15001 listener. */
-  originalDestination(socket: net.Socket): { readonly address: string; readonly port: number } | undefined;
+  /**
+   * A TCP connection made from inside the pod's netns (so its source is the
+   * pod's IP). `purpose` 'hbone' is a tunnel to a peer's 15008, which gets
+   * ztunnel's TCP keepalive and TCP_USER_TIMEOUT; 'app' (the default) a plain upstream.
+   */
+  connectInPod(pod: LocalPod, ip: string, port: number, purpose?: 'app' | 'hbone'): Promise<net.Socket>;
+  /** The address the app connected to, for a socket accepted on the pod's in-pod 15001 listener. */
+  originalDestination(socket: net.Socket, pod: LocalPod): { readonly address: string; readonly port: number } | undefined;
   /**
    * The address an inbound plaintext client meant to reach. With sk_lookup
    * this is simply the accepted socket's local address.
@@ -61,7 +66,7 @@ export interface ProxyContext {
 }
 
 /** ztunnel's own ports: traffic aimed at them is a loop and is refused. */
-export const ILLEGAL_PORTS: ReadonlySet<number> = new Set([15001, 15006, 15008]);
+export const ILLEGAL_PORTS: ReadonlySet<number> = new Set(AGENT_DATA_PORTS);
 
 /** The store's workload for an enrolled pod: by its IPs, else by its Kubernetes name. */
 export function workloadOfPod(ctx: ProxyContext, pod: LocalPod): Workload | undefined {

@@ -39,7 +39,7 @@ export function handleOutbound(ctx: ProxyContext, pod: LocalPod, socket: net.Soc
   }
   // A proxy must not add Nagle delays on top of the app's own writes.
   socket.setNoDelay(true);
-  const orig = ctx.sockets.originalDestination(socket);
+  const orig = ctx.sockets.originalDestination(socket, pod);
   if (orig === undefined) {
     denyEarly(sink, socket, 'no_original_destination', { pod: pod.name, peer: socket.remoteAddress });
     return;
@@ -146,7 +146,7 @@ async function connectUpstream(
           identity: sourceIdentity,
           material,
           key: pod.uid,
-          connect: (t) => ctx.sockets.connectInPod(pod, t.ip, t.port),
+          connect: (t) => ctx.sockets.connectInPod(pod, t.ip, t.port, 'hbone'),
         },
         destination: route.tunnel,
         expectedIdentities: route.identities,

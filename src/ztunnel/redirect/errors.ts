@@ -7,6 +7,9 @@ export type RedirectErrorCode =
   | 'REDIRECT_LOAD_FAILED'
   | 'REDIRECT_ATTACH_FAILED'
   | 'REDIRECT_MAP_FAILED'
+  | 'REDIRECT_BAD_ADDRESS'
+  | 'REDIRECT_CONNECT_FAILED'
+  | 'REDIRECT_CONNECT_TIMEOUT'
   | 'REDIRECT_CLOSED';
 
 /** A failure of the capture layer; `cause` holds the addon's Error when there is one. */

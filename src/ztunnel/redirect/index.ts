@@ -23,10 +23,12 @@
  * net.createServer(onOutbound).listen({ fd: fd15001 });
  * net.createServer(onInbound).listen({ fd: fd15006 });
  * await redirect.enrollPod({ uid, cgroupPath, netnsPath, ips, inboundListenerFd: fd15006 });
- * // in onOutbound(socket): redirect.originalDestination(socket) -> { address, port, family }
+ * // in onOutbound(socket): redirect.originalDestination(socket, netnsPath) -> { address, port, family }
+ * const upstream = await redirect.connectInPod(netnsPath, '10.0.0.5', 8080, { timeoutMs: 5000 });
  * ```
  */
 export type {
+  ConnectOptions,
   CounterName,
   EnrolledPod,
   ListenAddress,
@@ -37,8 +39,19 @@ export type {
   RedirectOptions,
   RedirectStatus,
   SocketOptions,
+  TcpKeepalive,
 } from './types.js';
-export { COUNTER_NAMES, PACKET_MARK, PORT_OUTBOUND, PORT_INBOUND_PLAINTEXT, PORT_HBONE } from './types.js';
+export {
+  COUNTER_NAMES,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  HBONE_KEEPALIVE,
+  HBONE_SOCKET_OPTIONS,
+  HBONE_USER_TIMEOUT_MS,
+  PACKET_MARK,
+  PORT_OUTBOUND,
+  PORT_INBOUND_PLAINTEXT,
+  PORT_HBONE,
+} from './types.js';
 export { RedirectError, type RedirectErrorCode, type NativeError, isNativeError } from './errors.js';
 export { openRedirect, readRedirectStatus, destroyInstance, instancePinDir, DEFAULT_BPFFS_ROOT } from './redirect.js';
 export { registerRedirectMetrics, REDIRECT_DECISIONS_METRIC, COUNTER_LABELS } from './metrics.js';

@@ -3,16 +3,16 @@
  * here once; test/unit/ztunnel/redirect/layout.test.ts compares them with the
  * BTF of the compiled objects.
  */
-import net from 'node:net';
+import { formatIp, parseCidr as parseIpCidr, parseIp } from '../../shared/net/index.js';
+import { MAX_EXCLUDED_CIDRS, MAX_EXCLUDED_PORTS, UID_LEN } from '../../shared/ports-and-limits.js';
 import type { OriginalDestination } from './types.js';
+
+export { MAX_EXCLUDED_CIDRS, MAX_EXCLUDED_PORTS, UID_LEN };
 
 /** Same values as AF_INET / AF_INET6 (AMBIT_FAMILY_* in the header). */
 export const FAMILY_INET = 2;
 export const FAMILY_INET6 = 10;
 
-export const MAX_EXCLUDED_PORTS = 16;
-export const MAX_EXCLUDED_CIDRS = 8;
-export const UID_LEN = 64;
 export const LISTENER_INBOUND_PLAINTEXT = 0;
 export const COUNTER_COUNT = 16;
 
@@ -53,69 +53,20 @@ export interface RawAddress {
 
 /** Parses an IP literal; IPv4-mapped IPv6 becomes IPv4, as the programs normalise it. */
 export function parseAddress(text: string): RawAddress | undefined {
-  const kind = net.isIP(text);
-  if (kind === 4) return { family: FAMILY_INET, bytes: ipv4Bytes(text) };
-  if (kind !== 6) return undefined;
-  const bytes = ipv6Bytes(text);
-  const mapped = bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
-  if (mapped) {
-    const v4 = Buffer.alloc(16);
-    bytes.copy(v4, 0, 12, 16);
-    return { family: FAMILY_INET, bytes: v4 };
-  }
-  return { family: FAMILY_INET6, bytes };
+  const ip = parseIp(text);
+  return ip === undefined ? undefined : rawAddress(ip);
 }
 
-function ipv4Bytes(text: string): Buffer {
-  const out = Buffer.alloc(16);
-  text.split('.').forEach((part, i) => out.writeUInt8(Number(part), i));
-  return out;
+/** IP bytes (4 or 16) in the header's 16-byte form: IPv4 in bytes 0..3, the rest zero. */
+function rawAddress(ip: Uint8Array): RawAddress {
+  const bytes = Buffer.alloc(16);
+  bytes.set(ip);
+  return { family: ip.length === 4 ? FAMILY_INET : FAMILY_INET6, bytes };
 }
 
-function ipv6Bytes(text: string): Buffer {
-  let s = text;
-  const zone = s.indexOf('%');
-  if (zone >= 0) s = s.slice(0, zone);
-  const groups: number[] = [];
-  // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two groups.
-  const lastColon = s.lastIndexOf(':');
-  const tail = s.slice(lastColon + 1);
-  if (tail.includes('.')) {
-    const v4 = ipv4Bytes(tail);
-    s = `${s.slice(0, lastColon + 1)}${v4.readUInt16BE(0).toString(16)}:${v4.readUInt16BE(2).toString(16)}`;
-  }
-  const [head = '', rest] = s.split('::');
-  const parse = (part: string): number[] => (part === '' ? [] : part.split(':').map((g) => parseInt(g, 16)));
-  const headGroups = parse(head);
-  const restGroups = rest === undefined ? [] : parse(rest);
-  groups.push(...headGroups, ...new Array<number>(8 - headGroups.length - restGroups.length).fill(0), ...restGroups);
-  const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(g, i * 2));
-  return out;
-}
-
+/** Canonical text of an address in the header's 16-byte form. */
 export function formatAddress(family: number, bytes: Buffer): string {
-  if (family === FAMILY_INET) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
-  // Compress the longest run of zero groups (RFC 5952).
-  let best = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLen && j - i > 1) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (best < 0) return groups.join(':');
-  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+  return formatIp(family === FAMILY_INET ? bytes.subarray(0, 4) : bytes.subarray(0, 16));
 }
 
 export interface Cidr {
@@ -124,15 +75,8 @@ export interface Cidr {
 }
 
 export function parseCidr(text: string): Cidr | undefined {
-  const slash = text.indexOf('/');
-  if (slash < 0) return undefined;
-  const address = parseAddress(text.slice(0, slash));
-  const lengthText = text.slice(slash + 1);
-  if (address === undefined || !/^\d{1,3}$/.test(lengthText)) return undefined;
-  const prefixLength = Number(lengthText);
-  const max = address.family === FAMILY_INET ? 32 : 128;
-  if (prefixLength > max) return undefined;
-  return { address, prefixLength };
+  const c = parseIpCidr(text);
+  return c === undefined ? undefined : { address: rawAddress(c.address), prefixLength: c.bits };
 }
 
 export function formatCidr(c: Cidr): string {
@@ -216,6 +160,29 @@ export function encodeListenersKey(netnsCookie: bigint, slot: number): Buffer {
   const out = Buffer.alloc(L.listeners_key.size);
   out.writeBigUInt64LE(netnsCookie, L.listeners_key.members.netns_cookie);
   out.writeUInt32LE(slot, L.listeners_key.members.slot);
+  return out;
+}
+
+/**
+ * struct tuple_dst_key for a socket accepted on the outbound listener: the
+ * app's socket has our peer as its source and our local address as its
+ * destination. IPv4-mapped addresses must already be IPv4 (parseAddress).
+ */
+export function encodeTupleDstKey(
+  netnsCookie: bigint,
+  src: RawAddress,
+  srcPort: number,
+  dst: RawAddress,
+  dstPort: number,
+): Buffer {
+  const m = L.tuple_dst_key.members;
+  const out = Buffer.alloc(L.tuple_dst_key.size);
+  out.writeBigUInt64LE(netnsCookie, m.netns_cookie);
+  src.bytes.copy(out, m.src_addr);
+  dst.bytes.copy(out, m.dst_addr);
+  out.writeUInt16BE(srcPort, m.src_port);
+  out.writeUInt16BE(dstPort, m.dst_port);
+  out.writeUInt16LE(src.family, m.family);
   return out;
 }
 

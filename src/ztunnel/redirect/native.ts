@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RedirectError } from './errors.js';
+import type { TcpKeepalive } from './types.js';
 
 /** What {@link NativeAddon.loadObject} returns: fds opened from the pins. */
 export interface LoadedObject {
@@ -25,7 +26,14 @@ export interface NativeSocketOptions {
   readonly transparent?: boolean;
   readonly reusePort?: boolean;
   readonly backlog?: number;
-  readonly timeoutMs?: number;
+  readonly keepalive?: TcpKeepalive;
+  readonly userTimeoutMs?: number;
+}
+
+/** The keepalive and user-timeout settings the kernel reports for a TCP socket; -1 where unreadable. */
+export interface TcpKeepaliveState extends TcpKeepalive {
+  readonly enabled: boolean;
+  readonly userTimeoutMs: number;
 }
 
 export interface LinkInfo {
@@ -58,13 +66,17 @@ export interface NativeAddon {
   /** Mounts bpffs at `path` unless it is already there; true when it mounted now. */
   mountBpffs(path: string): boolean;
   listenInNetns(netnsPath: string, address: string, port: number, options?: NativeSocketOptions): Promise<number>;
-  connectInNetns(netnsPath: string, address: string, port: number, options?: NativeSocketOptions): Promise<number>;
+  /**
+   * An unconnected, non-blocking TCP socket (IPv4 or IPv6) created inside the
+   * netns, options applied; for `new net.Socket({ fd }).connect(...)`. The
+   * netns is entered only for socket(): the promise settles in about 0.1 ms.
+   */
+  socketInNetns(netnsPath: string, family: 4 | 6, options?: NativeSocketOptions): Promise<number>;
   netnsCookieOfPath(netnsPath: string): Promise<bigint>;
   netnsCookie(socketFd: number): bigint;
   socketCookie(socketFd: number): bigint;
   setSocketOption(socketFd: number, name: 'mark' | 'transparent' | 'reusePort', value: number): void;
-  /** The `tuple_dst` record for a socket accepted on the outbound listener, or null. */
-  originalDst(tupleMapFd: number, socketFd: number): Buffer | null;
+  tcpKeepalive(socketFd: number): TcpKeepaliveState;
 }
 
 /** The package root: this file is at src/ztunnel/redirect/ or dist/ztunnel/redirect/. */

@@ -4,9 +4,10 @@
  * enrolled pods. See index.ts for the public surface.
  */
 import fs from 'node:fs';
-import type net from 'node:net';
+import net from 'node:net';
 import path from 'node:path';
-import { RedirectError, isNativeError } from './errors.js';
+import { connectFd } from './connect.js';
+import { RedirectError } from './errors.js';
 import {
   LISTENER_INBOUND_PLAINTEXT,
   MAX_EXCLUDED_CIDRS,
@@ -17,6 +18,8 @@ import {
   encodePodAddrsValue,
   encodePodsKey,
   encodePodsValue,
+  encodeTupleDstKey,
+  LAYOUT,
   parseAddress,
   parseCidr,
   type Cidr,
@@ -35,7 +38,10 @@ import {
   type MapName,
 } from './pins.js';
 import {
+  DEFAULT_CONNECT_TIMEOUT_MS,
   PACKET_MARK,
+  defaultListenerTuning,
+  type ConnectOptions,
   type EnrolledPod,
   type ListenAddress,
   type OriginalDestination,
@@ -188,6 +194,12 @@ function validatePod(pod: PodEnrollment): ValidPod {
 
 class BpfRedirect implements Redirect {
   private closed = false;
+  /**
+   * netns path -> netns cookie, learnt from the listeners made there: the
+   * original-destination key of a connection accepted on a pod's outbound
+   * listener carries that pod's cookie.
+   */
+  private readonly cookieOfNetns = new Map<string, bigint>();
 
   constructor(
     private readonly addon: NativeAddon,
@@ -202,19 +214,47 @@ class BpfRedirect implements Redirect {
     if (!LISTEN_ADDRESSES.includes(address)) {
       throw new RedirectError('REDIRECT_BAD_POD', `listen in ${netnsPath}: "${address}" is not one of ${LISTEN_ADDRESSES.join(', ')}`);
     }
-    return this.addon.listenInNetns(netnsPath, address, port, {
+    const tuning = defaultListenerTuning(port);
+    const keepalive = options.keepalive ?? tuning.keepalive;
+    const userTimeoutMs = options.userTimeoutMs ?? tuning.userTimeoutMs;
+    const fd = await this.addon.listenInNetns(netnsPath, address, port, {
       mark: options.mark ?? PACKET_MARK,
       transparent: options.transparent ?? false,
       reusePort: options.reusePort ?? true,
       backlog: options.backlog ?? 511,
+      ...(keepalive !== undefined ? { keepalive } : {}),
+      ...(userTimeoutMs !== undefined ? { userTimeoutMs } : {}),
     });
+    this.cookieOfNetns.set(netnsPath, this.addon.netnsCookie(fd));
+    return fd;
   }
 
-  async connectInPod(netnsPath: string, address: string, port: number, options: SocketOptions = {}): Promise<number> {
+  async connectInPod(netnsPath: string, address: string, port: number, options: ConnectOptions = {}): Promise<net.Socket> {
     this.checkOpen();
-    return this.addon.connectInNetns(netnsPath, address, port, {
-      mark: options.mark ?? PACKET_MARK,
-      transparent: options.transparent ?? false,
+    const family = net.isIP(address);
+    if (family !== 4 && family !== 6) {
+      throw new RedirectError('REDIRECT_BAD_ADDRESS', `connect from ${netnsPath}: "${address}" is not an IP address`);
+    }
+    let fd: number;
+    try {
+      fd = await this.addon.socketInNetns(netnsPath, family, {
+        mark: options.mark ?? PACKET_MARK,
+        transparent: options.transparent ?? false,
+        ...(options.keepalive !== undefined ? { keepalive: options.keepalive } : {}),
+        ...(options.userTimeoutMs !== undefined ? { userTimeoutMs: options.userTimeoutMs } : {}),
+      });
+    } catch (err) {
+      throw new RedirectError('REDIRECT_CONNECT_FAILED', `connect to ${address}:${port} from ${netnsPath}: ${messageOf(err)}`, {
+        cause: err,
+      });
+    }
+    return connectFd({
+      fd,
+      address,
+      port,
+      where: `netns ${netnsPath}`,
+      timeoutMs: options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
     });
   }
 
@@ -303,6 +343,9 @@ class BpfRedirect implements Redirect {
     }
     const entry = this.pins.findPod(uid);
     if (entry === undefined) return;
+    for (const [netnsPath, cookie] of this.cookieOfNetns) {
+      if (cookie === entry.netnsCookie) this.cookieOfNetns.delete(netnsPath);
+    }
     const { fds } = this.pins;
     try {
       for (const { key, netnsCookie } of this.pins.podAddresses()) {
@@ -315,18 +358,21 @@ class BpfRedirect implements Redirect {
     }
   }
 
-  originalDestination(socket: net.Socket): OriginalDestination | undefined {
+  originalDestination(socket: net.Socket, netnsPath: string): OriginalDestination | undefined {
     this.checkOpen();
-    // net.Socket keeps its fd on the libuv handle; there is no public accessor.
-    const fd = (socket as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
-    if (fd === undefined || fd < 0) return undefined;
+    const cookie = this.cookieOfNetns.get(netnsPath);
+    // A socket the peer already reset has no addresses left to look up.
+    const src = socket.remoteAddress === undefined ? undefined : parseAddress(socket.remoteAddress);
+    const dst = socket.localAddress === undefined ? undefined : parseAddress(socket.localAddress);
+    if (cookie === undefined || src === undefined || dst === undefined) return undefined;
+    const key = encodeTupleDstKey(cookie, src, socket.remotePort ?? 0, dst, socket.localPort ?? 0);
     try {
-      const raw = this.addon.originalDst(this.pins.fds.tuple_dst, fd);
+      const raw = this.addon.mapLookup(this.pins.fds.tuple_dst, key, LAYOUT.ambit_orig_dst.size);
       return raw === null ? undefined : decodeOrigDst(raw);
     } catch (err) {
-      // A socket the peer already reset has no addresses left to look up.
-      if (isNativeError(err) && (err.code === 'ENOTCONN' || err.code === 'EBADF' || err.code === 'EINVAL')) return undefined;
-      throw new RedirectError('REDIRECT_MAP_FAILED', `original destination of fd ${fd}: ${messageOf(err)}`, { cause: err });
+      throw new RedirectError('REDIRECT_MAP_FAILED', `original destination of ${socket.remoteAddress}:${socket.remotePort} in ${netnsPath}: ${messageOf(err)}`, {
+        cause: err,
+      });
     }
   }
 
@@ -348,6 +394,7 @@ class BpfRedirect implements Redirect {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.cookieOfNetns.clear();
     this.pins.close();
     for (const fd of this.programs.values()) this.addon.closeFd(fd);
   }

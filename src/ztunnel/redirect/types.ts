@@ -1,13 +1,8 @@
 import type net from 'node:net';
 
-/** The agent's in-pod outbound listener port: captured `connect()`s land here. */
-export const PORT_OUTBOUND = 15001;
-/** The agent's in-pod inbound plaintext listener port: sk_lookup assigns inbound TCP here. */
-export const PORT_INBOUND_PLAINTEXT = 15006;
-/** HBONE: never captured inbound, reached on the agent's own in-pod listener. */
-export const PORT_HBONE = 15008;
-/** The mark Istio's ztunnel puts on its in-pod sockets (0x539). */
-export const PACKET_MARK = 0x539;
+import { PORT_HBONE } from '../../shared/ports-and-limits.js';
+
+export { PACKET_MARK, PORT_HBONE, PORT_INBOUND_PLAINTEXT, PORT_OUTBOUND } from '../../shared/ports-and-limits.js';
 
 /** Addresses an in-pod listener may bind. `::` is dual-stack. */
 export type ListenAddress = '127.0.0.1' | '::1' | '0.0.0.0' | '::';
@@ -21,6 +16,32 @@ export interface RedirectOptions {
   readonly objectDir?: string;
 }
 
+/** TCP keepalive: SO_KEEPALIVE with TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT. */
+export interface TcpKeepalive {
+  /** Idle time before the first probe (TCP_KEEPIDLE). */
+  readonly idleSeconds: number;
+  /** Time between probes (TCP_KEEPINTVL). */
+  readonly intervalSeconds: number;
+  /** Unanswered probes before the connection is dropped (TCP_KEEPCNT). */
+  readonly count: number;
+}
+
+/**
+ * ztunnel's socket defaults for its HBONE connections (keepalive 180 s idle,
+ * 180 s between probes, 9 probes), so NAT and load-balancer idle timeouts
+ * (Google's are 10 min) do not drop a quiet tunnel.
+ */
+export const HBONE_KEEPALIVE: TcpKeepalive = Object.freeze({ idleSeconds: 180, intervalSeconds: 180, count: 9 });
+
+/**
+ * TCP_USER_TIMEOUT as ztunnel derives it: idle + count x interval (30 min
+ * with the defaults). Unacknowledged data older than this aborts the
+ * connection, so a peer that vanished while we were sending is noticed
+ * even though keepalive probes only run on an idle connection.
+ */
+export const HBONE_USER_TIMEOUT_MS =
+  (HBONE_KEEPALIVE.idleSeconds + HBONE_KEEPALIVE.count * HBONE_KEEPALIVE.intervalSeconds) * 1000;
+
 export interface SocketOptions {
   /** SO_MARK; default {@link PACKET_MARK}. */
   readonly mark?: number;
@@ -30,6 +51,35 @@ export interface SocketOptions {
   readonly reusePort?: boolean;
   /** listen() backlog; default 511. */
   readonly backlog?: number;
+  /**
+   * TCP keepalive; on a listener, every accepted socket inherits it. Default
+   * off, except on a {@link PORT_HBONE} listener: {@link HBONE_KEEPALIVE}.
+   */
+  readonly keepalive?: TcpKeepalive;
+  /** TCP_USER_TIMEOUT in ms, inherited like keepalive. Default unset, on a {@link PORT_HBONE} listener {@link HBONE_USER_TIMEOUT_MS}. */
+  readonly userTimeoutMs?: number;
+}
+
+/** What {@link Redirect.connectInPod} takes on top of the socket options. */
+export interface ConnectOptions extends SocketOptions {
+  /** Gives up (destroying the socket) after this long; default {@link DEFAULT_CONNECT_TIMEOUT_MS}. */
+  readonly timeoutMs?: number;
+  /** Gives up when aborted, e.g. by the caller's own deadline. */
+  readonly signal?: AbortSignal;
+}
+
+/** How long a connect from inside a pod may take unless told otherwise. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+
+/** The options of an HBONE dial from inside a pod: ztunnel's keepalive and user timeout. */
+export const HBONE_SOCKET_OPTIONS: SocketOptions = Object.freeze({
+  keepalive: HBONE_KEEPALIVE,
+  userTimeoutMs: HBONE_USER_TIMEOUT_MS,
+});
+
+/** The {@link SocketOptions} a listener on `port` gets by default. */
+export function defaultListenerTuning(port: number): Pick<SocketOptions, 'keepalive' | 'userTimeoutMs'> {
+  return port === PORT_HBONE ? HBONE_SOCKET_OPTIONS : {};
 }
 
 export interface PodEnrollment {
@@ -108,14 +158,24 @@ export interface Redirect {
   readonly pinDir: string;
   /** A listening TCP socket inside the netns; returns its fd for `server.listen({ fd })`. */
   listenInPod(netnsPath: string, address: ListenAddress, port: number, options?: SocketOptions): Promise<number>;
-  /** A TCP socket connected from inside the netns; returns its fd for `new net.Socket({ fd })`. */
-  connectInPod(netnsPath: string, address: string, port: number, options?: SocketOptions): Promise<number>;
+  /**
+   * A TCP connection made from inside the netns (so its source is the pod's
+   * address). Only socket() runs in the netns; the connect itself runs on the
+   * event loop and the promise settles on 'connect', on an error, or when
+   * `timeoutMs` or `signal` gives up (the socket is destroyed then).
+   */
+  connectInPod(netnsPath: string, address: string, port: number, options?: ConnectOptions): Promise<net.Socket>;
   /** Attaches capture to the pod and records it. Idempotent; a changed netns or listener replaces the old one. */
   enrollPod(pod: PodEnrollment): Promise<void>;
   /** Detaches capture and forgets the pod. Unknown pods are ignored. */
   unenrollPod(pod: string | Pick<PodEnrollment, 'uid'>): Promise<void>;
-  /** The destination the app asked for, for a socket accepted on the in-pod 15001 listener. */
-  originalDestination(socket: net.Socket): OriginalDestination | undefined;
+  /**
+   * The destination the app asked for, for a socket accepted on the in-pod
+   * 15001 listener of the pod whose netns is `netnsPath` (a listener made by
+   * {@link listenInPod}): looked up by the connection's 4-tuple, which the
+   * sockops program recorded with the pod's netns cookie.
+   */
+  originalDestination(socket: net.Socket, netnsPath: string): OriginalDestination | undefined;
   enrolledPods(): EnrolledPod[];
   counters(): RedirectCounters;
   status(): RedirectStatus;

@@ -88,7 +88,7 @@ describe('pod enrollment with eBPF capture in a netns cluster (e2e)', function (
     a.on('podAdded', (_pod, l: PodListeners) => {
       for (const s of l.outbound) {
         s.on('connection', (c: net.Socket) => {
-          const dst = r.originalDestination(c);
+          const dst = r.originalDestination(c, _pod.info.netnsPath);
           c.on('error', () => undefined);
           c.resume();
           c.end(`outbound ${dst === undefined ? 'unknown' : `${dst.address}:${dst.port}`}`);

@@ -30,8 +30,7 @@ describe('redirect in the netns cluster (e2e)', function () {
   /** Joins an accepted socket to a socket the agent opens from inside the pod netns. */
   async function splice(accepted: net.Socket, netnsPath: string, host: string, port: number): Promise<void> {
     assert.ok(redirect);
-    const fd = await redirect.connectInPod(netnsPath, host, port);
-    const upstream = new net.Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
+    const upstream = await redirect.connectInPod(netnsPath, host, port);
     for (const s of [accepted, upstream]) {
       sockets.add(s);
       s.once('close', () => sockets.delete(s));
@@ -63,7 +62,7 @@ describe('redirect in the netns cluster (e2e)', function () {
     redirect = await openRedirect({ instance });
     const p0 = cluster.pod('node0-p0');
     await serve(p0.netnsPath, 15001, async (s) => {
-      const od = redirect?.originalDestination(s);
+      const od = redirect?.originalDestination(s, p0.netnsPath);
       assert.ok(od, 'captured connection has an original destination');
       proxied.push(`outbound ${od.address}:${od.port}`);
       await splice(s, p0.netnsPath, od.address, od.port);

@@ -40,10 +40,9 @@ function hostPort(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
-/** Sends "ping" over an fd-backed socket, half-closes, and returns the reply or the error code. */
-function exchange(fd: number): Promise<ClientResult> {
+/** Sends "ping" over a connected socket, half-closes, and returns the reply or the error code. */
+function exchange(s: net.Socket): Promise<ClientResult> {
   return new Promise((resolve) => {
-    const s = new net.Socket({ fd, readable: true, writable: true });
     const chunks: Buffer[] = [];
     const timer = setTimeout(() => {
       s.destroy();
@@ -94,7 +93,7 @@ describe('redirect: capture of an enrolled pod on a real kernel', function () {
 
   async function startAgent(): Promise<number> {
     const outbound = await serve(podA.path, '::', 15001, (s) => {
-      const od = r().originalDestination(s);
+      const od = r().originalDestination(s, podA.path);
       return od === undefined ? 'outbound none' : `outbound ${hostPort(od.address, od.port)} v${od.family}`;
     });
     const inbound = await serve(podA.path, '::', 15006, (s) => `inbound ${hostPort(unmap(s.localAddress), s.localPort ?? 0)}`);
@@ -129,7 +128,9 @@ describe('redirect: capture of an enrolled pod on a real kernel', function () {
     try {
       return await exchange(await r().connectInPod(peer.path, host, port));
     } catch (err) {
-      return { ok: false, code: (err as NodeJS.ErrnoException).code ?? String(err) };
+      // The connect's own error (ECONNREFUSED...) is the RedirectError's cause.
+      const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
+      return { ok: false, code: cause?.code ?? (err as NodeJS.ErrnoException).code ?? String(err) };
     }
   }
 

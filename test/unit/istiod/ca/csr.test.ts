@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CaError, createCsr, MAX_CSR_PEM_BYTES, parseCsr } from '../../../../src/istiod/ca/index.js';
+import { CaError, MAX_CSR_PEM_BYTES, parseCsr } from '../../../../src/istiod/ca/index.js';
+import { createCsr } from '../../../../src/shared/pki/index.js';
 import { newCsr, newKey, run, type TestKeyType } from '../../../support/ca.js';
 
 const ID = 'spiffe://cluster.local/ns/demo/sa/frontend';
@@ -50,7 +51,7 @@ describe('istiod/ca/csr', () => {
     const csr = parseCsr(csrPem);
     assert.deepEqual(csr.uris, [ID, 'spiffe://cluster.local/ns/a/sa/b']);
     assert.deepEqual(csr.dnsNames, ['a.example']);
-    assert.deepEqual(csr.ipAddresses, ['10.1.2.3', '0:0:0:0:0:0:0:1']);
+    assert.deepEqual(csr.ipAddresses, ['10.1.2.3', '::1']);
     assert.equal(csr.otherSanCount, 0);
   });
 

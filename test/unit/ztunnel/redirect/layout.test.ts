@@ -7,6 +7,7 @@ import {
   FAMILY_INET,
   FAMILY_INET6,
   LAYOUT,
+  LISTENER_INBOUND_PLAINTEXT,
   decodeOrigDst,
   decodePodsValue,
   encodeListenersKey,
@@ -19,6 +20,7 @@ import {
 } from '../../../../src/ztunnel/redirect/layout.js';
 import { DEFAULT_OBJECT_DIR, PACKAGE_ROOT } from '../../../../src/ztunnel/redirect/native.js';
 import { COUNTER_NAMES } from '../../../../src/ztunnel/redirect/types.js';
+import * as portsAndLimits from '../../../../src/shared/ports-and-limits.js';
 
 interface BtfMember {
   name: string;
@@ -69,6 +71,34 @@ describe('redirect layout: the TypeScript codec matches the C structs', () => {
     assert.deepEqual(names.map((n) => n.index), [...COUNTER_NAMES.keys()]);
     assert.deepEqual(camel, [...COUNTER_NAMES]);
     assert.equal(COUNTER_COUNT, COUNTER_NAMES.length);
+  });
+});
+
+describe('redirect layout: ports and limits are the ones the programs are built with', () => {
+  const header = fs.readFileSync(path.join(PACKAGE_ROOT, 'bpf', 'ambit_shared.h'), 'utf8');
+  const defines = new Map([...header.matchAll(/^#define AMBIT_([A-Z0-9_]+) (\d+)\s*$/gm)].map((m) => [m[1] as string, Number(m[2])]));
+  const shared: Readonly<Record<string, number>> = {
+    PORT_OUTBOUND: portsAndLimits.PORT_OUTBOUND,
+    PORT_INBOUND_PLAINTEXT: portsAndLimits.PORT_INBOUND_PLAINTEXT,
+    PORT_HBONE: portsAndLimits.PORT_HBONE,
+    MAX_EXCLUDED_PORTS: portsAndLimits.MAX_EXCLUDED_PORTS,
+    MAX_EXCLUDED_CIDRS: portsAndLimits.MAX_EXCLUDED_CIDRS,
+    UID_LEN: portsAndLimits.UID_LEN,
+    MAX_PODS: portsAndLimits.MAX_PODS,
+    MAX_POD_ADDRS: portsAndLimits.MAX_POD_ADDRS,
+    MAX_PENDING: portsAndLimits.MAX_PENDING,
+    LISTENER_INBOUND_PLAINTEXT,
+    FAMILY_INET,
+    FAMILY_INET6,
+  };
+  for (const [name, value] of Object.entries(shared)) {
+    it(`AMBIT_${name} in bpf/ambit_shared.h is ${value}, as in TypeScript`, () => {
+      assert.equal(defines.get(name), value, `#define AMBIT_${name}`);
+    });
+  }
+
+  it('every numeric #define of the header is checked here', () => {
+    assert.deepEqual([...defines.keys()].sort(), Object.keys(shared).sort());
   });
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import * as der from '../../../../src/istiod/ca/der.js';
-import { generalNames } from '../../../../src/istiod/ca/x509.js';
+import * as der from '../../../../src/shared/pki/der.js';
+import { generalNames } from '../../../../src/shared/pki/index.js';
 
 describe('istiod/ca/der', () => {
   const times: { date: string; hex: string }[] = [
