@@ -4,6 +4,7 @@
  * INSTANCE_IP as the DaemonSet sets them). Defaults are named constants.
  */
 import { AmbitError } from '../shared/errors.js';
+import type { EnrollmentLimits } from './enroll/index.js';
 
 export const DEFAULT_XDS_ADDRESS = 'istiod.istio-system.svc:15012';
 export const DEFAULT_ENROLL_SOCKET = '/var/run/ambit/ztunnel.sock';
@@ -46,6 +47,8 @@ export interface ZtunnelConfig {
   readonly bpffsRoot: string;
   readonly enrollSocket: string;
   readonly recordsFile: string;
+  /** The enrollment socket's limits (idle timeout, frame size, connections, pod cgroup root). */
+  readonly enrollLimits: EnrollmentLimits;
   readonly adminAddr: HostPort;
   readonly statsAddr: HostPort;
   readonly readinessAddr: HostPort;
@@ -68,6 +71,15 @@ export function parseAddr(flag: string, value: string): HostPort {
 export function hostOf(address: string): string {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):\d+$/.exec(address);
   return m?.[1] ?? m?.[2] ?? address;
+}
+
+/** A flag that must be a positive integer. */
+export function parsePositiveInt(flag: string, value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n <= 0) {
+    throw new ZtunnelConfigError('ZTUNNEL_BAD_FLAG', `${flag} "${value}": not a positive integer`);
+  }
+  return n;
 }
 
 export function requireNonEmpty(flag: string, value: string | undefined): string {
