@@ -4,16 +4,15 @@
  * the state directory, so every subcommand works from another shell.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, rmSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { meshDown, meshRunning, meshUp } from '../../mesh/local-mesh.js';
 import { meshStatus } from '../../mesh/status.js';
 import { podExecArgv } from '../../mesh/exec.js';
-import { DEFAULT_MESH_STATE_DIR, readMeshState, type MeshState } from '../../mesh/state.js';
-import { loadConfigFiles } from '../../istiod/config/parse.js';
-import { validateDocument } from '../../istiod/config/validation/index.js';
+import { DEFAULT_MESH_STATE_DIR, MeshError, readMeshState, type MeshState } from '../../mesh/state.js';
+import { applyDocuments, deleteObjects, describeIdentity, parseIdentityArg, type ObjectIdentity } from '../../mesh/applied.js';
+import { readApplyInput } from '../../mesh/apply-input.js';
 import { EXIT_FAILURE, EXIT_USAGE } from '../exit-codes.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -23,6 +22,15 @@ const DEMO_APP = join(here, '..', '..', 'mesh', 'apps', 'demo-app.js');
 
 function out(line = ''): void {
   process.stdout.write(`${line}\n`);
+}
+
+function readStdin(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    process.stdin.on('data', (b: Buffer) => chunks.push(b));
+    process.stdin.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    process.stdin.once('error', reject);
+  });
 }
 
 function requireState(stateDir: string): MeshState {
@@ -151,53 +159,58 @@ export function registerMesh(program: Command): void {
 
   mesh
     .command('apply')
-    .description("validate config and copy it into istiod's directory (invalid config changes nothing)")
-    .requiredOption('-f, --file <file...>', 'YAML/JSON files or directories')
+    .description("validate config and write it into istiod's directory, one file per object (invalid config changes nothing)")
+    .requiredOption('-f, --file <file...>', 'YAML/JSON files or directories; - reads standard input')
     .addOption(stateDirOption())
     .action(async (flags: { file: string[]; stateDir: string }) => {
       const state = requireState(flags.stateDir);
-      const files = await loadConfigFiles(flags.file);
-      const problems: string[] = [];
-      for (const f of files) {
-        if (f.kind === 'unreadable') {
-          problems.push(`${f.file}: ${f.error.message}`);
-          continue;
-        }
-        for (const doc of f.documents) {
-          if (doc.kind === 'parse-error') {
-            problems.push(`${f.file}[${doc.index}]: (document): ${doc.message}`);
-            continue;
-          }
-          const r = validateDocument(doc.raw, { source: 'file', file: f.file, index: doc.index });
-          if (r.kind === 'invalid') {
-            for (const e of r.errors) problems.push(`${f.file}[${doc.index}] ${r.objectKind ?? '?'}/${r.namespace ?? '?'}/${r.name ?? '?'}: ${e.path}: ${e.message}`);
-          }
-        }
-      }
-      if (problems.length > 0) {
+      const input = await readApplyInput(flags.file, readStdin);
+      const refuse = (problems: readonly string[]): void => {
         process.stderr.write(`ambit mesh apply: refused, nothing changed:\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
         process.exitCode = EXIT_FAILURE;
-        return;
+      };
+      if (input.problems.length > 0) return refuse(input.problems);
+      let outcomes;
+      try {
+        outcomes = applyDocuments(flags.stateDir, state.configDir, input.documents);
+      } catch (err) {
+        if (err instanceof MeshError && err.code === 'MESH_APPLY_CONFLICT') return refuse([err.message]);
+        throw err;
       }
-      for (const f of files) {
-        const target = join(state.configDir, `50-applied-${basename(f.file)}`);
-        copyFileSync(f.file, target);
-        out(`applied ${f.file} -> ${target}`);
+      for (const o of outcomes) {
+        const moved = o.previousSource === undefined ? '' : ` (was from ${o.previousSource})`;
+        out(`${describeIdentity(o.entry)} ${o.action} from ${o.entry.source}${moved}`);
       }
     });
 
   mesh
     .command('delete')
-    .description('remove config applied with `ambit mesh apply -f` (by the same file name)')
-    .requiredOption('-f, --file <file...>', 'the files given to apply')
+    .description('remove objects applied with `ambit mesh apply`: those a file (or - for stdin) defines, or kind/namespace/name')
+    .argument('[objects...]', 'kind/namespace/name (kind/name when cluster-scoped), e.g. authorizationpolicy/demo/deny-frontend')
+    .option('-f, --file <file...>', 'the files (or -) whose objects to delete')
     .addOption(stateDirOption())
-    .action((flags: { file: string[]; stateDir: string }) => {
+    .action(async (objects: string[], flags: { file?: string[]; stateDir: string }) => {
       const state = requireState(flags.stateDir);
-      for (const f of flags.file) {
-        const target = join(state.configDir, `50-applied-${basename(f)}`);
-        rmSync(target, { force: true });
-        out(`deleted ${target}`);
+      const fail = (lines: readonly string[], code = EXIT_FAILURE): void => {
+        process.stderr.write(lines.map((l) => `ambit mesh delete: ${l}\n`).join(''));
+        process.exitCode = code;
+      };
+      if (objects.length === 0 && (flags.file ?? []).length === 0) return fail(['name objects (kind/namespace/name) or give -f <file>'], EXIT_USAGE);
+      const identities: ObjectIdentity[] = [];
+      try {
+        identities.push(...objects.map(parseIdentityArg));
+      } catch (err) {
+        return fail([(err as Error).message], EXIT_USAGE);
       }
+      if (flags.file !== undefined) {
+        const input = await readApplyInput(flags.file, readStdin);
+        if (input.problems.length > 0) return fail(['refused, nothing changed:', ...input.problems]);
+        identities.push(...input.documents);
+      }
+      const r = deleteObjects(flags.stateDir, state.configDir, identities);
+      for (const e of r.deleted) out(`${describeIdentity(e)} deleted (applied from ${e.source})`);
+      // As kubectl: what was found is deleted, and the rest is an error.
+      if (r.notFound.length > 0) fail(r.notFound.map((id) => `${describeIdentity(id)}: not found (never applied to this mesh)`));
     });
 
   mesh
