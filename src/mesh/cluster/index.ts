@@ -11,3 +11,4 @@ export { readState, DEFAULT_STATE_DIR } from './state.js';
 export type { ClusterState } from './state.js';
 export { destroyClusterFromState, findLeftovers, hasLeftovers, DEFAULT_CGROUP_ROOT } from './teardown.js';
 export type { Leftovers } from './teardown.js';
+export { DEFAULT_CLAIM_DIR } from './claim.js';
