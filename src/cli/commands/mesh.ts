@@ -81,9 +81,10 @@ export function registerMesh(program: Command): void {
     .description('build the netns cluster, start istiod and one agent per node, deploy the demo')
     .option('--nodes <n>', 'number of nodes', '2')
     .option('--no-demo', 'do not deploy the frontend/backend demo')
-    .option('--prefix <prefix>', 'name prefix for namespaces, cgroups and pins (default: random)')
+    .option('--prefix <prefix>', 'name prefix for namespaces, cgroups and pins (default: random; refused while another mesh uses it)')
+    .option('--cert-ttl <duration>', 'workload certificate lifetime, e.g. 60s (istiod --cert-ttl/--max-cert-ttl, agents --secret-ttl)')
     .addOption(stateDirOption())
-    .action(async (flags: { nodes: string; demo: boolean; prefix?: string; stateDir: string }) => {
+    .action(async (flags: { nodes: string; demo: boolean; prefix?: string; certTtl?: string; stateDir: string }) => {
       const nodes = Number(flags.nodes);
       if (!Number.isInteger(nodes) || nodes < 1 || nodes > 8) {
         process.stderr.write(`ambit mesh up: --nodes "${flags.nodes}": must be an integer 1..8\n`);
@@ -91,17 +92,22 @@ export function registerMesh(program: Command): void {
         return;
       }
       const started = Date.now();
-      const { state, existed } = await meshUp({
+      const { state, existed, restarted } = await meshUp({
         stateDir: flags.stateDir,
         nodes,
         demo: flags.demo,
         ...(flags.prefix !== undefined ? { prefix: flags.prefix } : {}),
+        ...(flags.certTtl !== undefined ? { certTtl: flags.certTtl } : {}),
         ambitArgv: [process.execPath, AMBIT_BIN],
         demoAppArgv: [process.execPath, DEMO_APP],
         progress: (line) => out(`==> ${line}`),
       });
-      if (existed) out(`a mesh already runs in ${flags.stateDir}; nothing changed`);
+      if (existed && restarted.length > 0) out(`a mesh exists in ${flags.stateDir}; restarted ${restarted.join(', ')}`);
+      else if (existed) out(`a mesh already runs in ${flags.stateDir}; nothing changed`);
       else out(`==> up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      if (existed && flags.certTtl !== undefined && flags.certTtl !== state.certTtl) {
+        out(`note: the mesh runs with cert TTL ${state.certTtl ?? 'default'}; \`mesh down\` then \`mesh up --cert-ttl ${flags.certTtl}\` to change it`);
+      }
       printSummary(state, flags.stateDir);
     });
 
@@ -131,6 +137,11 @@ export function registerMesh(program: Command): void {
       const pairs = status.agents.flatMap((a) => a.mtls.map((m) => `  ${m}  (seen by ${a.node})`));
       out();
       out(pairs.length > 0 ? `mTLS (live HBONE connections):\n${pairs.join('\n')}` : 'mTLS: no live HBONE connection at this moment');
+      if (status.notRunning.length > 0) {
+        out();
+        out(`NOT RUNNING (\`ambit mesh up${flags.stateDir === DEFAULT_MESH_STATE_DIR ? '' : ` --state-dir ${flags.stateDir}`}\` restarts them):`);
+        for (const n of status.notRunning) out(`  ${n.what} (pid ${n.pid}): see ${n.log}`);
+      }
       if (!meshRunning(state)) process.exitCode = EXIT_FAILURE;
     });
 

@@ -176,6 +176,11 @@ export class NetnsCluster {
     return this.state.pods.map((p) => this.podView(p));
   }
 
+  /** `<cgroupRoot>/<prefix>`: every node and pod cgroup lies below it. */
+  get cgroupDir(): string {
+    return this.state.cgroupDir;
+  }
+
   get underlayNetns(): string {
     return this.state.underlay.netns;
   }
