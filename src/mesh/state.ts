@@ -96,11 +96,20 @@ export function writeMeshState(stateDir: string, state: MeshState): void {
   renameSync(tmp, stateFile(stateDir));
 }
 
+/**
+ * Whether a process runs. A killed process whose parent is gone may linger
+ * as a zombie until something reaps it, and signal 0 still reaches a
+ * zombie: /proc tells them apart.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    return !/^\d+ \(.*\) [ZX] /s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
   }
 }
