@@ -8,7 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createCluster, destroyClusterFromState, type ClusterPod, type NetnsCluster } from './cluster/index.js';
+import { createCluster, destroyClusterFromState, type ClusterPod, type NetnsCluster, listNetns, readState } from './cluster/index.js';
+import { podExecArgv } from './exec.js';
 import { withEnrollmentClient } from '../ztunnel/index.js';
 import { destroyInstance } from '../ztunnel/index.js';
 import { namespaceManifest, podManifest, serviceManifest, DEMO_NAMESPACE } from './manifests.js';
@@ -22,6 +23,7 @@ import {
   type AgentRecord,
   type MeshState,
   type PodRecord,
+  type ProcessRecord,
 } from './state.js';
 
 /** The demo's services: name -> VIP. VIPs are never routed: capture rewrites them in the pod. */
@@ -45,15 +47,32 @@ export interface MeshUpOptions {
   readonly progress?: (line: string) => void;
   /** Background traffic from the frontend, every N ms (0 = none). */
   readonly trafficMs?: number;
+  /**
+   * Workload certificate lifetime (`90s`, `30m`, `24h`): istiod gets it as
+   * `--cert-ttl` and `--max-cert-ttl`, every agent as `--secret-ttl`, so
+   * rotation can be watched by hand. Absent: istiod's and the agents' defaults.
+   */
+  readonly certTtl?: string;
 }
 
 export interface MeshUpResult {
   readonly state: MeshState;
   /** The cluster, when this call built it (tests add pods to it). */
   readonly cluster?: NetnsCluster;
-  /** True when a running mesh was found and left as it was. */
+  /** True when a mesh was found in the state directory (and repaired if it had to be). */
   readonly existed: boolean;
+  /** What an existing mesh had dead and this call restarted: `istiod`, `agent node0`, `app <pod>`. */
+  readonly restarted: readonly string[];
 }
+
+/** What this run made, so a failure removes exactly that and nothing another mesh owns. */
+interface Made {
+  readonly pids: number[];
+  readonly instances: string[];
+  readonly etcNetnsDirs: string[];
+}
+
+const DURATION_RE = /^[1-9]\d*(s|m|h|d)?$/;
 
 function shortHash(): string {
   return randomBytes(3).toString('hex').slice(0, 5);
@@ -67,13 +86,13 @@ export function meshRunning(state: MeshState): boolean {
 export async function meshUp(options: MeshUpOptions): Promise<MeshUpResult> {
   const stateDir = resolve(options.stateDir);
   const say = options.progress ?? (() => undefined);
+  if (options.certTtl !== undefined && !DURATION_RE.test(options.certTtl)) {
+    throw new MeshError('MESH_BAD_OPTION', `--cert-ttl "${options.certTtl}": not a duration (e.g. 60s, 30m, 24h)`);
+  }
   const existing = readMeshState(stateDir);
   if (existing !== undefined) {
-    if (meshRunning(existing)) return { state: existing, existed: true };
-    throw new MeshError(
-      'MESH_STALE',
-      `${stateFile(stateDir)} records a mesh whose processes are gone; run \`ambit mesh down --state-dir ${options.stateDir}\` first`,
-    );
+    const { state, restarted } = await repairMesh(stateDir, existing, say);
+    return { state, existed: true, restarted };
   }
   if (!Number.isInteger(options.nodes) || options.nodes < 1 || options.nodes > 8) {
     throw new MeshError('MESH_BAD_OPTION', `--nodes ${options.nodes}: must be 1..8`);
@@ -85,16 +104,18 @@ export async function meshUp(options: MeshUpOptions): Promise<MeshUpResult> {
   mkdirSync(caDir, { recursive: true });
 
   say(`building the netns cluster (${options.nodes} node${options.nodes > 1 ? 's' : ''})`);
+  // Refuses a prefix another cluster holds (CLUSTER_PREFIX_IN_USE) before making anything.
   const cluster = await createCluster({
     nodes: options.nodes,
     ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
     stateDir,
     teardownOnExit: false,
   });
-  const started: number[] = [];
+  const made: Made = { pids: [], instances: [], etcNetnsDirs: [] };
   try {
     const prefix = cluster.prefix;
     const nodeNames = cluster.nodes.map((n) => n.name);
+    const ttl = options.certTtl;
 
     writeFileSync(join(configDir, '00-namespaces.yaml'), [namespaceManifest(DEMO_NAMESPACE, true), namespaceManifest('istio-system', false)].join('---\n'));
     const tokens = nodeNames.map((node) => ({ node, token: randomBytes(24).toString('hex') }));
@@ -104,21 +125,20 @@ export async function meshUp(options: MeshUpOptions): Promise<MeshUpResult> {
     say('starting istiod');
     const [grpc, secure, monitoring] = [await freePort(), await freePort(), await freePort()];
     const istiodLog = join(stateDir, 'istiod.log');
-    const istiodPid = startDetached(
-      [
-        ...options.ambitArgv,
-        'istiod',
-        '--config-dir', configDir,
-        '--ca-dir', caDir,
-        '--tokens', tokensFile,
-        '--grpc-addr', `127.0.0.1:${grpc}`,
-        '--secure-grpc-addr', `127.0.0.1:${secure}`,
-        '--monitoring-addr', `127.0.0.1:${monitoring}`,
-        '--push-debounce-ms', '50',
-      ],
-      istiodLog,
-    );
-    started.push(istiodPid);
+    const istiodArgv = [
+      ...options.ambitArgv,
+      'istiod',
+      '--config-dir', configDir,
+      '--ca-dir', caDir,
+      '--tokens', tokensFile,
+      '--grpc-addr', `127.0.0.1:${grpc}`,
+      '--secure-grpc-addr', `127.0.0.1:${secure}`,
+      '--monitoring-addr', `127.0.0.1:${monitoring}`,
+      '--push-debounce-ms', '50',
+      ...(ttl === undefined ? [] : ['--cert-ttl', ttl, '--max-cert-ttl', ttl]),
+    ];
+    const istiodPid = startDetached(istiodArgv, istiodLog);
+    made.pids.push(istiodPid);
     await waitForHttpOk(`http://127.0.0.1:${monitoring}/ready`, istiodPid, 'istiod', istiodLog, 60_000);
 
     const agents: AgentRecord[] = [];
@@ -132,30 +152,33 @@ export async function meshUp(options: MeshUpOptions): Promise<MeshUpResult> {
       const log = join(dir, 'ztunnel.log');
       const instance = `${prefix}-${node}`;
       const enrollSocket = join(dir, 'ztunnel.sock');
-      const pid = startDetached(
-        [
-          ...options.ambitArgv,
-          'ztunnel',
-          '--node-name', node,
-          '--pod-name', `ztunnel-${node}`,
-          '--xds-address', `127.0.0.1:${secure}`,
-          '--istiod-name', ISTIOD_NAME,
-          '--root-cert', join(caDir, 'root-cert.pem'),
-          '--token-file', tokenFile,
-          '--instance', instance,
-          '--enroll-socket', enrollSocket,
-          '--records-file', join(dir, 'enrolled-pods.json'),
-          '--admin-addr', `127.0.0.1:${admin}`,
-          '--stats-addr', `127.0.0.1:${stats}`,
-          '--readiness-addr', `127.0.0.1:${ready}`,
-        ],
-        log,
-      );
-      started.push(pid);
+      const argv = [
+        ...options.ambitArgv,
+        'ztunnel',
+        '--node-name', node,
+        '--pod-name', `ztunnel-${node}`,
+        '--xds-address', `127.0.0.1:${secure}`,
+        '--istiod-name', ISTIOD_NAME,
+        '--root-cert', join(caDir, 'root-cert.pem'),
+        '--token-file', tokenFile,
+        '--instance', instance,
+        '--enroll-socket', enrollSocket,
+        '--records-file', join(dir, 'enrolled-pods.json'),
+        // Only this cluster's pods can be enrolled: nothing else on the machine gets captured.
+        '--pod-cgroup-root', cluster.cgroupDir,
+        '--admin-addr', `127.0.0.1:${admin}`,
+        '--stats-addr', `127.0.0.1:${stats}`,
+        '--readiness-addr', `127.0.0.1:${ready}`,
+        ...(ttl === undefined ? [] : ['--secret-ttl', ttl]),
+      ];
+      made.instances.push(instance);
+      const pid = startDetached(argv, log);
+      made.pids.push(pid);
       agents.push({
         node,
         pid,
         log,
+        argv,
         instance,
         enrollSocket,
         adminAddress: `127.0.0.1:${admin}`,
@@ -175,6 +198,7 @@ export async function meshUp(options: MeshUpOptions): Promise<MeshUpResult> {
       istiod: {
         pid: istiodPid,
         log: istiodLog,
+        argv: istiodArgv,
         grpcAddress: `127.0.0.1:${grpc}`,
         secureGrpcAddress: `127.0.0.1:${secure}`,
         monitoringAddress: `127.0.0.1:${monitoring}`,
@@ -183,18 +207,70 @@ export async function meshUp(options: MeshUpOptions): Promise<MeshUpResult> {
       pods: [],
       services: {},
       etcNetnsDirs: [],
+      ...(ttl === undefined ? {} : { certTtl: ttl }),
     };
     writeMeshState(stateDir, state);
-    if (options.demo) state = await deployDemo(cluster, state, stateDir, options, say);
-    return { state, existed: false, cluster };
+    if (options.demo) state = await deployDemo(cluster, state, stateDir, options, say, made);
+    return { state, existed: false, cluster, restarted: [] };
   } catch (err) {
-    removeEtcNetns(cluster.prefix);
-    for (const pid of started.reverse()) await stopPid(pid);
-    for (const n of cluster.nodes) await destroyInstance(`${cluster.prefix}-${n.name}`).catch(() => undefined);
+    // Only what this run made: the prefix was claimed by this run's cluster,
+    // so its namespaces, cgroups and pins are ours and nobody else's.
+    for (const dir of made.etcNetnsDirs) rmSync(dir, { recursive: true, force: true });
+    for (const pid of made.pids.reverse()) await stopPid(pid);
+    for (const instance of made.instances) await destroyInstance(instance).catch(() => undefined);
     await cluster.destroy();
     rmSync(stateFile(stateDir), { force: true });
     throw err;
   }
+}
+
+/**
+ * `mesh up` on a mesh that exists: restarts whatever died (istiod first,
+ * then agents, then demo apps) with the command line it was started with,
+ * and waits for each to be ready. Running processes are left alone, so a
+ * second call changes nothing. A mesh whose cluster is gone (a reboot)
+ * cannot be repaired: it has to be taken down.
+ */
+async function repairMesh(stateDir: string, state: MeshState, say: (line: string) => void): Promise<{ state: MeshState; restarted: string[] }> {
+  const stale = (why: string): MeshError =>
+    new MeshError('MESH_STALE', `${stateFile(stateDir)}: ${why}; run \`ambit mesh down --state-dir ${stateDir}\` first`);
+  if (!existsSync(state.clusterStateFile)) throw stale(`its cluster state ${state.clusterStateFile} is gone`);
+  const cluster = readState(state.clusterStateFile);
+  if (!listNetns().includes(cluster.underlay.netns)) throw stale(`its underlay namespace ${cluster.underlay.netns} is gone`);
+  const restarted: string[] = [];
+  const restart = (what: string, p: ProcessRecord): number => {
+    if (p.argv === undefined) throw stale(`${what} (pid ${p.pid}) is not running and its command line was not recorded`);
+    say(`restarting ${what} (log ${p.log})`);
+    restarted.push(what);
+    return startDetached(p.argv, p.log);
+  };
+  let current = state;
+  if (!isAlive(state.istiod.pid)) {
+    const pid = restart('istiod', state.istiod);
+    current = { ...current, istiod: { ...current.istiod, pid } };
+    writeMeshState(stateDir, current);
+    await waitForHttpOk(`http://${current.istiod.monitoringAddress}/ready`, pid, 'istiod', current.istiod.log, 60_000);
+  }
+  const agents: AgentRecord[] = [];
+  for (const a of current.agents) {
+    agents.push(isAlive(a.pid) ? a : { ...a, pid: restart(`agent ${a.node}`, a) });
+  }
+  current = { ...current, agents };
+  if (restarted.length > 0) writeMeshState(stateDir, current);
+  for (const a of agents) await waitForHttpOk(`http://${a.readinessAddress}/healthz/ready`, a.pid, `the agent on ${a.node}`, a.log, 60_000);
+  const pods: PodRecord[] = [];
+  for (const p of current.pods) {
+    if (p.appPid === undefined || isAlive(p.appPid) || p.appArgv === undefined || p.appLog === undefined) {
+      pods.push(p);
+      continue;
+    }
+    say(`restarting the app of ${p.name} (log ${p.appLog})`);
+    restarted.push(`app ${p.name}`);
+    pods.push({ ...p, appPid: startDetached(podExecArgv(p, p.appArgv), p.appLog) });
+  }
+  current = { ...current, pods };
+  if (restarted.length > 0) writeMeshState(stateDir, current);
+  return { state: current, restarted };
 }
 
 async function deployDemo(
@@ -203,6 +279,7 @@ async function deployDemo(
   stateDir: string,
   options: MeshUpOptions,
   say: (line: string) => void,
+  made: Made,
 ): Promise<MeshState> {
   const nodes = cluster.nodes.map((n) => n.name);
   const frontendNode = nodes[0]!;
@@ -255,7 +332,9 @@ async function deployDemo(
     .join('\n');
   for (const { pod } of pods) {
     const dir = join(ETC_NETNS, pod.netns);
+    if (existsSync(dir)) throw new MeshError('MESH_START_FAILED', `${dir} exists: another mesh or a crashed one left it`);
     mkdirSync(dir, { recursive: true });
+    made.etcNetnsDirs.push(dir);
     writeFileSync(join(dir, 'hosts'), `${hosts}\n`);
     etcNetnsDirs.push(dir);
   }
@@ -306,6 +385,8 @@ async function deployDemo(
       serviceAccount: app,
       enrolled: true,
       appPid: proc.pid,
+      appArgv: argv,
+      appLog: log,
     });
   }
   const state: MeshState = { ...base, pods: records, services: { ...DEMO_SERVICES }, etcNetnsDirs };

@@ -15,6 +15,8 @@ export class MeshError extends AmbitError {}
 export interface ProcessRecord {
   readonly pid: number;
   readonly log: string;
+  /** The command line it was started with: `mesh up` restarts a dead process with the same. */
+  readonly argv?: readonly string[];
 }
 
 export interface AgentRecord extends ProcessRecord {
@@ -39,6 +41,9 @@ export interface PodRecord {
   readonly serviceAccount: string;
   readonly enrolled: boolean;
   readonly appPid?: number;
+  /** The demo app's command line (run inside the pod) and its log. */
+  readonly appArgv?: readonly string[];
+  readonly appLog?: string;
 }
 
 export interface MeshState {
@@ -59,6 +64,8 @@ export interface MeshState {
   readonly services: Readonly<Record<string, string>>;
   /** Directories under /etc/netns made for the pods' name resolution. */
   readonly etcNetnsDirs: readonly string[];
+  /** `--cert-ttl` given to `mesh up` (istiod's cert TTL and cap, the agents' secret TTL); absent: defaults. */
+  readonly certTtl?: string;
 }
 
 export function stateFile(stateDir: string): string {
@@ -89,11 +96,20 @@ export function writeMeshState(stateDir: string, state: MeshState): void {
   renameSync(tmp, stateFile(stateDir));
 }
 
+/**
+ * Whether a process runs. A killed process whose parent is gone may linger
+ * as a zombie until something reaps it, and signal 0 still reaches a
+ * zombie: /proc tells them apart.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    return !/^\d+ \(.*\) [ZX] /s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
   }
 }

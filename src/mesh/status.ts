@@ -9,6 +9,8 @@ export interface AgentStatus {
   readonly node: string;
   readonly pid: number;
   readonly running: boolean;
+  /** The agent's log file: where to look when it is not running. */
+  readonly log: string;
   readonly ready: string;
   readonly xds: string;
   readonly workloads: number;
@@ -19,9 +21,22 @@ export interface AgentStatus {
 
 export interface MeshStatus {
   readonly prefix: string;
-  readonly istiod: { pid: number; running: boolean; ready: boolean; monitoring: string; agentsConnected: number };
+  readonly istiod: { pid: number; running: boolean; ready: boolean; monitoring: string; agentsConnected: number; log: string };
   readonly nodes: readonly string[];
-  readonly pods: readonly { name: string; namespace: string; node: string; ip: string; identity: string; enrolled: boolean; app: string }[];
+  readonly pods: readonly {
+    name: string;
+    namespace: string;
+    node: string;
+    ip: string;
+    identity: string;
+    enrolled: boolean;
+    app: string;
+    /** Whether the pod's app process runs; absent for a pod without one. */
+    appRunning?: boolean;
+    appLog?: string;
+  }[];
+  /** `what: log` for every recorded process that is not running: where to look first. */
+  readonly notRunning: readonly { what: string; pid: number; log: string }[];
   readonly agents: readonly AgentStatus[];
 }
 
@@ -86,11 +101,19 @@ export async function meshStatus(state: MeshState): Promise<MeshStatus> {
         ready = `no answer: ${(err as Error).message}`;
       }
     }
-    agents.push({ node: a.node, pid: a.pid, running, ready, xds, workloads, certificates, connections, mtls: [...mtls].sort() });
+    agents.push({ node: a.node, pid: a.pid, running, log: a.log, ready, xds, workloads, certificates, connections, mtls: [...mtls].sort() });
   }
+  const istiodRunning = isAlive(state.istiod.pid);
+  const notRunning = [
+    ...(istiodRunning ? [] : [{ what: 'istiod', pid: state.istiod.pid, log: state.istiod.log }]),
+    ...agents.filter((a) => !a.running).map((a) => ({ what: `agent ${a.node}`, pid: a.pid, log: a.log })),
+    ...state.pods.flatMap((p) =>
+      p.appPid !== undefined && !isAlive(p.appPid) ? [{ what: `app ${p.name}`, pid: p.appPid, log: p.appLog ?? '(not recorded)' }] : [],
+    ),
+  ];
   return {
     prefix: state.prefix,
-    istiod: { pid: state.istiod.pid, running: isAlive(state.istiod.pid), ready: istiodReady, monitoring: state.istiod.monitoringAddress, agentsConnected },
+    istiod: { pid: state.istiod.pid, running: istiodRunning, ready: istiodReady, monitoring: state.istiod.monitoringAddress, agentsConnected, log: state.istiod.log },
     nodes: state.agents.map((a) => a.node),
     pods: state.pods.map((p) => ({
       name: p.name,
@@ -100,7 +123,10 @@ export async function meshStatus(state: MeshState): Promise<MeshStatus> {
       identity: `spiffe://cluster.local/ns/${p.namespace}/sa/${p.serviceAccount}`,
       enrolled: p.enrolled,
       app: p.app,
+      ...(p.appPid === undefined ? {} : { appRunning: isAlive(p.appPid) }),
+      ...(p.appLog === undefined ? {} : { appLog: p.appLog }),
     })),
     agents,
+    notRunning,
   };
 }

@@ -222,6 +222,7 @@ export async function startAgent(config: ZtunnelConfig, logger: Logger): Promise
       recordsFile: config.recordsFile,
       logger,
       metrics: registry,
+      limits: config.enrollLimits,
     });
     enrollment.on('podAdded', (pod: RegisteredPod, listeners: PodListeners) => {
       const local: LocalPod = {

@@ -11,6 +11,7 @@ import {
   HBONE_SERVER_MAX_HEADER_LIST_BYTES,
 } from './hbone/index.js';
 import { DEFAULT_MAX_PENDING_HBONE_ACCEPTS } from './proxy/index.js';
+import type { EnrollmentLimits } from './enroll/index.js';
 
 export const DEFAULT_XDS_ADDRESS = 'istiod.istio-system.svc:15012';
 export const DEFAULT_ENROLL_SOCKET = '/var/run/ambit/ztunnel.sock';
@@ -59,6 +60,8 @@ export interface ZtunnelConfig {
   readonly bpffsRoot: string;
   readonly enrollSocket: string;
   readonly recordsFile: string;
+  /** The enrollment socket's limits (idle timeout, frame size, connections, pod cgroup root). */
+  readonly enrollLimits: EnrollmentLimits;
   readonly adminAddr: HostPort;
   readonly statsAddr: HostPort;
   readonly readinessAddr: HostPort;

@@ -200,6 +200,9 @@ function podFromEnv(env: NodeJS.ProcessEnv, config: CniConfig): PodInfo {
 }
 
 function agentFailure(err: unknown, socket: string): CniFailure {
+  if (err instanceof EnrollRejectedError && err.remoteCode === 'ENROLL_TOO_MANY_CONNECTIONS') {
+    return new CniFailure(CniCode.tryAgainLater, `node agent at ${socket} is busy: ${err.message}`, err.remoteCode);
+  }
   if (err instanceof EnrollRejectedError) return new CniFailure(CniCode.agentRejected, `node agent refused the pod: ${err.message}`, err.remoteCode);
   if (err instanceof EnrollError && (err.code === 'ENROLL_UNREACHABLE' || err.code === 'ENROLL_TIMEOUT' || err.code === 'ENROLL_CONNECTION_CLOSED')) {
     return new CniFailure(CniCode.tryAgainLater, `node agent at ${socket} is not reachable; is ambit ztunnel running on this node?`, err.message);

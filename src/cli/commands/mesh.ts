@@ -4,16 +4,15 @@
  * the state directory, so every subcommand works from another shell.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, rmSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { meshDown, meshRunning, meshUp } from '../../mesh/index.js';
 import { meshStatus } from '../../mesh/index.js';
 import { podExecArgv } from '../../mesh/index.js';
-import { DEFAULT_MESH_STATE_DIR, readMeshState, type MeshState } from '../../mesh/index.js';
-import { loadConfigFiles } from '../../istiod/index.js';
-import { validateDocument } from '../../istiod/index.js';
+import { DEFAULT_MESH_STATE_DIR, MeshError, readMeshState, type MeshState } from '../../mesh/index.js';
+import { applyDocuments, deleteObjects, describeIdentity, parseIdentityArg, type ObjectIdentity } from '../../mesh/index.js';
+import { readApplyInput } from '../../mesh/index.js';
 import { EXIT_FAILURE, EXIT_USAGE } from '../exit-codes.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -23,6 +22,15 @@ const DEMO_APP = join(here, '..', '..', 'mesh', 'apps', 'demo-app.js');
 
 function out(line = ''): void {
   process.stdout.write(`${line}\n`);
+}
+
+function readStdin(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    process.stdin.on('data', (b: Buffer) => chunks.push(b));
+    process.stdin.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    process.stdin.once('error', reject);
+  });
 }
 
 function requireState(stateDir: string): MeshState {
@@ -73,9 +81,10 @@ export function registerMesh(program: Command): void {
     .description('build the netns cluster, start istiod and one agent per node, deploy the demo')
     .option('--nodes <n>', 'number of nodes', '2')
     .option('--no-demo', 'do not deploy the frontend/backend demo')
-    .option('--prefix <prefix>', 'name prefix for namespaces, cgroups and pins (default: random)')
+    .option('--prefix <prefix>', 'name prefix for namespaces, cgroups and pins (default: random; refused while another mesh uses it)')
+    .option('--cert-ttl <duration>', 'workload certificate lifetime, e.g. 60s (istiod --cert-ttl/--max-cert-ttl, agents --secret-ttl)')
     .addOption(stateDirOption())
-    .action(async (flags: { nodes: string; demo: boolean; prefix?: string; stateDir: string }) => {
+    .action(async (flags: { nodes: string; demo: boolean; prefix?: string; certTtl?: string; stateDir: string }) => {
       const nodes = Number(flags.nodes);
       if (!Number.isInteger(nodes) || nodes < 1 || nodes > 8) {
         process.stderr.write(`ambit mesh up: --nodes "${flags.nodes}": must be an integer 1..8\n`);
@@ -83,17 +92,22 @@ export function registerMesh(program: Command): void {
         return;
       }
       const started = Date.now();
-      const { state, existed } = await meshUp({
+      const { state, existed, restarted } = await meshUp({
         stateDir: flags.stateDir,
         nodes,
         demo: flags.demo,
         ...(flags.prefix !== undefined ? { prefix: flags.prefix } : {}),
+        ...(flags.certTtl !== undefined ? { certTtl: flags.certTtl } : {}),
         ambitArgv: [process.execPath, AMBIT_BIN],
         demoAppArgv: [process.execPath, DEMO_APP],
         progress: (line) => out(`==> ${line}`),
       });
-      if (existed) out(`a mesh already runs in ${flags.stateDir}; nothing changed`);
+      if (existed && restarted.length > 0) out(`a mesh exists in ${flags.stateDir}; restarted ${restarted.join(', ')}`);
+      else if (existed) out(`a mesh already runs in ${flags.stateDir}; nothing changed`);
       else out(`==> up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      if (existed && flags.certTtl !== undefined && flags.certTtl !== state.certTtl) {
+        out(`note: the mesh runs with cert TTL ${state.certTtl ?? 'default'}; \`mesh down\` then \`mesh up --cert-ttl ${flags.certTtl}\` to change it`);
+      }
       printSummary(state, flags.stateDir);
     });
 
@@ -123,6 +137,11 @@ export function registerMesh(program: Command): void {
       const pairs = status.agents.flatMap((a) => a.mtls.map((m) => `  ${m}  (seen by ${a.node})`));
       out();
       out(pairs.length > 0 ? `mTLS (live HBONE connections):\n${pairs.join('\n')}` : 'mTLS: no live HBONE connection at this moment');
+      if (status.notRunning.length > 0) {
+        out();
+        out(`NOT RUNNING (\`ambit mesh up${flags.stateDir === DEFAULT_MESH_STATE_DIR ? '' : ` --state-dir ${flags.stateDir}`}\` restarts them):`);
+        for (const n of status.notRunning) out(`  ${n.what} (pid ${n.pid}): see ${n.log}`);
+      }
       if (!meshRunning(state)) process.exitCode = EXIT_FAILURE;
     });
 
@@ -151,53 +170,58 @@ export function registerMesh(program: Command): void {
 
   mesh
     .command('apply')
-    .description("validate config and copy it into istiod's directory (invalid config changes nothing)")
-    .requiredOption('-f, --file <file...>', 'YAML/JSON files or directories')
+    .description("validate config and write it into istiod's directory, one file per object (invalid config changes nothing)")
+    .requiredOption('-f, --file <file...>', 'YAML/JSON files or directories; - reads standard input')
     .addOption(stateDirOption())
     .action(async (flags: { file: string[]; stateDir: string }) => {
       const state = requireState(flags.stateDir);
-      const files = await loadConfigFiles(flags.file);
-      const problems: string[] = [];
-      for (const f of files) {
-        if (f.kind === 'unreadable') {
-          problems.push(`${f.file}: ${f.error.message}`);
-          continue;
-        }
-        for (const doc of f.documents) {
-          if (doc.kind === 'parse-error') {
-            problems.push(`${f.file}[${doc.index}]: (document): ${doc.message}`);
-            continue;
-          }
-          const r = validateDocument(doc.raw, { source: 'file', file: f.file, index: doc.index });
-          if (r.kind === 'invalid') {
-            for (const e of r.errors) problems.push(`${f.file}[${doc.index}] ${r.objectKind ?? '?'}/${r.namespace ?? '?'}/${r.name ?? '?'}: ${e.path}: ${e.message}`);
-          }
-        }
-      }
-      if (problems.length > 0) {
+      const input = await readApplyInput(flags.file, readStdin);
+      const refuse = (problems: readonly string[]): void => {
         process.stderr.write(`ambit mesh apply: refused, nothing changed:\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
         process.exitCode = EXIT_FAILURE;
-        return;
+      };
+      if (input.problems.length > 0) return refuse(input.problems);
+      let outcomes;
+      try {
+        outcomes = applyDocuments(flags.stateDir, state.configDir, input.documents);
+      } catch (err) {
+        if (err instanceof MeshError && err.code === 'MESH_APPLY_CONFLICT') return refuse([err.message]);
+        throw err;
       }
-      for (const f of files) {
-        const target = join(state.configDir, `50-applied-${basename(f.file)}`);
-        copyFileSync(f.file, target);
-        out(`applied ${f.file} -> ${target}`);
+      for (const o of outcomes) {
+        const moved = o.previousSource === undefined ? '' : ` (was from ${o.previousSource})`;
+        out(`${describeIdentity(o.entry)} ${o.action} from ${o.entry.source}${moved}`);
       }
     });
 
   mesh
     .command('delete')
-    .description('remove config applied with `ambit mesh apply -f` (by the same file name)')
-    .requiredOption('-f, --file <file...>', 'the files given to apply')
+    .description('remove objects applied with `ambit mesh apply`: those a file (or - for stdin) defines, or kind/namespace/name')
+    .argument('[objects...]', 'kind/namespace/name (kind/name when cluster-scoped), e.g. authorizationpolicy/demo/deny-frontend')
+    .option('-f, --file <file...>', 'the files (or -) whose objects to delete')
     .addOption(stateDirOption())
-    .action((flags: { file: string[]; stateDir: string }) => {
+    .action(async (objects: string[], flags: { file?: string[]; stateDir: string }) => {
       const state = requireState(flags.stateDir);
-      for (const f of flags.file) {
-        const target = join(state.configDir, `50-applied-${basename(f)}`);
-        rmSync(target, { force: true });
-        out(`deleted ${target}`);
+      const fail = (lines: readonly string[], code = EXIT_FAILURE): void => {
+        process.stderr.write(lines.map((l) => `ambit mesh delete: ${l}\n`).join(''));
+        process.exitCode = code;
+      };
+      if (objects.length === 0 && (flags.file ?? []).length === 0) return fail(['name objects (kind/namespace/name) or give -f <file>'], EXIT_USAGE);
+      const identities: ObjectIdentity[] = [];
+      try {
+        identities.push(...objects.map(parseIdentityArg));
+      } catch (err) {
+        return fail([(err as Error).message], EXIT_USAGE);
       }
+      if (flags.file !== undefined) {
+        const input = await readApplyInput(flags.file, readStdin);
+        if (input.problems.length > 0) return fail(['refused, nothing changed:', ...input.problems]);
+        identities.push(...input.documents);
+      }
+      const r = deleteObjects(flags.stateDir, state.configDir, identities);
+      for (const e of r.deleted) out(`${describeIdentity(e)} deleted (applied from ${e.source})`);
+      // As kubectl: what was found is deleted, and the rest is an error.
+      if (r.notFound.length > 0) fail(r.notFound.map((id) => `${describeIdentity(id)}: not found (never applied to this mesh)`));
     });
 
   mesh

@@ -35,6 +35,7 @@ import {
   type ZtunnelConfig,
 } from '../../ztunnel/index.js';
 import { startAgent } from '../../ztunnel/index.js';
+import { DEFAULT_ENROLLMENT_LIMITS, EnrollError, resolveEnrollmentLimits, type EnrollmentLimits } from '../../ztunnel/index.js';
 import { createLogger, parseLogLevel } from '../../shared/logging.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 
@@ -55,6 +56,10 @@ interface ZtunnelFlags {
   bpffsRoot: string;
   enrollSocket: string;
   recordsFile: string;
+  enrollIdleTimeoutMs: string;
+  enrollMaxFrameBytes: string;
+  enrollMaxConnections: string;
+  podCgroupRoot: string;
   adminAddr: string;
   statsAddr: string;
   readinessAddr: string;
@@ -72,6 +77,20 @@ function readFileFlag(flag: string, file: string): string {
     return readFileSync(file, 'utf8');
   } catch (err) {
     throw new ZtunnelConfigError('ZTUNNEL_BAD_FLAG', `${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
+
+function enrollLimitsFromFlags(f: ZtunnelFlags): EnrollmentLimits {
+  try {
+    return resolveEnrollmentLimits({
+      idleTimeoutMs: parseIntFlag('--enroll-idle-timeout-ms', f.enrollIdleTimeoutMs),
+      maxFrameBytes: parseIntFlag('--enroll-max-frame-bytes', f.enrollMaxFrameBytes),
+      maxConnections: parseIntFlag('--enroll-max-connections', f.enrollMaxConnections),
+      podCgroupRoot: f.podCgroupRoot,
+    });
+  } catch (err) {
+    if (err instanceof EnrollError) throw new ZtunnelConfigError('ZTUNNEL_BAD_FLAG', err.message, { cause: err });
+    throw err;
   }
 }
 
@@ -108,6 +127,7 @@ function configFromFlags(f: ZtunnelFlags): ZtunnelConfig {
     bpffsRoot: f.bpffsRoot,
     enrollSocket: f.enrollSocket,
     recordsFile: f.recordsFile,
+    enrollLimits: enrollLimitsFromFlags(f),
     adminAddr: parseAddr('--admin-addr', f.adminAddr),
     statsAddr: parseAddr('--stats-addr', f.statsAddr),
     readinessAddr: parseAddr('--readiness-addr', f.readinessAddr),
@@ -143,6 +163,10 @@ export function registerZtunnel(program: Command): void {
     .option('--bpffs-root <dir>', 'where bpffs is mounted', DEFAULT_BPFFS_ROOT)
     .option('--enroll-socket <path>', 'Unix socket the CNI plugin enrolls pods on', DEFAULT_ENROLL_SOCKET)
     .option('--records-file <path>', 'where enrolled pods are recorded for adoption after a restart', DEFAULT_RECORDS_FILE)
+    .option('--enroll-idle-timeout-ms <ms>', 'close an enrollment connection idle this long', String(DEFAULT_ENROLLMENT_LIMITS.idleTimeoutMs))
+    .option('--enroll-max-frame-bytes <n>', 'largest enrollment frame accepted', String(DEFAULT_ENROLLMENT_LIMITS.maxFrameBytes))
+    .option('--enroll-max-connections <n>', 'most concurrent enrollment connections', String(DEFAULT_ENROLLMENT_LIMITS.maxConnections))
+    .option('--pod-cgroup-root <dir>', 'enrolled pods\' cgroups must lie strictly under this directory', DEFAULT_ENROLLMENT_LIMITS.podCgroupRoot)
     .option('--admin-addr <host:port>', 'admin listener (/config_dump, /logging)', DEFAULT_ADMIN_ADDR)
     .option('--stats-addr <host:port>', 'Prometheus metrics listener', DEFAULT_STATS_ADDR)
     .option('--readiness-addr <host:port>', 'readiness listener (/healthz/ready)', DEFAULT_READINESS_ADDR)

@@ -15,7 +15,8 @@ import { mustRun, type CommandResult } from './command.js';
 import { ClusterError } from './errors.js';
 import { execIn, spawnIn, stopProcess, type ClusterProcess, type Placement, type SpawnOptions } from './processes.js';
 import { DEFAULT_STATE_DIR, STATE_VERSION, writeState, type ClusterState, type NodeState, type PodState, type ProcessState } from './state.js';
-import { DEFAULT_CGROUP_ROOT, teardownState } from './teardown.js';
+import { DEFAULT_CLAIM_DIR, claimPrefix } from './claim.js';
+import { DEFAULT_CGROUP_ROOT, findLeftovers, teardownState } from './teardown.js';
 
 export interface ClusterOptions {
   /** Name prefix of every namespace and cgroup; `ambit-<random>` by default. */
@@ -25,6 +26,8 @@ export interface ClusterOptions {
   readonly podsPerNode?: number;
   readonly cgroupRoot?: string;
   readonly stateDir?: string;
+  /** Where prefix claims live (claim.ts); DEFAULT_CLAIM_DIR by default. */
+  readonly claimDir?: string;
   readonly addresses?: AddressPlanOptions;
   /** Also give nodes and pods IPv6 (ULA) addresses and routes. Default false. */
   readonly ipv6?: boolean;
@@ -129,17 +132,28 @@ export class NetnsCluster {
   private destroyed = false;
 
   /** Use createCluster(); the constructor only records the empty state. */
-  constructor(prefix: string, plan: AddressPlan, cgroupRoot: string, stateDir: string, tracked: boolean, ipv6 = false) {
+  constructor(
+    prefix: string,
+    plan: AddressPlan,
+    cgroupRoot: string,
+    stateDir: string,
+    tracked: boolean,
+    ipv6 = false,
+    claimDir: string = DEFAULT_CLAIM_DIR,
+  ) {
     this.prefix = prefix;
     this.ipv6 = ipv6;
     this.plan = plan;
     this.stateFile = join(stateDir, `${prefix}.json`);
     this.tracked = tracked;
+    // Before anything is named with the prefix: refuses one another cluster holds.
+    const claim = claimPrefix(prefix, this.stateFile, claimDir, () => findLeftovers(prefix, cgroupRoot));
     this.state = {
       version: STATE_VERSION,
       prefix,
       createdAt: new Date().toISOString(),
       ownerPid: process.pid,
+      claimFile: claim,
       cgroupRoot,
       cgroupDir: join(cgroupRoot, prefix),
       underlay: { netns: `${prefix}-underlay`, bridge: BRIDGE },
@@ -160,6 +174,11 @@ export class NetnsCluster {
 
   get pods(): readonly ClusterPod[] {
     return this.state.pods.map((p) => this.podView(p));
+  }
+
+  /** `<cgroupRoot>/<prefix>`: every node and pod cgroup lies below it. */
+  get cgroupDir(): string {
+    return this.state.cgroupDir;
   }
 
   get underlayNetns(): string {
@@ -436,6 +455,7 @@ export async function createCluster(options: ClusterOptions): Promise<NetnsClust
     options.stateDir ?? DEFAULT_STATE_DIR,
     options.teardownOnExit ?? true,
     options.ipv6 ?? false,
+    options.claimDir ?? DEFAULT_CLAIM_DIR,
   );
   try {
     await cluster.build(options.nodes);

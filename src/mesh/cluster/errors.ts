@@ -9,6 +9,7 @@ import { AmbitError } from '../../shared/errors.js';
  * - CLUSTER_STATE_INVALID: a state file could not be read or decoded
  * - CLUSTER_TEARDOWN_INCOMPLETE: teardown left something behind
  * - CLUSTER_DESTROYED: the cluster was used after destroy()
+ * - CLUSTER_PREFIX_IN_USE: another cluster (or something unrecorded) already uses the name prefix
  * - CLUSTER_NOT_ROOT: the process lacks the privileges network namespaces need
  */
 export class ClusterError extends AmbitError {}

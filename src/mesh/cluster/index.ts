@@ -9,5 +9,6 @@ export type { ClusterProcess, ExitStatus, SpawnOptions } from './processes.js';
 export type { CommandResult } from './command.js';
 export { readState, DEFAULT_STATE_DIR } from './state.js';
 export type { ClusterState } from './state.js';
-export { destroyClusterFromState, findLeftovers, hasLeftovers, DEFAULT_CGROUP_ROOT } from './teardown.js';
+export { destroyClusterFromState, findLeftovers, hasLeftovers, listNetns, DEFAULT_CGROUP_ROOT } from './teardown.js';
 export type { Leftovers } from './teardown.js';
+export { DEFAULT_CLAIM_DIR } from './claim.js';

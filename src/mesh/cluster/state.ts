@@ -55,6 +55,8 @@ export interface ClusterState {
   readonly prefix: string;
   readonly createdAt: string;
   readonly ownerPid: number;
+  /** The prefix claim (claim.ts) this cluster holds; released by teardown. */
+  readonly claimFile?: string;
   readonly cgroupRoot: string;
   /** `<cgroupRoot>/<prefix>`, parent of every node and pod cgroup. */
   readonly cgroupDir: string;

@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 
 import { join } from 'node:path';
 import { runCommandSync } from './command.js';
 import { ClusterError } from './errors.js';
+import { releasePrefix } from './claim.js';
 import { readState, removeState, type ClusterState } from './state.js';
 
 /** The cgroup v2 mount the cluster uses unless told otherwise. */
@@ -170,6 +171,8 @@ export function teardownState(state: ClusterState, stateFile?: string): void {
   if (problems.length > 0) {
     throw new ClusterError('CLUSTER_TEARDOWN_INCOMPLETE', `cluster ${state.prefix}: ${problems.join('; ')}`);
   }
+  // The prefix is free again only once nothing is named with it.
+  if (state.claimFile !== undefined && stateFile !== undefined) releasePrefix(state.claimFile, stateFile);
   if (stateFile !== undefined) removeState(stateFile);
 }
 

@@ -95,6 +95,9 @@ export class EnrollmentClient {
                 client = new EnrollmentClient(socket, socketPath, options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
                 resolve(client);
               }
+            } else if (client === undefined && msg.type === 'Error') {
+              // The agent refuses the connection itself (e.g. too many connections).
+              throw new EnrollRejectedError(msg.code, `${socketPath}: agent refused the connection: ${msg.message}`);
             } else if (client === undefined) {
               throw new EnrollError('ENROLL_MALFORMED', `${socketPath}: agent replied before its Hello`);
             } else {

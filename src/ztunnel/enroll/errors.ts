@@ -3,8 +3,11 @@ import { AmbitError } from '../../shared/errors.js';
 /**
  * Enrollment failures. Codes (also sent as `code` in Error replies):
  * - ENROLL_MALFORMED: a frame is not JSON or not an object
- * - ENROLL_FRAME_TOO_LARGE: a frame exceeds MAX_FRAME_BYTES (the connection is closed)
- * - ENROLL_INVALID_MESSAGE: a message has a missing or wrong field
+ * - ENROLL_FRAME_TOO_LARGE: a frame exceeds the agent's maxFrameBytes (the connection is closed)
+ * - ENROLL_INVALID_MESSAGE: a message has a missing or wrong field, or a cgroup outside the pod cgroup root
+ * - ENROLL_IDLE_TIMEOUT: the connection sent nothing for idleTimeoutMs (the connection is closed)
+ * - ENROLL_TOO_MANY_CONNECTIONS: maxConnections are open (the new connection is refused)
+ * - ENROLL_BAD_LIMIT: a configured limit is out of range
  * - ENROLL_UNSUPPORTED_VERSION: the peer speaks another protocol version
  * - ENROLL_CAPTURE_FAILED: creating listeners or attaching redirection failed
  * - ENROLL_NOT_ENROLLED: CheckPod for a pod the agent does not hold

@@ -4,7 +4,9 @@
  * and detach are enrollPod/unenrollPod; what survived a restart is read from
  * the pinned maps.
  */
+import { existsSync } from 'node:fs';
 import net from 'node:net';
+import { join } from 'node:path';
 import type { Redirect } from '../redirect/index.js';
 import type { CaptureTarget, ListenAddress, PodCapture } from './capture.js';
 import { EnrollError } from './errors.js';
@@ -37,6 +39,11 @@ export function redirectPodCapture(redirect: Redirect): PodCapture {
       const fd = fds.get(inbound);
       if (fd === undefined) {
         throw new EnrollError('ENROLL_CAPTURE_FAILED', `pod ${pod.uid}: the inbound listener was not made by this capture`);
+      }
+      // Every cgroup v2 directory but a hierarchy's root has cgroup.events:
+      // capture attached at a root would redirect the whole node.
+      if (!existsSync(join(pod.cgroupPath, 'cgroup.events'))) {
+        throw new EnrollError('ENROLL_CAPTURE_FAILED', `pod ${pod.uid}: ${pod.cgroupPath} is not a non-root cgroup v2 directory`);
       }
       await redirect.enrollPod({ ...pod, inboundListenerFd: fd });
     },

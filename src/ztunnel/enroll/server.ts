@@ -6,6 +6,11 @@
  * it are removed). Both are idempotent. Pods are announced to the proxy
  * layer with `podAdded(pod, listeners)` / `podRemoved(uid)`.
  *
+ * Every connection is bounded (limits.ts): an idle timeout, a frame size,
+ * a cap on connections, and pod cgroups only under the pod cgroup root;
+ * each hit is counted in `ambit_enrollment_limit_hits_total{limit}` and
+ * logged, and answered with an Error naming it.
+ *
  * At start-up it adopts what the capture layer still holds (pins survive an
  * agent restart): for each pinned pod it finds the netns in its own records,
  * re-creates the listeners and re-attaches the inbound one. Closing the
@@ -22,18 +27,9 @@ import { silentLogger } from '../../shared/logging.js';
 import { errorMessage } from '../../shared/errors.js';
 import type { ListenAddress, PodCapture } from './capture.js';
 import { EnrollError } from './errors.js';
-import {
-  DEFAULT_SOCKET_PATH,
-  PROTOCOL_VERSION,
-  decodeRequest,
-  encodeFrame,
-  FrameDecoder,
-  parseFrame,
-  requestId,
-  type PodInfo,
-  type Reply,
-  type Request,
-} from './protocol.js';
+import { DEFAULT_SOCKET_PATH, decodeRequest, parseFrame, requestId, type PodInfo, type Reply, type Request } from './protocol.js';
+import { EnrollmentConnection, refuseConnection, type EnrollLimit } from './connection.js';
+import { resolveEnrollmentLimits, type EnrollmentLimits } from './limits.js';
 import { WorkloadManagerMetrics } from './metrics.js';
 import { DEFAULT_RECORDS_FILE, readRecords, writeRecords } from './records.js';
 import { allListeners, PodRegistry, type PodListeners, type RegisteredPod } from './registry.js';
@@ -57,6 +53,8 @@ export interface EnrollmentServerOptions {
   readonly logger?: Logger;
   /** Where the workload_manager_* metrics go; none when absent. */
   readonly metrics?: Registry;
+  /** Per-connection and protocol limits; each unset one takes its default. */
+  readonly limits?: Partial<EnrollmentLimits>;
 }
 
 /** The `workloadState` section of /config_dump: pod UID → state and identity. */
@@ -105,7 +103,8 @@ export class EnrollmentServer extends EventEmitter<EnrollmentEvents> {
   private readonly ports: ListenerPorts;
   private readonly log: Logger;
   private server: net.Server | undefined;
-  private readonly connections = new Set<net.Socket>();
+  readonly limits: EnrollmentLimits;
+  private readonly connections = new Set<EnrollmentConnection>();
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   private snapshotSeen = false;
@@ -118,7 +117,11 @@ export class EnrollmentServer extends EventEmitter<EnrollmentEvents> {
     this.recordsFile = options.recordsFile === undefined ? DEFAULT_RECORDS_FILE : options.recordsFile;
     this.ports = { ...DEFAULT_LISTENER_PORTS, ...options.ports };
     this.log = (options.logger ?? silentLogger).child({ component: 'enroll' });
-    this.metrics = options.metrics === undefined ? undefined : new WorkloadManagerMetrics(options.metrics, () => this.registry.size);
+    this.limits = resolveEnrollmentLimits(options.limits);
+    this.metrics =
+      options.metrics === undefined
+        ? undefined
+        : new WorkloadManagerMetrics(options.metrics, () => this.registry.size, () => this.connections.size);
   }
 
   /** The `workloadState` config_dump section, keys sorted. */
@@ -149,6 +152,7 @@ export class EnrollmentServer extends EventEmitter<EnrollmentEvents> {
     if (this.closed) return;
     this.closed = true;
     for (const c of this.connections) c.destroy();
+    this.connections.clear();
     if (this.server !== undefined) {
       this.server.close();
       if (existsSync(this.socketPath)) unlinkSync(this.socketPath);
@@ -219,32 +223,32 @@ export class EnrollmentServer extends EventEmitter<EnrollmentEvents> {
   }
 
   private onConnection(socket: net.Socket): void {
-    this.connections.add(socket);
-    socket.once('close', () => this.connections.delete(socket));
-    socket.on('error', (err) => this.log.debug({ err }, 'enrollment connection error'));
-    const send = (msg: unknown): void => {
-      if (!socket.destroyed) socket.write(encodeFrame(msg));
-    };
-    send({ type: 'Hello', version: PROTOCOL_VERSION });
-    const decoder = new FrameDecoder();
-    // Replies leave in request order: each waits for the previous one.
-    let replies: Promise<void> = Promise.resolve();
-    socket.on('data', (chunk: Buffer) => {
-      let frames: Buffer[];
-      try {
-        frames = decoder.push(chunk);
-      } catch (err) {
-        // The length prefix cannot be trusted any more: answer and hang up.
-        const e = err as EnrollError;
-        send({ type: 'Error', id: null, code: e.code, message: e.message } satisfies Reply);
-        socket.end();
-        return;
-      }
-      for (const frame of frames) {
-        const reply = this.handleFrame(frame);
-        replies = replies.then(async () => send(await reply));
-      }
-    });
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    if (this.connections.size >= this.limits.maxConnections) {
+      this.limitHit('max_connections');
+      this.log.warn({ maxConnections: this.limits.maxConnections }, 'enrollment connection refused, too many connections');
+      refuseConnection(
+        socket,
+        'ENROLL_TOO_MANY_CONNECTIONS',
+        `${this.socketPath}: ${this.limits.maxConnections} connections are open (the limit); retry later`,
+      );
+      return;
+    }
+    const conn = new EnrollmentConnection(
+      socket,
+      this.limits,
+      { handle: (frame) => this.handleFrame(frame), onLimit: (limit) => this.limitHit(limit) },
+      this.log,
+    );
+    this.connections.add(conn);
+    socket.once('close', () => this.connections.delete(conn));
+  }
+
+  private limitHit(limit: EnrollLimit): void {
+    this.metrics?.limitHits.inc({ limit });
   }
 
   private async handleFrame(frame: Buffer): Promise<Reply> {
@@ -252,7 +256,7 @@ export class EnrollmentServer extends EventEmitter<EnrollmentEvents> {
     try {
       const raw = parseFrame(frame);
       id = requestId(raw);
-      const request = decodeRequest(raw);
+      const request = decodeRequest(raw, this.limits);
       await this.handle(request);
       return { type: 'Ack', id: request.id };
     } catch (err) {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
@@ -169,6 +170,31 @@ describe('netns cluster (e2e)', function () {
     assert.equal(hasLeftovers(findLeftovers(b.prefix)), false);
     const dst = a.pod('node1-p0').ip;
     assert.deepEqual(await tcpFromPod(a, 'node0-p0', dst, 7000, 'a'), { kind: 'reply', text: `${dst}:7000 a` });
+  });
+
+  it('refuses a prefix a running cluster holds, naming its state file, and leaves that cluster whole', async () => {
+    const prefix = `a9m-${randomBytes(3).toString('hex')}`;
+    const a = await createCluster({ nodes: 1, podsPerNode: 1, prefix, stateDir: state.dir });
+    clusters.push(a);
+    await startEchoServer(a, { pod: 'node0-p0' }, 7000);
+    const other = tempStateDir();
+    try {
+      await assert.rejects(
+        createCluster({ nodes: 1, prefix, stateDir: other.dir }),
+        (e: unknown) => e instanceof ClusterError && e.code === 'CLUSTER_PREFIX_IN_USE' && e.message.includes(a.stateFile) && e.message.includes(`state dir ${state.dir}`),
+      );
+    } finally {
+      other.remove();
+    }
+    const dst = a.pod('node0-p0').ip;
+    assert.deepEqual(await tcpFromPod(a, 'node0-p0', dst, 7000, 'still'), { kind: 'reply', text: `${dst}:7000 still` });
+    assert.equal(findLeftovers(prefix).netns.length, 3);
+    await a.destroy();
+    // Released with the teardown: the prefix can be used again.
+    const again = await createCluster({ nodes: 1, prefix, stateDir: state.dir });
+    clusters.push(again);
+    await again.destroy();
+    assert.equal(hasLeftovers(findLeftovers(prefix)), false);
   });
 
   describe('when the creating process dies', () => {

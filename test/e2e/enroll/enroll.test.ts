@@ -16,6 +16,7 @@ import { createCluster, type ClusterPod, type NetnsCluster } from '../../../src/
 import {
   EnrollmentClient,
   EnrollmentServer,
+  EnrollRejectedError,
   redirectPodCapture,
   type PodInfo,
   type PodListeners,
@@ -186,6 +187,15 @@ describe('pod enrollment with eBPF capture in a netns cluster (e2e)', function (
   it('after a CNI DEL, restores direct traffic', async () => {
     const del = await cni('DEL', server, socketPath);
     assert.equal(del.code, 0, del.stdout);
+    assert.deepEqual(await tcpFromPod(cluster!, client.name, server.ip, 7000, 'hi'), { kind: 'reply', text: direct() });
+  });
+
+  it('refuses the cgroup v2 root, which the default pod cgroup root admits, and captures nothing', async () => {
+    await assert.rejects(
+      withClient((c) => c.addPod({ ...podInfo(client), cgroupPath: '/sys/fs/cgroup/unified' })),
+      (e: unknown) => e instanceof EnrollRejectedError && e.remoteCode === 'ENROLL_CAPTURE_FAILED' && e.message.includes('not a non-root cgroup v2 directory'),
+    );
+    assert.deepEqual(redirect?.enrolledPods(), []);
     assert.deepEqual(await tcpFromPod(cluster!, client.name, server.ip, 7000, 'hi'), { kind: 'reply', text: direct() });
   });
 

@@ -5,14 +5,23 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { findLeftovers } from '../../../src/mesh/cluster/index.js';
 import { readMeshState, type MeshState } from '../../../src/mesh/state.js';
-import { meshDown } from '../../../src/mesh/local-mesh.js';
-import { AMBIT_BIN, eventually, requireBuild } from '../../support/mesh.js';
+import { meshDown, meshUp } from '../../../src/mesh/local-mesh.js';
+import { AMBIT_BIN, DEMO_APP, eventually, requireBuild } from '../../support/mesh.js';
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !/^\d+ \(.*\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
 
 interface Run {
   code: number | null;
@@ -20,12 +29,13 @@ interface Run {
   stderr: string;
 }
 
-function ambit(args: readonly string[], timeoutMs = 120_000): Promise<Run> {
-  const child = spawn(process.execPath, [AMBIT_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function ambit(args: readonly string[], timeoutMs = 120_000, input?: string): Promise<Run> {
+  const child = spawn(process.execPath, [AMBIT_BIN, ...args], { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  child.stdin?.end(input);
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   return new Promise((resolve) => {
     child.on('close', (code) => {
@@ -98,11 +108,101 @@ describe('e2e: ambit mesh up/status/exec/apply/down and the debug CLI against it
 
     const apply = await ambit(['mesh', 'apply', ...sd, '-f', 'examples/policies/deny-frontend.yaml']);
     assert.equal(apply.code, 0, apply.stderr);
+    assert.equal(apply.stdout, `authorizationpolicy demo/deny-frontend created from ${join(process.cwd(), 'examples/policies/deny-frontend.yaml')}\n`);
     const curl = () => ambit(['mesh', 'exec', ...sd, frontend, '--', 'curl', '-s', '-m', '5', 'http://backend']);
     await eventually(async () => (await curl()).code !== 0, 'the DENY blocks the frontend');
     const del = await ambit(['mesh', 'delete', ...sd, '-f', 'examples/policies/deny-frontend.yaml']);
     assert.equal(del.code, 0);
     await eventually(async () => (await curl()).code === 0, 'deleting the DENY restores traffic');
+  });
+
+  it('keeps two policy.yaml from different folders apart, deletes only the one named, and fails on what was never applied', async () => {
+    const folders = mkdtempSync(join(tmpdir(), 'a9m-apply-'));
+    try {
+      const deny = readFileSync('examples/policies/deny-frontend.yaml', 'utf8');
+      // A harmless second policy in a file of the same name: it selects no workload.
+      const other = deny.replace('name: deny-frontend', 'name: deny-nobody').replace('app: backend', 'app: nobody');
+      for (const [d, text] of [['a', deny], ['b', other]] as const) {
+        mkdirSync(join(folders, d));
+        writeFileSync(join(folders, d, 'policy.yaml'), text);
+      }
+      for (const d of ['a', 'b']) assert.equal((await ambit(['mesh', 'apply', ...sd, '-f', join(folders, d, 'policy.yaml')])).code, 0);
+      const curl = () => ambit(['mesh', 'exec', ...sd, frontend, '--', 'curl', '-s', '-m', '5', 'http://backend']);
+      await eventually(async () => (await curl()).code !== 0, 'the DENY from a/policy.yaml blocks the frontend');
+      const delB = await ambit(['mesh', 'delete', ...sd, '-f', join(folders, 'b', 'policy.yaml')]);
+      assert.equal(delB.code, 0, delB.stderr);
+      assert.match(delB.stdout, /^authorizationpolicy demo\/deny-nobody deleted/);
+      assert.notEqual((await curl()).code, 0, 'the DENY of a/policy.yaml is still in force');
+      const never = await ambit(['mesh', 'delete', ...sd, 'authorizationpolicy/demo/never-applied']);
+      assert.equal(never.code, 1);
+      assert.match(never.stderr, /authorizationpolicy demo\/never-applied: not found/);
+      const fromStdin = await ambit(['mesh', 'delete', ...sd, '-f', '-'], 30_000, deny);
+      assert.equal(fromStdin.code, 0, fromStdin.stderr);
+      await eventually(async () => (await curl()).code === 0, 'deleting the DENY (read from stdin) restores traffic');
+      const reapply = await ambit(['mesh', 'apply', ...sd, '-f', '-'], 30_000, other);
+      assert.equal(reapply.stdout, 'authorizationpolicy demo/deny-nobody created from (stdin)\n');
+      assert.equal((await ambit(['mesh', 'delete', ...sd, 'authorizationpolicy/demo/deny-nobody'])).code, 0);
+    } finally {
+      rmSync(folders, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses --prefix while this mesh uses it, naming the state dir, and leaves the running mesh alone', async () => {
+    const other = mkdtempSync(join(tmpdir(), 'a9m-other-'));
+    try {
+      const netnsBefore = [...findLeftovers(prefix).netns].sort();
+      const clash = await ambit(['mesh', 'up', '--nodes', '1', '--prefix', prefix, '--state-dir', other]);
+      assert.notEqual(clash.code, 0);
+      assert.match(clash.stderr, new RegExp(`prefix "${prefix}" is in use .*state dir ${stateDir}`));
+      assert.equal(existsSync(join(other, 'mesh.json')), false);
+      assert.deepEqual([...findLeftovers(prefix).netns].sort(), netnsBefore);
+      const r = await ambit(['mesh', 'exec', ...sd, frontend, '--', 'curl', '-s', '-m', '5', 'http://frontend']);
+      assert.equal(r.code, 0, r.stderr);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+
+  it('rolls back a failed up without touching another mesh', async () => {
+    const other = mkdtempSync(join(tmpdir(), 'a9m-rollback-'));
+    const failing = `a9m-rb-${randomBytes(3).toString('hex')}`;
+    try {
+      await assert.rejects(
+        meshUp({ stateDir: other, nodes: 1, demo: false, prefix: failing, ambitArgv: [process.execPath, '-e', 'process.exit(3)', '--'], demoAppArgv: [process.execPath, DEMO_APP] }),
+        (e: unknown) => e instanceof Error && /istiod .* exited during start-up/.test(e.message),
+      );
+      assert.deepEqual(findLeftovers(failing), { netns: [], links: [], cgroups: [] });
+      assert.equal(existsSync(join(other, 'mesh.json')), false);
+      const r = await ambit(['mesh', 'exec', ...sd, frontend, '--', 'curl', '-s', '-m', '5', 'http://frontend']);
+      assert.equal(r.code, 0, r.stderr);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+
+  it('points status at the log of a dead agent and istiod, and restarts them on up (same ports), idempotently', async () => {
+    const node1 = state.agents.find((a) => a.node === 'node1')!;
+    for (const pid of [state.istiod.pid, node1.pid]) process.kill(pid, 'SIGKILL');
+    await eventually(async () => [state.istiod.pid, node1.pid].every((pid) => !isRunning(pid)), 'the killed processes are gone', 5_000, 50);
+    const status = await ambit(['mesh', 'status', ...sd]);
+    assert.equal(status.code, 1);
+    assert.match(status.stdout, new RegExp(`istiod \\(pid ${state.istiod.pid}\\): see ${state.istiod.log}`));
+    assert.match(status.stdout, new RegExp(`agent node1 \\(pid ${node1.pid}\\): see ${node1.log}`));
+    const up = await ambit(['mesh', 'up', ...sd]);
+    assert.equal(up.code, 0, up.stdout + up.stderr);
+    assert.match(up.stdout, /restarted istiod, agent node1/);
+    const repaired = readMeshState(stateDir)!;
+    assert.notEqual(repaired.istiod.pid, state.istiod.pid);
+    assert.equal(repaired.istiod.monitoringAddress, state.istiod.monitoringAddress);
+    assert.deepEqual(repaired.agents.find((a) => a.node === 'node1')?.readinessAddress, node1.readinessAddress);
+    assert.equal(repaired.agents.find((a) => a.node === 'node0')?.pid, state.agents.find((a) => a.node === 'node0')?.pid);
+    state = repaired;
+    const curl = () => ambit(['mesh', 'exec', ...sd, frontend, '--', 'curl', '-s', '-m', '5', 'http://frontend']);
+    await eventually(async () => (await curl()).code === 0, 'traffic flows through the restarted agent');
+    const again = await ambit(['mesh', 'up', ...sd]);
+    assert.match(again.stdout, /already runs/);
+    assert.deepEqual(readMeshState(stateDir), state);
+    assert.equal((await ambit(['mesh', 'status', ...sd])).code, 0);
   });
 
   it('answers the debug commands against the running agents and istiod (table and json)', async () => {

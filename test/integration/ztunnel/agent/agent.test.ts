@@ -18,6 +18,7 @@ import {
   type ZtunnelConfig,
 } from '../../../../src/ztunnel/config.js';
 import { prepareConnection } from '../../../../src/ztunnel/authz/index.js';
+import { DEFAULT_ENROLLMENT_LIMITS } from '../../../../src/ztunnel/enroll/index.js';
 import { destroyInstance } from '../../../../src/ztunnel/redirect/index.js';
 import type { WorkloadStore } from '../../../../src/ztunnel/state/index.js';
 import { silentLogger } from '../../../../src/shared/logging.js';
@@ -113,6 +114,7 @@ describe('ztunnel agent against a real istiod', function () {
       readinessAddr: local,
       connectTimeoutMs: 2000,
       secretTtlSeconds: 3600,
+      enrollLimits: DEFAULT_ENROLLMENT_LIMITS,
       hboneLimits: {
         handshakeTimeoutMs: DEFAULT_HBONE_HANDSHAKE_TIMEOUT_MS,
         maxConnections: DEFAULT_HBONE_MAX_CONNECTIONS,

@@ -8,9 +8,11 @@ import {
   EnrollmentClient,
   EnrollmentServer,
   EnrollRejectedError,
-  MAX_FRAME_BYTES,
+  DEFAULT_MAX_FRAME_BYTES,
+  type EnrollmentLimits,
   type PodInfo,
 } from '../../../../src/ztunnel/enroll/index.js';
+import { Registry } from 'prom-client';
 import { encodeFrame, FrameDecoder } from '../../../../src/ztunnel/enroll/protocol.js';
 import { FakePodCapture } from '../../../unit/ztunnel/enroll/fake-pod-capture.js';
 
@@ -77,9 +79,23 @@ describe('enrollment over a Unix socket', () => {
     dir = mkdtempSync(join(tmpdir(), 'ambit-enroll-it-'));
     socketPath = join(dir, 'run', 'ztunnel.sock');
     fake = new FakePodCapture();
-    server = new EnrollmentServer({ capture: fake, socketPath, recordsFile: join(dir, 'pods.json') });
+    server = new EnrollmentServer({ capture: fake, socketPath, recordsFile: join(dir, 'pods.json'), limits: { podCgroupRoot: '/cg' } });
     await server.start();
   });
+
+  /** Replaces the server with one that has these limits and its own metrics registry. */
+  async function restartWith(limits: Partial<EnrollmentLimits>): Promise<Registry> {
+    await server.close();
+    const metrics = new Registry();
+    server = new EnrollmentServer({ capture: fake, socketPath, recordsFile: null, metrics, limits: { podCgroupRoot: '/cg', ...limits } });
+    await server.start();
+    return metrics;
+  }
+
+  async function limitHits(metrics: Registry, limit: string): Promise<number> {
+    const m = new RegExp(`^ambit_enrollment_limit_hits_total\\{limit="${limit}"\\} (\\d+)$`, 'm').exec(await metrics.metrics());
+    return Number(m?.[1] ?? 0);
+  }
 
   afterEach(async () => {
     for (const c of clients.splice(0)) c.close();
@@ -174,11 +190,78 @@ describe('enrollment over a Unix socket', () => {
     await c.addPod(pod(1));
     const r = await raw();
     const header = Buffer.alloc(4);
-    header.writeUInt32BE(MAX_FRAME_BYTES + 1);
+    header.writeUInt32BE(DEFAULT_MAX_FRAME_BYTES + 1);
     r.socket.write(header);
-    assert.deepEqual(await r.next(), { type: 'Error', id: null, code: 'ENROLL_FRAME_TOO_LARGE', message: `frame of ${MAX_FRAME_BYTES + 1} bytes exceeds ${MAX_FRAME_BYTES}` });
+    assert.deepEqual(await r.next(), {
+      type: 'Error',
+      id: null,
+      code: 'ENROLL_FRAME_TOO_LARGE',
+      message: `frame of ${DEFAULT_MAX_FRAME_BYTES + 1} bytes exceeds ${DEFAULT_MAX_FRAME_BYTES}`,
+    });
     assert.equal(await r.waitClosed(), true);
     await c.checkPod('uid-1');
+  });
+
+  it('enforces a configured frame size, counting the hit, while another connection carries on', async () => {
+    const metrics = await restartWith({ maxFrameBytes: 1024 });
+    const c = await client();
+    const r = await raw();
+    r.socket.write(encodeFrame({ type: 'DelPod', id: 1, uid: 'x'.repeat(1100) }));
+    const reply = (await r.next()) as { code: string; message: string };
+    assert.deepEqual([reply.code, reply.message], ['ENROLL_FRAME_TOO_LARGE', 'frame of 1133 bytes exceeds 1024']);
+    assert.equal(await r.waitClosed(), true);
+    await c.addPod(pod(1));
+    assert.equal(await limitHits(metrics, 'frame_size'), 1);
+  });
+
+  it('closes a connection that sends nothing for the idle timeout, with an Error saying so', async () => {
+    const metrics = await restartWith({ idleTimeoutMs: 150 });
+    const r = await raw();
+    const reply = (await r.next(3_000)) as { type: string; id: null; code: string };
+    assert.deepEqual([reply.type, reply.id, reply.code], ['Error', null, 'ENROLL_IDLE_TIMEOUT']);
+    assert.equal(await r.waitClosed(), true);
+    assert.equal(await limitHits(metrics, 'idle_timeout'), 1);
+    // A partial frame is not a request: it does not hold the connection open either.
+    const partial = await raw();
+    partial.socket.write(Buffer.from([0, 0, 1, 0, 0x7b]));
+    assert.equal(((await partial.next(3_000)) as { code: string }).code, 'ENROLL_IDLE_TIMEOUT');
+    assert.equal(await partial.waitClosed(), true);
+    const c = await client();
+    await c.addPod(pod(1));
+  });
+
+  it('refuses connections over the cap with ENROLL_TOO_MANY_CONNECTIONS and serves again once one closes', async () => {
+    const metrics = await restartWith({ maxConnections: 2 });
+    const a = await raw();
+    await raw();
+    await assert.rejects(
+      EnrollmentClient.connect({ socketPath }),
+      (e: unknown) => e instanceof EnrollRejectedError && e.remoteCode === 'ENROLL_TOO_MANY_CONNECTIONS' && e.message.includes('2 connections'),
+    );
+    assert.equal(await limitHits(metrics, 'max_connections'), 1);
+    a.socket.destroy();
+    await a.waitClosed();
+    let c: EnrollmentClient | undefined;
+    for (let i = 0; i < 50 && c === undefined; i++) {
+      // The server learns of the close asynchronously: retry a bounded number of times.
+      c = await EnrollmentClient.connect({ socketPath }).catch(() => undefined);
+    }
+    assert.ok(c, 'a connection is accepted again after one closed');
+    clients.push(c);
+    await c.addPod(pod(1));
+  });
+
+  it('refuses a pod whose cgroup is the root or outside the pod cgroup root, keeping the connection', async () => {
+    const r = await raw();
+    for (const [id, cgroupPath] of [[11, '/'], [12, '/cg'], [13, '/sys/fs/cgroup/unified']] as const) {
+      r.socket.write(encodeFrame({ type: 'AddPod', id, ...pod(3), cgroupPath }));
+      const reply = (await r.next()) as { id: number; code: string; message: string };
+      assert.deepEqual([reply.id, reply.code], [id, 'ENROLL_INVALID_MESSAGE']);
+      assert.match(reply.message, /^AddPod\.cgroupPath: .* is not under the pod cgroup root \/cg$/);
+    }
+    r.socket.write(encodeFrame({ type: 'AddPod', id: 14, ...pod(3) }));
+    assert.deepEqual(await r.next(), { type: 'Ack', id: 14 });
+    assert.deepEqual(fake.attached.size, 1);
   });
 
   it('reports a capture failure as an Error reply carrying ENROLL_CAPTURE_FAILED', async () => {

@@ -36,7 +36,7 @@ describe('ambit cni', function () {
     writeFileSync(netns, '');
     mkdirSync(join(dir, 'cg', 'kubepods', 'besteffort', `pod${uid}`), { recursive: true });
     fake = new FakePodCapture();
-    server = new EnrollmentServer({ capture: fake, socketPath: socket, recordsFile: null });
+    server = new EnrollmentServer({ capture: fake, socketPath: socket, recordsFile: null, limits: { podCgroupRoot: join(dir, 'cg') } });
     await server.start();
   });
 

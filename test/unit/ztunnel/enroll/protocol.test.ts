@@ -5,7 +5,7 @@ import {
   decodeServerMessage,
   encodeFrame,
   FrameDecoder,
-  MAX_FRAME_BYTES,
+  PROTOCOL_MAX_FRAME_BYTES,
   parseFrame,
 } from '../../../../src/ztunnel/enroll/protocol.js';
 
@@ -41,10 +41,37 @@ describe('enrollment protocol', () => {
       assert.equal(d.pendingBytes, 0);
     });
 
-    it('refuses a frame that announces more than the maximum size', () => {
+    it('refuses a frame that announces more than the protocol maximum', () => {
       const header = Buffer.alloc(4);
-      header.writeUInt32BE(MAX_FRAME_BYTES + 1);
+      header.writeUInt32BE(PROTOCOL_MAX_FRAME_BYTES + 1);
       assert.throws(() => new FrameDecoder().push(header), code('ENROLL_FRAME_TOO_LARGE'));
+    });
+
+    it('refuses a frame over its own limit, naming the size and the limit', () => {
+      const d = new FrameDecoder(100);
+      assert.deepEqual(d.push(encodeFrame({ s: 'x'.repeat(80) })).length, 1);
+      assert.throws(
+        () => d.push(encodeFrame({ s: 'x'.repeat(100) })),
+        (e: unknown) => e instanceof EnrollError && e.code === 'ENROLL_FRAME_TOO_LARGE' && e.message === 'frame of 108 bytes exceeds 100',
+      );
+    });
+
+    it('holds only the bytes that arrived, not what a header announced', () => {
+      const d = new FrameDecoder();
+      const header = Buffer.alloc(4);
+      header.writeUInt32BE(PROTOCOL_MAX_FRAME_BYTES);
+      assert.deepEqual(d.push(Buffer.concat([header, Buffer.from('{"a":')])), []);
+      assert.equal(d.pendingBytes, 9);
+    });
+
+    it('decodes a header split across chunks and a frame of zero length', () => {
+      const d = new FrameDecoder();
+      const f = encodeFrame({ n: 1 });
+      assert.deepEqual(d.push(f.subarray(0, 2)), []);
+      assert.deepEqual(d.push(f.subarray(2, 3)), []);
+      const out = d.push(Buffer.concat([f.subarray(3), Buffer.from([0, 0, 0, 0])]));
+      assert.deepEqual(out.map((b) => b.toString()), ['{"n":1}', '']);
+      assert.equal(d.pendingBytes, 0);
     });
 
     it('refuses a body that is not a JSON object', () => {
@@ -69,6 +96,14 @@ describe('enrollment protocol', () => {
       { name: 'a uid with a slash', msg: { type: 'AddPod', id: 1, ...pod, uid: 'a/b' }, field: 'AddPod.uid' },
       { name: 'a relative netns path', msg: { type: 'AddPod', id: 1, ...pod, netnsPath: 'run/netns/x' }, field: 'AddPod.netnsPath' },
       { name: 'a cgroup path with ..', msg: { type: 'AddPod', id: 1, ...pod, cgroupPath: '/sys/../etc' }, field: 'AddPod.cgroupPath' },
+      { name: 'the root cgroup', msg: { type: 'AddPod', id: 1, ...pod, cgroupPath: '/sys/fs/cgroup' }, field: 'AddPod.cgroupPath' },
+      { name: 'the filesystem root as cgroup', msg: { type: 'AddPod', id: 1, ...pod, cgroupPath: '/' }, field: 'AddPod.cgroupPath' },
+      { name: 'a cgroup outside the pod cgroup root', msg: { type: 'AddPod', id: 1, ...pod, cgroupPath: '/etc/x' }, field: 'AddPod.cgroupPath' },
+      { name: 'a cgroup in a sibling of the root', msg: { type: 'AddPod', id: 1, ...pod, cgroupPath: '/sys/fs/cgroupx/a' }, field: 'AddPod.cgroupPath' },
+      { name: 'a cgroup path with //', msg: { type: 'AddPod', id: 1, ...pod, cgroupPath: '/sys/fs/cgroup//a' }, field: 'AddPod.cgroupPath' },
+      { name: 'a cgroup path with /./', msg: { type: 'AddPod', id: 1, ...pod, cgroupPath: '/sys/fs/cgroup/./a' }, field: 'AddPod.cgroupPath' },
+      { name: 'a cgroup path ending in /', msg: { type: 'AddPod', id: 1, ...pod, cgroupPath: '/sys/fs/cgroup/unified/' }, field: 'AddPod.cgroupPath' },
+      { name: 'a snapshot pod in the root cgroup', msg: { type: 'Snapshot', id: 1, pods: [{ ...pod, cgroupPath: '/sys/fs/cgroup' }] }, field: 'Snapshot.pods[0].cgroupPath' },
       { name: 'ips that is not an array', msg: { type: 'AddPod', id: 1, ...pod, ips: '10.0.0.1' }, field: 'AddPod.ips' },
       { name: 'an ip that is not an address', msg: { type: 'AddPod', id: 1, ...pod, ips: ['10.0.0.1', '10.0.0'] }, field: 'AddPod.ips[1]' },
       { name: 'an empty namespace', msg: { type: 'AddPod', id: 1, ...pod, namespace: '' }, field: 'AddPod.namespace' },
@@ -84,6 +119,22 @@ describe('enrollment protocol', () => {
         );
       });
     }
+
+    it('accepts only cgroups strictly under the configured pod cgroup root', () => {
+      const limits = { podCgroupRoot: '/sys/fs/cgroup/unified/a9m' };
+      const at = (cgroupPath: string) => () => decodeRequest({ type: 'AddPod', id: 1, ...pod, cgroupPath }, limits);
+      assert.equal((at('/sys/fs/cgroup/unified/a9m/web-0')() as { cgroupPath: string }).cgroupPath, '/sys/fs/cgroup/unified/a9m/web-0');
+      for (const bad of ['/sys/fs/cgroup/unified/a9m', '/sys/fs/cgroup/unified', '/sys/fs/cgroup/unified/a9mx/web-0', '/sys/fs/cgroup/unified/other/web-0']) {
+        assert.throws(at(bad), (e: unknown) => e instanceof EnrollError && e.message.includes('is not under the pod cgroup root /sys/fs/cgroup/unified/a9m'), bad);
+      }
+    });
+
+    it('quotes an offending value in at most 80 characters', () => {
+      assert.throws(
+        () => decodeRequest({ type: 'x'.repeat(10_000), id: 1 }),
+        (e: unknown) => e instanceof EnrollError && e.message.length < 200,
+      );
+    });
 
     it('accepts IPv6 addresses and an optional service account', () => {
       const r = decodeRequest({ type: 'AddPod', id: 1, ...pod, ips: ['fd00::2'], serviceAccount: 'web' });

@@ -1,0 +1,67 @@
+/**
+ * Reading what `ambit mesh apply|delete -f` is given: files, directories
+ * (recursively) and `-` for standard input, parsed and validated with
+ * istiod's own reader, so what apply accepts is what istiod loads. Sources
+ * are recorded as absolute paths.
+ */
+import { resolve } from 'node:path';
+import { loadConfigFiles, parseConfigText, validateDocument, type ParsedDocument } from '../istiod/index.js';
+import { STDIN_SOURCE, type ApplyDocument } from './applied.js';
+
+/** The `-f` value that means standard input. */
+export const STDIN_ARG = '-';
+
+export interface ApplyInput {
+  readonly documents: readonly ApplyDocument[];
+  /** One line per problem (`file[index] kind/ns/name: path: message`); non-empty means refuse. */
+  readonly problems: readonly string[];
+}
+
+interface SourceText {
+  /** As the user typed it, for messages. */
+  readonly shown: string;
+  /** Absolute path, or STDIN_SOURCE. */
+  readonly source: string;
+  readonly documents: readonly ParsedDocument[];
+}
+
+/** Reads, parses and validates every `-f` argument; `readStdin` is called at most once. */
+export async function readApplyInput(args: readonly string[], readStdin: () => Promise<string>): Promise<ApplyInput> {
+  const problems: string[] = [];
+  const sources: SourceText[] = [];
+  let stdinRead = false;
+  for (const arg of args) {
+    if (arg === STDIN_ARG) {
+      if (stdinRead) {
+        problems.push('-f -: standard input is given twice');
+        continue;
+      }
+      stdinRead = true;
+      sources.push({ shown: STDIN_SOURCE, source: STDIN_SOURCE, documents: parseConfigText(await readStdin(), 'stdin.yaml') });
+      continue;
+    }
+    for (const f of await loadConfigFiles([arg])) {
+      if (f.kind === 'unreadable') problems.push(`${f.file}: ${f.error.message}`);
+      else sources.push({ shown: f.file, source: resolve(f.file), documents: f.documents });
+    }
+  }
+  const documents: ApplyDocument[] = [];
+  for (const s of sources) {
+    for (const doc of s.documents) {
+      const where = `${s.shown}[${doc.index}]`;
+      if (doc.kind === 'parse-error') {
+        problems.push(`${where}: (document): ${doc.message}`);
+        continue;
+      }
+      const r = validateDocument(doc.raw, { source: 'file', file: s.shown, index: doc.index });
+      if (r.kind === 'invalid') {
+        for (const e of r.errors) problems.push(`${where} ${r.objectKind ?? '?'}/${r.namespace ?? '?'}/${r.name ?? '?'}: ${e.path}: ${e.message}`);
+        continue;
+      }
+      const m = r.object.metadata;
+      documents.push({ kind: r.object.kind, namespace: m.namespace, name: m.name, raw: doc.raw, where, source: s.source });
+    }
+  }
+  if (problems.length === 0 && documents.length === 0) problems.push(`${args.join(', ')}: no configuration documents found`);
+  return { documents, problems };
+}
