@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { podExecArgv } from '../../src/mesh/exec.js';
 import type { MeshState, PodRecord } from '../../src/mesh/state.js';
+import { processGuard } from './process-guard.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 export const AMBIT_BIN = join(root, 'bin', 'ambit');
@@ -18,6 +19,21 @@ export function requireBuild(): void {
   for (const f of [join(root, 'dist', 'cli', 'main.js'), DEMO_APP, join(root, 'build', 'Release', 'ambit_native.node')]) {
     if (!existsSync(f)) throw new Error(`${f} is missing: run \`npm run build\` (npm test does) before the e2e suites`);
   }
+}
+
+/**
+ * Puts istiod and every agent of `state` under the process guard: a test
+ * during which one of them exits fails. Call `releaseMesh` before `meshDown`.
+ */
+export function watchMesh(state: MeshState): void {
+  processGuard.watch(state.istiod.pid, 'istiod', state.istiod.log);
+  for (const a of state.agents) processGuard.watch(a.pid, `the agent on ${a.node}`, a.log);
+}
+
+/** Takes the processes of `state` off the guard (they are about to be stopped). */
+export function releaseMesh(state: MeshState): void {
+  processGuard.release(state.istiod.pid);
+  for (const a of state.agents) processGuard.release(a.pid);
 }
 
 export interface Run {
