@@ -31,7 +31,7 @@ describe('chaos: certificate rotation with 40 s certificates and authenticated x
   this.timeout(60_000);
   const mesh = new ChaosMesh({
     prefix: 'a9c-tr',
-    istiodArgs: ['--cert-ttl', `${CERT_TTL_SECONDS}s`, '--max-cert-ttl', `${CERT_TTL_SECONDS}s`],
+    certTtl: `${CERT_TTL_SECONDS}s`,
   });
 
   before(async function () {

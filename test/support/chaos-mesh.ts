@@ -26,8 +26,8 @@ export const ECHO_PORT = 9000;
 export interface ChaosMeshOptions {
   /** Name prefix of everything the mesh creates (namespaces, cgroups, pins); a random tail is added. */
   readonly prefix: string;
-  /** Extra `ambit istiod` flags (e.g. short certificate lifetimes). */
-  readonly istiodArgs?: readonly string[];
+  /** Workload certificate lifetime (`mesh up --cert-ttl`), e.g. `40s`. */
+  readonly certTtl?: string;
 }
 
 export class ChaosMesh {
@@ -66,18 +66,13 @@ export class ChaosMesh {
 
   async up(): Promise<void> {
     requireBuild();
-    const extra = this.options.istiodArgs ?? [];
-    // `sh -c` execs, so the PIDs the mesh records are istiod's and the agents' own.
-    const ambitArgv =
-      extra.length === 0
-        ? [process.execPath, AMBIT_BIN]
-        : ['/bin/sh', '-c', `if [ "$2" = istiod ]; then exec "$0" "$@" ${extra.map((a) => `'${a}'`).join(' ')}; fi; exec "$0" "$@"`, process.execPath, AMBIT_BIN];
     const up = await meshUp({
       stateDir: this.stateDir,
       nodes: 2,
       demo: true,
       prefix: this.prefix,
-      ambitArgv,
+      ambitArgv: [process.execPath, AMBIT_BIN],
+      ...(this.options.certTtl === undefined ? {} : { certTtl: this.options.certTtl }),
       demoAppArgv: [process.execPath, DEMO_APP],
       trafficMs: 0,
     });

@@ -123,7 +123,7 @@ export class HbonePool {
     } catch (err) {
       // request() throws only on a session that is closing or gone.
       this.release(pooled);
-      this.evict(pooled, 'session_error');
+      this.evict(pooled, 'session_error', (err as Error).message);
       throw new HboneError('HBONE_SESSION_DEAD', `${what}: ${(err as Error).message}`, { cause: err });
     }
     // Registered before anything else: the slot is released however the stream ends.
@@ -164,7 +164,17 @@ export class HbonePool {
       const onResponse = (headers: Record<string, unknown>): void => {
         const status = Number(headers[':status']);
         if (status !== 200) {
-          fail(new HboneError('HBONE_HTTP_STATUS', `${what}: peer answered ${status}`, { status }));
+          // A refusal is an answer, not a failure: end our side (END_STREAM,
+          // not RST_STREAM) and let the peer's end close the stream, so that
+          // refusals never count against the peer's reset rate limit (nghttp2
+          // answers GOAWAY past 1000 resets, then 33/s, killing every tunnel
+          // on the connection). A peer that never ends it gets a reset.
+          if (!finish()) return;
+          stream.resume();
+          stream.end();
+          const lingering = setTimeout(() => stream.destroy(), this.connectTimeoutMs);
+          stream.once('close', () => clearTimeout(lingering));
+          reject(new HboneError('HBONE_HTTP_STATUS', `${what}: peer answered ${status}`, { status }));
           return;
         }
         if (finish()) resolve(stream);
@@ -263,10 +273,9 @@ export class HbonePool {
       evicted: false,
       idleTimer: undefined,
     };
-    session.on('goaway', (errorCode: number) => this.evict(pooled, errorCode === 0 ? 'goaway' : 'session_error'));
+    session.on('goaway', (errorCode: number) => this.evict(pooled, errorCode === 0 ? 'goaway' : 'session_error', `GOAWAY with error code ${errorCode}`));
     session.on('error', (err: Error) => {
-      this.log.debug({ dst: destination, err: err.message }, 'hbone connection error');
-      this.evict(pooled, 'session_error');
+      this.evict(pooled, 'session_error', err.message);
     });
     session.once('close', () => {
       pooled.keepalive.stop();
@@ -313,13 +322,13 @@ export class HbonePool {
    * connection is destroyed, resetting its streams; otherwise it closes
    * gracefully once its streams are done.
    */
-  private evict(pooled: PooledSession, reason: EvictionReason): void {
+  private evict(pooled: PooledSession, reason: EvictionReason, detail?: string): void {
     const dead = DEAD.has(reason);
     if (!pooled.evicted) {
       pooled.evicted = true;
       this.remove(pooled);
       this.onEvict(reason);
-      this.log.debug({ dst: pooled.destination, reason, streams: pooled.active }, 'hbone connection evicted');
+      this.log.debug({ dst: pooled.destination, reason, detail, streams: pooled.active }, 'hbone connection evicted');
     } else if (!dead) {
       return;
     }

@@ -16,6 +16,7 @@ import http2, {
   type ServerHttp2Session,
   type ServerHttp2Stream,
 } from 'node:http2';
+import { setMaxListeners } from 'node:events';
 import net from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
@@ -135,7 +136,7 @@ export class HboneServer {
   /** Every accepted TCP connection until it closes (handshaking or established). */
   private readonly sockets = new Set<net.Socket>();
   /** Aborted when the server closes: handlers still running give up (renewed by `listen`). */
-  private closing = new AbortController();
+  private closing = closingController();
   private listener: net.Server | undefined;
 
   constructor(private readonly options: HboneServerOptions) {
@@ -211,7 +212,7 @@ export class HboneServer {
 
   /** Listens on an fd made inside the pod's netns, or on a host/port (tests). */
   listen(target: { fd: number } | { host: string; port: number }): Promise<SocketAddr> {
-    if (this.closing.signal.aborted) this.closing = new AbortController();
+    if (this.closing.signal.aborted) this.closing = closingController();
     const listener = net.createServer({ pauseOnConnect: false }, (s) => this.accept(s));
     this.listener = listener;
     return new Promise((resolve, reject) => {
@@ -417,4 +418,15 @@ export class HboneServer {
       stream.destroy();
     }
   }
+}
+
+/**
+ * The server's closing signal: every stream still in its handler listens to
+ * it (removed when the handler settles), so its listener count is the number
+ * of CONNECTs in flight, not a leak.
+ */
+function closingController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }
