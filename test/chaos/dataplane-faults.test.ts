@@ -21,7 +21,7 @@ import { ChaosMesh, ECHO_PORT } from '../support/chaos-mesh.js';
 import { eventually } from '../support/mesh.js';
 import { tcpFromPod } from '../support/netns.js';
 import { footprint, formatFootprint, type ProcessFootprint } from '../support/proc-stats.js';
-import { ConnectionLoop, HeldConnections, isReset, outageFreeMs, type HeldEnd } from '../support/traffic.js';
+import { ConnectionLoop, HeldConnections, isReset, outageFreeMs, type Attempt, type HeldEnd } from '../support/traffic.js';
 import { runSoak } from '../support/soak.js';
 
 /** How long istiod stays down (killed or stopped) while traffic flows. */
@@ -84,6 +84,12 @@ function faultFor(ms: number): Promise<void> {
 
 function seconds(ms: number): string {
   return (ms / 1000).toFixed(1);
+}
+
+/** The attempts that failed or took over a second around a recovery, e.g. "t-1200 ms: 10012 ms timeout". */
+function describeSlow(attempts: readonly Attempt[], sinceMs: number): string {
+  const slow = attempts.filter((a) => !a.ok || a.ms > 1000);
+  return slow.length === 0 ? 'none' : slow.map((a) => `t${a.t - sinceMs >= 0 ? '+' : ''}${a.t - sinceMs} ms: ${a.ms} ms ${a.ok ? 'ok' : (a.err ?? 'failed')}`).join(', ');
 }
 
 function describeEnds(ends: readonly HeldEnd[], sinceMs: number): string {
@@ -209,7 +215,7 @@ describe('chaos: faults in the data plane while traffic flows (real processes, n
     await mesh.processes.restartAgent('node1');
     const t1 = Date.now();
     const back = await loop.waitForRecovery(t1, FLOWING, RECOVERY_MS, 'traffic flows after the agent restarted');
-    console.log(`chaos: node1 agent SIGKILL: traffic back ${back.t - t1} ms after the restarted agent was ready`);
+    console.log(`chaos: node1 agent SIGKILL: traffic back ${back.t - t1} ms after the restarted agent was ready; slow or failed attempts: ${describeSlow(loop.between(t1 - 15_000, back.t), t1)}`);
   });
 
   it('destination agent (node1) SIGSTOPped: the source resets the app within the PING bound, the source agent survives, SIGCONT recovers', async () => {
@@ -247,7 +253,7 @@ describe('chaos: faults in the data plane while traffic flows (real processes, n
     await mesh.processes.restartAgent('node0');
     const t1 = Date.now();
     const back = await loop.waitForRecovery(t1, FLOWING, RECOVERY_MS, 'traffic flows after the agent restarted');
-    console.log(`chaos: node0 agent SIGKILL: traffic back ${back.t - t1} ms after the restarted agent was ready`);
+    console.log(`chaos: node0 agent SIGKILL: traffic back ${back.t - t1} ms after the restarted agent was ready; slow or failed attempts: ${describeSlow(loop.between(t1 - 15_000, back.t), t1)}`);
   });
 
   it('source agent (node0) SIGSTOPped briefly: capture stays closed, after SIGCONT each held connection echoes or is reset (none hangs)', async () => {

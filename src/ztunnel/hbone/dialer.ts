@@ -123,11 +123,14 @@ function handshake(socket: Socket, req: DialRequest, dst: string): Promise<TLSSo
       // ztunnel sends no SNI; an IP host makes Node send none.
       host: req.destination.ip,
       checkServerIdentity: (_host: string, cert: PeerCertificate) => {
-        const uris = uriSans(new X509Certificate(cert.raw));
-        if (uris.some((u) => expected.has(u))) return undefined;
+        // As the server does with clients: exactly one SPIFFE identity, and an expected one.
+        const uris = uriSans(new X509Certificate(cert.raw)).filter((u) => u.startsWith('spiffe://'));
+        if (uris.length === 1 && expected.has(uris[0]!)) return undefined;
         return new HboneError(
           'HBONE_IDENTITY_ERROR',
-          `${dst} presented ${uris.join(', ') || 'no URI SAN'}; expected ${[...expected].join(' or ')}`,
+          uris.length > 1
+            ? `${dst} presented ${uris.length} SPIFFE URI SANs (${uris.join(', ')}); exactly one is required`
+            : `${dst} presented ${uris[0] ?? 'no SPIFFE URI SAN'}; expected ${[...expected].join(' or ')}`,
         );
       },
     });

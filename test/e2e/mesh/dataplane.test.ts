@@ -110,8 +110,8 @@ describe('e2e: the mesh data plane across two nodes (eBPF capture, HBONE mTLS, L
         const r = await exchange(frontend, DEMO_SERVICES.backend, 80, `GET /${marker} HTTP/1.1\r\nHost: b\r\nX-Marker: ${marker}\r\nConnection: close\r\n\r\n`);
         assert.equal(r.code, 0, r.stderr);
       }
-      // Bounded wait until the packets are on disk (the capture is written packet by packet).
-      for (let i = 0; i < 50 && (!existsSync(pcap) || statSync(pcap).size < 1000); i++) await new Promise((r) => setTimeout(r, 100));
+      // The capture is written packet by packet (-U): wait until the packets are on disk.
+      await eventually(async () => existsSync(pcap) && statSync(pcap).size >= 1000, 'tcpdump wrote the packets', 5_000, 100).catch(() => undefined);
     } finally {
       tcpdump.kill('SIGINT');
       if (tcpdump.exitCode === null) await new Promise((r) => tcpdump.once('exit', r));
@@ -197,8 +197,9 @@ spec:
       return r[0]?.value ?? 0;
     };
     await eventually(async () => (await prometheus!.query(opened)).length > 0, 'Prometheus has scraped the agents', 30_000);
-    // Settle: no connection is in flight now; take the scraped baseline.
-    await new Promise((r) => setTimeout(r, 2500));
+    // The baseline comes from a scrape of every agent made after the earlier connections ended.
+    const settledAt = Date.now() / 1000;
+    await eventually(async () => ((await prometheus!.query('min(timestamp(up{job="ztunnel"}))'))[0]?.value ?? 0) > settledAt, 'Prometheus scraped every agent again', 30_000, 200);
     const bytesBefore = await valueOf(query);
     const openedBefore = await valueOf(opened);
     const n = 5;

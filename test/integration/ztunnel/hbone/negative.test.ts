@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import forge from 'node-forge';
-import { HbonePool, HboneServer, type TlsMaterial } from '../../../../src/ztunnel/hbone/index.js';
+import { HboneError, HbonePool, HboneServer, type TlsMaterial } from '../../../../src/ztunnel/hbone/index.js';
 import { splice } from '../../../../src/ztunnel/proxy/index.js';
 import { GuardMetrics } from '../../../../src/ztunnel/telemetry/index.js';
 import { createTestPki, type TestCredential } from '../../../support/ca.js';
@@ -111,24 +111,27 @@ describe('ztunnel/hbone: the negative mTLS/HBONE matrix', function () {
   }
 
   const stranger = createTestPki();
-  /** A workload certificate of the mesh root whose validity ended an hour ago. */
-  const expiredWorkload = (uri: string): TlsMaterial => {
+  /** A certificate of the mesh root with the given URI SANs and validity (hours from now). */
+  const forgedWorkload = (uris: readonly string[], fromHours = -1, toHours = 1): TlsMaterial => {
     const keys = forge.pki.rsa.generateKeyPair(2048);
     const cert = forge.pki.createCertificate();
     cert.publicKey = keys.publicKey;
     cert.serialNumber = '0a1b2c';
-    cert.validity.notBefore = new Date(Date.now() - 2 * 3600_000);
-    cert.validity.notAfter = new Date(Date.now() - 3600_000);
+    cert.validity.notBefore = new Date(Date.now() + fromHours * 3600_000);
+    cert.validity.notAfter = new Date(Date.now() + toHours * 3600_000);
     const root = forge.pki.certificateFromPem(pki.root.certPem);
     cert.setIssuer(root.subject.attributes);
-    cert.setExtensions([{ name: 'subjectAltName', altNames: [{ type: 6, value: uri }] }]);
+    cert.setExtensions([{ name: 'subjectAltName', altNames: uris.map((value) => ({ type: 6, value })) }]);
     cert.sign(forge.pki.privateKeyFromPem(pki.root.keyPem), forge.md.sha256.create());
     return { keyPem: forge.pki.privateKeyToPem(keys.privateKey), certChainPem: forge.pki.certificateToPem(cert), rootPem: pki.rootPem };
   };
+  /** A workload certificate of the mesh root whose validity ended an hour ago. */
+  const expiredWorkload = (uri: string): TlsMaterial => forgedWorkload([uri], -2, -1);
   const cases: { name: string; options: () => tls.ConnectionOptions; want: string }[] = [
     { name: 'no client certificate', options: () => ({ ca: pki.rootPem }), want: 'refused' },
     { name: 'a certificate from another CA', options: () => ({ ...pemOptions(material(stranger.issueWorkload(FRONTEND))), ca: pki.rootPem }), want: 'refused' },
     { name: 'an expired certificate', options: () => pemOptions(expiredWorkload(FRONTEND)), want: 'refused' },
+    { name: 'a certificate with two SPIFFE identities', options: () => pemOptions(forgedWorkload([FRONTEND, 'spiffe://cluster.local/ns/demo/sa/admin'])), want: '401' },
     { name: 'a certificate of another trust domain', options: () => pemOptions(material(pki.issueWorkload('spiffe://evil.example/ns/demo/sa/frontend'))), want: '401' },
   ];
   for (const c of cases) {
@@ -143,6 +146,41 @@ describe('ztunnel/hbone: the negative mTLS/HBONE matrix', function () {
       assert.equal(await tlsClient(options), c.want);
       await stillServes();
       await waitFor(() => server.activeConnections === 0, 'the refused connections to be gone');
+    });
+  }
+
+  const serverCases: { name: string; serverMaterial: () => TlsMaterial; want: RegExp }[] = [
+    { name: 'a server presenting another identity', serverMaterial: () => material(pki.issueWorkload(FRONTEND)), want: /presented spiffe:\/\/cluster\.local\/ns\/demo\/sa\/frontend; expected spiffe:\/\/cluster\.local\/ns\/demo\/sa\/backend/ },
+    { name: 'a server presenting two SPIFFE identities (the expected one among them)', serverMaterial: () => forgedWorkload([BACKEND, FRONTEND]), want: /2 SPIFFE URI SANs .*exactly one is required/ },
+  ];
+  for (const c of serverCases) {
+    it(`client: ${c.name} is refused with an identity error`, async () => {
+      const impostor = new HboneServer({ material: c.serverMaterial(), trustDomain: 'cluster.local', handle: async () => ({ kind: 'reject', status: 503, reason: 'never reached' }) });
+      const impostorPort = (await impostor.listen({ host: '127.0.0.1', port: 0 })).port;
+      const pool = new HbonePool({ connectTimeoutMs: 5000 });
+      try {
+        await assert.rejects(
+          pool.connect({
+            source: {
+              identity: FRONTEND,
+              material: frontend,
+              connect: async (t) => {
+                const s = net.connect({ host: t.ip, port: t.port });
+                await once(s, 'connect');
+                return s;
+              },
+            },
+            destination: { ip: '127.0.0.1', port: impostorPort },
+            expectedIdentities: [BACKEND],
+            target: { ip: '127.0.0.1', port: 9 },
+          }),
+          (e: unknown) => e instanceof HboneError && e.code === 'HBONE_IDENTITY_ERROR' && c.want.test(e.message),
+        );
+        assert.deepEqual(pool.stats(), [], 'nothing of the refused connection stays pooled');
+      } finally {
+        pool.close();
+        await impostor.close();
+      }
     });
   }
 
