@@ -89,7 +89,10 @@ function seconds(ms: number): string {
 /** The attempts that failed or took over a second around a recovery, e.g. "t-1200 ms: 10012 ms timeout". */
 function describeSlow(attempts: readonly Attempt[], sinceMs: number): string {
   const slow = attempts.filter((a) => !a.ok || a.ms > 1000);
-  return slow.length === 0 ? 'none' : slow.map((a) => `t${a.t - sinceMs >= 0 ? '+' : ''}${a.t - sinceMs} ms: ${a.ms} ms ${a.ok ? 'ok' : (a.err ?? 'failed')}`).join(', ');
+  if (slow.length === 0) return 'none';
+  // The last ones (closest to the recovery) say the most.
+  const shown = slow.slice(-6).map((a) => `t${a.t - sinceMs >= 0 ? '+' : ''}${a.t - sinceMs} ms: ${a.ms} ms ${a.ok ? 'ok' : (a.err ?? 'failed')}`);
+  return `${slow.length}${slow.length > shown.length ? `, the last ${shown.length}` : ''}: ${shown.join(', ')}`;
 }
 
 function describeEnds(ends: readonly HeldEnd[], sinceMs: number): string {
