@@ -8,7 +8,7 @@
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errorMessage } from '../../shared/errors.js';
-import { NO_GUARDS, ResponseFlag, type ConnectionResult } from '../telemetry/index.js';
+import { NO_GUARDS, ResponseFlag, type ConnectionResult, type ProxyGuards } from '../telemetry/index.js';
 import {
   ILLEGAL_PORTS,
   describePod,
@@ -49,9 +49,44 @@ export function handleOutbound(ctx: ProxyContext, pod: LocalPod, socket: net.Soc
     denyEarly(sink, socket, 'proxy_loop', { pod: pod.name, dst: hostPort(dst.ip, dst.port) });
     return;
   }
+  if (ctx.store.addressesSynced) {
+    routeAndConnect(ctx, pod, socket, dst);
+    return;
+  }
+  // Started before the first Address push (the agent just restarted and
+  // re-adopted the pod): nothing is known to route by, and guessing
+  // (passthrough) would send mesh traffic around mTLS or into a VIP that
+  // answers nothing. Wait for the push, within the connect timeout.
+  const waiting = new AbortController();
+  const timer = setTimeout(() => waiting.abort(), ctx.connectTimeoutMs);
+  const appLeft = (): void => waiting.abort();
+  socket.once('close', appLeft);
+  void ctx.store.whenAddressesSynced(waiting.signal).then((synced) => {
+    clearTimeout(timer);
+    socket.off('close', appLeft);
+    if (socket.destroyed) return;
+    if (!synced) {
+      denyEarly(sink, socket, 'workload_state_not_synced', { pod: pod.name, dst: hostPort(dst.ip, dst.port), waitedMs: ctx.connectTimeoutMs });
+      return;
+    }
+    guardedRoute(ctx, pod, socket, dst, sink);
+  });
+}
+
+/** Routing after a wait runs outside the accept handler's guard: keep its promise from rejecting. */
+function guardedRoute(ctx: ProxyContext, pod: LocalPod, socket: net.Socket, dst: { ip: string; port: number }, sink: { guards: ProxyGuards; logger: ProxyContext['logger'] }): void {
+  try {
+    routeAndConnect(ctx, pod, socket, dst);
+  } catch (err) {
+    sink.logger.error({ err: errorMessage(err), pod: pod.name }, 'outbound routing failed');
+    denyEarly(sink, socket, 'internal_error', { pod: pod.name, dst: hostPort(dst.ip, dst.port) });
+  }
+}
+
+function routeAndConnect(ctx: ProxyContext, pod: LocalPod, socket: net.Socket, dst: { ip: string; port: number }): void {
   const source = workloadOfPod(ctx, pod);
   const route = routeOutbound(ctx.store, source, dst, Math.random, ctx.network);
-  const src = hostPort(normalizeIp(socket.remoteAddress), socket.remotePort ?? 0);
+  const src = hostPort(normalizeIp(socket.remoteAddress ?? ''), socket.remotePort ?? 0);
   const result = ctx.metrics.open(
     {
       reporter: 'source',

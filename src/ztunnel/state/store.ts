@@ -122,6 +122,8 @@ export class WorkloadStore {
    * that restarts never lets through what a DENY held before.
    */
   readonly policies = new PolicySet({ synced: false });
+  private addressesSyncedFlag = false;
+  private readonly addressWaiters = new Set<() => void>();
   /** `<network>/<ip>` -> workload uids (several only while an address moves between workloads). */
   private readonly workloadsByAddress = new Map<string, Set<string>>();
   /** `<network>/<vip>` -> service keys. */
@@ -345,6 +347,46 @@ export class WorkloadStore {
    */
   markPoliciesSynced(): void {
     this.policies.markSynced();
+  }
+
+  /** Whether the first Address push has been applied: until then no route is known. */
+  get addressesSynced(): boolean {
+    return this.addressesSyncedFlag;
+  }
+
+  /** Connections waiting in whenAddressesSynced. */
+  get waitingForAddresses(): number {
+    return this.addressWaiters.size;
+  }
+
+  /** The first Address push has been applied: connections waiting to be routed go on. */
+  markAddressesSynced(): void {
+    if (this.addressesSyncedFlag) return;
+    this.addressesSyncedFlag = true;
+    const waiting = [...this.addressWaiters];
+    this.addressWaiters.clear();
+    for (const resume of waiting) resume();
+  }
+
+  /**
+   * Resolves true once the first Address push is applied, or false when
+   * `signal` aborts first (the waiter is dropped either way).
+   */
+  whenAddressesSynced(signal: AbortSignal): Promise<boolean> {
+    if (this.addressesSyncedFlag) return Promise.resolve(true);
+    if (signal.aborted) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const resume = (): void => {
+        signal.removeEventListener('abort', giveUp);
+        resolve(true);
+      };
+      const giveUp = (): void => {
+        this.addressWaiters.delete(resume);
+        resolve(false);
+      };
+      this.addressWaiters.add(resume);
+      signal.addEventListener('abort', giveUp, { once: true });
+    });
   }
 
   /** The workloads scheduled on this agent's node, sorted by uid. */

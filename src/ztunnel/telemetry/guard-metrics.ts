@@ -25,6 +25,8 @@ export type EarlyDenyReason =
   | 'tls_handshake'
   /** The peer certificate carries no usable SPIFFE identity. */
   | 'peer_identity'
+  /** Outbound: the first Address push did not arrive in time, so there was nothing to route by. */
+  | 'workload_state_not_synced'
   /** The proxy failed while setting it up (a bug; logged at error). */
   | 'internal_error';
 
@@ -36,6 +38,7 @@ export const EARLY_DENY_REASONS: readonly EarlyDenyReason[] = [
   'limit',
   'tls_handshake',
   'peer_identity',
+  'workload_state_not_synced',
   'internal_error',
 ];
 

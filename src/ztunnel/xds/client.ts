@@ -419,6 +419,8 @@ export class XdsClient {
     state.synced = true;
     // The policies of the first push are in the store: the set may now decide by them.
     if (state.typeUrl === AUTHORIZATION_TYPE_URL) this.store.markPoliciesSynced();
+    // The workloads and services of the first push are in: outbound connections can be routed.
+    if (state.typeUrl === ADDRESS_TYPE_URL) this.store.markAddressesSynced();
     if (!this.isSynced()) return;
     this.log.info({ ...this.store.size }, 'xds initial sync complete');
     const waiters = this.syncWaiters;

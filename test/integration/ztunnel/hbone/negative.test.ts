@@ -14,6 +14,7 @@ import forge from 'node-forge';
 import { HboneError, HbonePool, HboneServer, type TlsMaterial } from '../../../../src/ztunnel/hbone/index.js';
 import { splice } from '../../../../src/ztunnel/proxy/index.js';
 import { GuardMetrics } from '../../../../src/ztunnel/telemetry/index.js';
+import { loopbackSource } from '../../../support/hbone-source.js';
 import { createTestPki, type TestCredential } from '../../../support/ca.js';
 import { waitFor } from '../../../support/wait.js';
 
@@ -43,15 +44,7 @@ describe('ztunnel/hbone: the negative mTLS/HBONE matrix', function () {
     const pool = new HbonePool({ connectTimeoutMs: 5000 });
     try {
       const stream = await pool.connect({
-        source: {
-          identity: FRONTEND,
-          material: frontend,
-          connect: async (t) => {
-            const s = net.connect({ host: t.ip, port: t.port });
-            await once(s, 'connect');
-            return s;
-          },
-        },
+        source: loopbackSource(FRONTEND, frontend),
         destination: { ip: '127.0.0.1', port },
         expectedIdentities: [BACKEND],
         target: { ip: '127.0.0.1', port: (app.address() as AddressInfo).port },
@@ -161,15 +154,7 @@ describe('ztunnel/hbone: the negative mTLS/HBONE matrix', function () {
       try {
         await assert.rejects(
           pool.connect({
-            source: {
-              identity: FRONTEND,
-              material: frontend,
-              connect: async (t) => {
-                const s = net.connect({ host: t.ip, port: t.port });
-                await once(s, 'connect');
-                return s;
-              },
-            },
+            source: loopbackSource(FRONTEND, frontend),
             destination: { ip: '127.0.0.1', port: impostorPort },
             expectedIdentities: [BACKEND],
             target: { ip: '127.0.0.1', port: 9 },

@@ -9,6 +9,7 @@ import net, { type AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { HbonePool, HboneServer, HboneError, type TlsMaterial, type EvictionReason } from '../../../../src/ztunnel/hbone/index.js';
 import { splice } from '../../../../src/ztunnel/proxy/index.js';
+import { loopbackSource } from '../../../support/hbone-source.js';
 import { createTestPki, type TestCredential } from '../../../support/ca.js';
 
 const FRONTEND = 'spiffe://cluster.local/ns/demo/sa/frontend';
@@ -57,15 +58,7 @@ describe('ztunnel/hbone: refused CONNECTs on a pooled connection', function () {
     const pool = new HbonePool({ connectTimeoutMs: 5000, onEvict: (r) => evictions.push(r) });
     const connect = (targetPort: number) =>
       pool.connect({
-        source: {
-          identity: FRONTEND,
-          material: frontend,
-          connect: async (t) => {
-            const s = net.connect({ host: t.ip, port: t.port });
-            await once(s, 'connect');
-            return s;
-          },
-        },
+        source: loopbackSource(FRONTEND, frontend),
         destination: { ip: '127.0.0.1', port },
         expectedIdentities: [BACKEND],
         target: { ip: '127.0.0.1', port: targetPort },

@@ -167,6 +167,37 @@ describe('ztunnel/proxy: outbound, HBONE inbound and plaintext inbound over real
       .reduce((n, v) => n + v.value, 0);
   };
 
+  /** The first Address push: both pods and the backend Service (appPort must be known). */
+  const addressPush = (): Parameters<WorkloadStore['applyDelta']>[0] => ({
+    typeUrl: ADDRESS_TYPE_URL,
+    upserts: [
+      {
+        kind: 'workload',
+        workload: decodeWorkload(create(WorkloadSchema, {
+          uid: 'Kubernetes//Pod/demo/frontend-1', name: 'frontend-1', namespace: 'demo', addresses: [ipBytes(FRONTEND_IP)],
+          tunnelProtocol: TunnelProtocol.HBONE, serviceAccount: 'frontend', node: 'node-1', canonicalName: 'frontend', canonicalRevision: 'v1', workloadName: 'frontend', clusterId: 'Kubernetes',
+        })),
+      },
+      {
+        kind: 'workload',
+        workload: decodeWorkload(create(WorkloadSchema, {
+          uid: 'Kubernetes//Pod/demo/backend-1', name: 'backend-1', namespace: 'demo', addresses: [ipBytes(BACKEND_IP)],
+          tunnelProtocol: TunnelProtocol.HBONE, serviceAccount: 'backend', node: 'node-1', canonicalName: 'backend', canonicalRevision: 'v1', workloadName: 'backend', clusterId: 'Kubernetes',
+          authorizationPolicies: ['demo/backend-policy'],
+          services: { 'demo/backend.demo.svc.cluster.local': { ports: [{ servicePort: 80, targetPort: appPort }] } },
+        })),
+      },
+      {
+        kind: 'service',
+        service: create(ServiceSchema, {
+          name: 'backend', namespace: 'demo', hostname: 'backend.demo.svc.cluster.local',
+          addresses: [{ network: '', address: ipBytes(VIP) }], ports: [{ servicePort: 80, targetPort: appPort }],
+        }),
+      },
+    ],
+    removals: [],
+  });
+
   before(async () => {
     app = await listen(BACKEND_IP);
     app.on('connection', (s) => {
@@ -177,35 +208,8 @@ describe('ztunnel/proxy: outbound, HBONE inbound and plaintext inbound over real
       s.on('error', () => undefined);
     });
     appPort = (app.address() as AddressInfo).port;
-    store.applyDelta({
-      typeUrl: ADDRESS_TYPE_URL,
-      upserts: [
-        {
-          kind: 'workload',
-          workload: decodeWorkload(create(WorkloadSchema, {
-            uid: 'Kubernetes//Pod/demo/frontend-1', name: 'frontend-1', namespace: 'demo', addresses: [ipBytes(FRONTEND_IP)],
-            tunnelProtocol: TunnelProtocol.HBONE, serviceAccount: 'frontend', node: 'node-1', canonicalName: 'frontend', canonicalRevision: 'v1', workloadName: 'frontend', clusterId: 'Kubernetes',
-          })),
-        },
-        {
-          kind: 'workload',
-          workload: decodeWorkload(create(WorkloadSchema, {
-            uid: 'Kubernetes//Pod/demo/backend-1', name: 'backend-1', namespace: 'demo', addresses: [ipBytes(BACKEND_IP)],
-            tunnelProtocol: TunnelProtocol.HBONE, serviceAccount: 'backend', node: 'node-1', canonicalName: 'backend', canonicalRevision: 'v1', workloadName: 'backend', clusterId: 'Kubernetes',
-            authorizationPolicies: ['demo/backend-policy'],
-            services: { 'demo/backend.demo.svc.cluster.local': { ports: [{ servicePort: 80, targetPort: appPort }] } },
-          })),
-        },
-        {
-          kind: 'service',
-          service: create(ServiceSchema, {
-            name: 'backend', namespace: 'demo', hostname: 'backend.demo.svc.cluster.local',
-            addresses: [{ network: '', address: ipBytes(VIP) }], ports: [{ servicePort: 80, targetPort: appPort }],
-          }),
-        },
-      ],
-      removals: [],
-    });
+    store.applyDelta(addressPush());
+    store.markAddressesSynced();
     frontendOutbound = await listen(FRONTEND_IP);
     backendPlaintext = await listen(BACKEND_IP);
     const backendHbone = await listen(BACKEND_IP, 15008);
@@ -242,6 +246,42 @@ describe('ztunnel/proxy: outbound, HBONE inbound and plaintext inbound over real
     for (const s of servers) {
       await new Promise<void>((r) => s.close(() => r()));
     }
+  });
+
+  /** A frontend pod proxy over its own store (not yet synced) and listeners. */
+  async function unsyncedFrontend(connectTimeoutMs: number): Promise<{ store: WorkloadStore; outbound: net.Server }> {
+    const own = new WorkloadStore('node-1');
+    own.applyDelta(addressPush());
+    const outbound = await listen(FRONTEND_IP);
+    const plain = await listen(FRONTEND_IP);
+    const hbone = await listen(FRONTEND_IP);
+    servers.push(outbound, plain, hbone);
+    const proxy = new PodProxy({ ...ctx, store: own, connectTimeoutMs }, frontendPod, { outbound: [outbound], inboundPlaintext: plain, hbone }, live);
+    proxies.push(proxy);
+    await proxy.refresh();
+    return { store: own, outbound };
+  }
+
+  it('holds an outbound connection made before the first Address push and routes it (HBONE) once the push is applied', async () => {
+    const { store: own, outbound } = await unsyncedFrontend(3000);
+    const s = await capture.appConnect(FRONTEND_IP, outbound, { address: VIP, port: 80 });
+    const reply = exchange(s, 'early');
+    await waitFor(() => own.waitingForAddresses === 1, 'the connection to wait for the Address push');
+    own.markAddressesSynced();
+    assert.deepEqual(await reply, { data: 'echo:early' });
+    await waitFor(drained, 'both reporters to close the connection');
+    assert.equal(await metricValue('istio_tcp_connections_opened_total', { reporter: 'source', connection_security_policy: 'mutual_tls' }), 1);
+  });
+
+  it('resets an outbound connection whose Address push does not come within the connect timeout (early deny, no passthrough)', async () => {
+    const { store: own, outbound } = await unsyncedFrontend(200);
+    const s = await capture.appConnect(FRONTEND_IP, outbound, { address: VIP, port: 80 });
+    const reply = await exchange(s, 'too early');
+    assert.equal(reply.data, '');
+    assert.equal(reply.error, 'ECONNRESET');
+    assert.equal(own.waitingForAddresses, 0, 'the waiter is dropped');
+    assert.equal(await metricValue('ambit_early_denied_connections_total', { reason: 'workload_state_not_synced' }), 1);
+    assert.equal(await metricValue('istio_tcp_connections_opened_total', {}), 0, 'nothing was routed');
   });
 
   it('carries a connection to a Service VIP through HBONE to the backend app and counts it at both reporters', async () => {

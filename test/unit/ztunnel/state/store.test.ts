@@ -300,3 +300,27 @@ describe('ipText', () => {
     });
   }
 });
+
+describe('WorkloadStore: the first Address push', () => {
+  it('is not synced at first; waiters resume when it is marked, and later waits resolve at once', async () => {
+    const store = new WorkloadStore('node-1');
+    assert.equal(store.addressesSynced, false);
+    const waits = [store.whenAddressesSynced(new AbortController().signal), store.whenAddressesSynced(new AbortController().signal)];
+    assert.equal(store.waitingForAddresses, 2);
+    store.markAddressesSynced();
+    assert.deepEqual(await Promise.all(waits), [true, true]);
+    assert.equal(store.waitingForAddresses, 0);
+    assert.equal(await store.whenAddressesSynced(AbortSignal.abort()), true);
+  });
+
+  it('a wait whose signal aborts resolves false and is dropped; an aborted signal never waits', async () => {
+    const store = new WorkloadStore('node-1');
+    const giveUp = new AbortController();
+    const wait = store.whenAddressesSynced(giveUp.signal);
+    giveUp.abort();
+    assert.equal(await wait, false);
+    assert.equal(store.waitingForAddresses, 0);
+    assert.equal(await store.whenAddressesSynced(AbortSignal.abort()), false);
+    assert.equal(store.waitingForAddresses, 0);
+  });
+});
