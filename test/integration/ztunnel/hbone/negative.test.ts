@@ -12,9 +12,8 @@ import { readdirSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import forge from 'node-forge';
 import { HboneError, HbonePool, HboneServer, type TlsMaterial } from '../../../../src/ztunnel/hbone/index.js';
-import { splice } from '../../../../src/ztunnel/proxy/index.js';
 import { GuardMetrics } from '../../../../src/ztunnel/telemetry/index.js';
-import { loopbackSource } from '../../../support/hbone-source.js';
+import { echoConnection, loopbackSource, spliceToLoopback } from '../../../support/hbone-loopback.js';
 import { createTestPki, type TestCredential } from '../../../support/ca.js';
 import { waitFor } from '../../../support/wait.js';
 
@@ -60,23 +59,14 @@ describe('ztunnel/hbone: the negative mTLS/HBONE matrix', function () {
 
   beforeEach(async () => {
     registry = new Registry();
-    app = net.createServer((s) => {
-      s.on('error', () => undefined);
-      s.on('data', (d) => s.write(d));
-      s.on('end', () => s.end());
-    });
+    app = net.createServer(echoConnection);
     await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
     server = new HboneServer({
       material: backend,
       trustDomain: 'cluster.local',
       guards: new GuardMetrics(registry),
       limits: { handshakeTimeoutMs: 300, maxConnections: 50, maxStreamsPerConnection: 20 },
-      handle: async () => {
-        const upstream = net.connect({ host: '127.0.0.1', port: (app.address() as AddressInfo).port });
-        upstream.on('error', () => undefined);
-        await once(upstream, 'connect');
-        return { kind: 'accept', open: (t) => splice(t, upstream, undefined, undefined), abandon: () => upstream.resetAndDestroy() };
-      },
+      handle: async () => spliceToLoopback((app.address() as AddressInfo).port),
     });
     port = (await server.listen({ host: '127.0.0.1', port: 0 })).port;
   });

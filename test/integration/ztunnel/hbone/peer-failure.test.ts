@@ -11,6 +11,7 @@ import { once } from 'node:events';
 import { HbonePool, HboneServer, HboneError, type TlsMaterial } from '../../../../src/ztunnel/hbone/index.js';
 import { splice } from '../../../../src/ztunnel/proxy/index.js';
 import { createLogger } from '../../../../src/shared/logging.js';
+import { echoConnection } from '../../../support/hbone-loopback.js';
 import { createTestPki, type TestCredential } from '../../../support/ca.js';
 import { startChildPeer, type ChildPeer } from '../../../support/child-peer.js';
 import { waitFor } from '../../../support/wait.js';
@@ -55,11 +56,7 @@ describe('ztunnel/hbone: a peer that dies or stops answering', function () {
   let echo: net.Server;
 
   before(async () => {
-    echo = await listen((s) => {
-      s.on('error', () => undefined);
-      s.on('data', (d) => s.write(d));
-      s.on('end', () => s.end());
-    });
+    echo = await listen(echoConnection);
   });
 
   after(() => new Promise<void>((r) => echo.close(() => r())));

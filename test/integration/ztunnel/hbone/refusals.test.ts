@@ -8,8 +8,7 @@ import assert from 'node:assert/strict';
 import net, { type AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { HbonePool, HboneServer, HboneError, type TlsMaterial, type EvictionReason } from '../../../../src/ztunnel/hbone/index.js';
-import { splice } from '../../../../src/ztunnel/proxy/index.js';
-import { loopbackSource } from '../../../support/hbone-source.js';
+import { echoConnection, loopbackSource, spliceToLoopback } from '../../../support/hbone-loopback.js';
 import { createTestPki, type TestCredential } from '../../../support/ca.js';
 
 const FRONTEND = 'spiffe://cluster.local/ns/demo/sa/frontend';
@@ -29,21 +28,14 @@ describe('ztunnel/hbone: refused CONNECTs on a pooled connection', function () {
   let port: number;
 
   before(async () => {
-    app = net.createServer((s) => {
-      s.on('error', () => undefined);
-      s.on('data', (d) => s.write(d));
-      s.on('end', () => s.end());
-    });
+    app = net.createServer(echoConnection);
     await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
     server = new HboneServer({
       material: backend,
       trustDomain: 'cluster.local',
       handle: async (req) => {
         if (req.target.port === REFUSED_PORT) return { kind: 'reject', status: 503, reason: 'refused by the test' };
-        const upstream = net.connect({ host: '127.0.0.1', port: (app.address() as AddressInfo).port });
-        upstream.on('error', () => undefined);
-        await once(upstream, 'connect');
-        return { kind: 'accept', open: (t) => splice(t, upstream, undefined, undefined), abandon: () => upstream.resetAndDestroy() };
+        return spliceToLoopback((app.address() as AddressInfo).port);
       },
     });
     port = (await server.listen({ host: '127.0.0.1', port: 0 })).port;
