@@ -7,8 +7,9 @@
  */
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
+import { withDeadline } from '../../shared/deadline.js';
 import { errorMessage } from '../../shared/errors.js';
-import { NO_GUARDS, ResponseFlag, type ConnectionResult, type ProxyGuards } from '../telemetry/index.js';
+import { NO_GUARDS, ResponseFlag, type ConnectionResult } from '../telemetry/index.js';
 import {
   ILLEGAL_PORTS,
   describePod,
@@ -21,7 +22,7 @@ import {
   type ProxyContext,
 } from './context.js';
 import { abort, resetSocket, splice, whenClosed } from './copy.js';
-import { denyEarly } from './early-deny.js';
+import { denyEarly, type EarlyDenySink } from './early-deny.js';
 import { baggageFor, forwardedFor, newTraceparent } from './hbone-headers.js';
 import { flagFor } from './flags.js';
 import { dialUpstream } from './upstream.js';
@@ -57,29 +58,37 @@ export function handleOutbound(ctx: ProxyContext, pod: LocalPod, socket: net.Soc
   // re-adopted the pod): nothing is known to route by, and guessing
   // (passthrough) would send mesh traffic around mTLS or into a VIP that
   // answers nothing. Wait for the push, within the connect timeout.
-  const waiting = new AbortController();
-  const timer = setTimeout(() => waiting.abort(), ctx.connectTimeoutMs);
-  const appLeft = (): void => waiting.abort();
-  socket.once('close', appLeft);
-  void ctx.store.whenAddressesSynced(waiting.signal).then((synced) => {
-    clearTimeout(timer);
-    socket.off('close', appLeft);
-    if (socket.destroyed) return;
-    if (!synced) {
+  const appGone = new AbortController();
+  const onClose = (): void => appGone.abort(new Error('the app closed before its connection was routed'));
+  socket.once('close', onClose);
+  withDeadline(
+    {
+      timeoutMs: ctx.connectTimeoutMs,
+      timeoutError: () => new Error(`no Address push within ${ctx.connectTimeoutMs} ms`),
+      parent: appGone.signal,
+    },
+    async (signal) => {
+      if (!(await ctx.store.whenAddressesSynced(signal))) throw signal.reason;
+    },
+  ).then(
+    () => {
+      socket.off('close', onClose);
+      guardedRoute(ctx, pod, socket, dst, sink);
+    },
+    () => {
+      socket.off('close', onClose);
+      if (socket.destroyed) return;
       denyEarly(sink, socket, 'workload_state_not_synced', { pod: pod.name, dst: hostPort(dst.ip, dst.port), waitedMs: ctx.connectTimeoutMs });
-      return;
-    }
-    guardedRoute(ctx, pod, socket, dst, sink);
-  });
+    },
+  );
 }
 
-/** Routing after a wait runs outside the accept handler's guard: keep its promise from rejecting. */
-function guardedRoute(ctx: ProxyContext, pod: LocalPod, socket: net.Socket, dst: { ip: string; port: number }, sink: { guards: ProxyGuards; logger: ProxyContext['logger'] }): void {
+/** Routing after a wait runs outside the accept handler's guard: a throw is an early deny, not a rejection. */
+function guardedRoute(ctx: ProxyContext, pod: LocalPod, socket: net.Socket, dst: { ip: string; port: number }, sink: EarlyDenySink): void {
   try {
     routeAndConnect(ctx, pod, socket, dst);
   } catch (err) {
-    sink.logger.error({ err: errorMessage(err), pod: pod.name }, 'outbound routing failed');
-    denyEarly(sink, socket, 'internal_error', { pod: pod.name, dst: hostPort(dst.ip, dst.port) });
+    denyEarly(sink, socket, 'internal_error', { pod: pod.name, dst: hostPort(dst.ip, dst.port), err: errorMessage(err) });
   }
 }
 
