@@ -199,6 +199,14 @@ describe('chaos: faults in the data plane while traffic flows (real processes, n
     assert.deepEqual(failed, [], 'no connection failed while istiod was stopped');
   });
 
+  /** Restarts a killed agent and waits for traffic, naming the attempts that were slow or failed around the recovery. */
+  async function restartAndRecover(node: string, loop: ConnectionLoop): Promise<void> {
+    await mesh.processes.restartAgent(node);
+    const t1 = Date.now();
+    const back = await loop.waitForRecovery(t1, FLOWING, RECOVERY_MS, 'traffic flows after the agent restarted');
+    console.log(`chaos: ${node} agent SIGKILL: traffic back ${back.t - t1} ms after the restarted agent was ready; slow or failed attempts: ${describeSlow(loop.between(t1 - 15_000, back.t), t1)}`);
+  }
+
   it('destination agent (node1) SIGKILLed: the app gets an RST at once, new connections fail fast, capture stays closed, restart recovers', async () => {
     const loop = startLoop();
     await loop.waitForRecovery(Date.now(), FLOWING, RECOVERY_MS, 'traffic flows before the fault');
@@ -215,10 +223,7 @@ describe('chaos: faults in the data plane while traffic flows (real processes, n
     console.log(`chaos: node1 agent SIGKILL: plaintext probe refused (${reason}); a new mesh connection failed after ${failedAfter.ms} ms (${failedAfter.err ?? ''})`);
     assert.ok(ends.every(isReset), `every held connection was reset (RST), not closed or left open: ${describeEnds(ends, t0)}`);
     assert.ok(failedAfter.ms < 5_000, `a new connection to the dead node fails in ${failedAfter.ms} ms, not after a CONNECT timeout`);
-    await mesh.processes.restartAgent('node1');
-    const t1 = Date.now();
-    const back = await loop.waitForRecovery(t1, FLOWING, RECOVERY_MS, 'traffic flows after the agent restarted');
-    console.log(`chaos: node1 agent SIGKILL: traffic back ${back.t - t1} ms after the restarted agent was ready; slow or failed attempts: ${describeSlow(loop.between(t1 - 15_000, back.t), t1)}`);
+    await restartAndRecover('node1', loop);
   });
 
   it('destination agent (node1) SIGSTOPped: the source resets the app within the PING bound, the source agent survives, SIGCONT recovers', async () => {
@@ -253,10 +258,7 @@ describe('chaos: faults in the data plane while traffic flows (real processes, n
     // The frontend's plaintext connect is still redirected to the (absent) in-pod listener: refused, never sent in clear.
     const reason = await probeMustNotReachApp(frontend().name, 'plaintext from a captured pod whose agent is dead');
     console.log(`chaos: node0 agent SIGKILL: captured plaintext probe refused (${reason})`);
-    await mesh.processes.restartAgent('node0');
-    const t1 = Date.now();
-    const back = await loop.waitForRecovery(t1, FLOWING, RECOVERY_MS, 'traffic flows after the agent restarted');
-    console.log(`chaos: node0 agent SIGKILL: traffic back ${back.t - t1} ms after the restarted agent was ready; slow or failed attempts: ${describeSlow(loop.between(t1 - 15_000, back.t), t1)}`);
+    await restartAndRecover('node0', loop);
   });
 
   it('source agent (node0) SIGSTOPped briefly: capture stays closed, after SIGCONT each held connection echoes or is reset (none hangs)', async () => {
