@@ -10,7 +10,6 @@ import { CaError } from './errors.js';
 
 export { signatureAlgorithmFor, type SignatureAlgorithm, type SubjectAltNames } from '../../shared/pki/index.js';
 
-
 const OID_SUBJECT_KEY_ID = '2.5.29.14';
 const OID_KEY_USAGE = '2.5.29.15';
 const OID_SUBJECT_ALT_NAME = '2.5.29.17';
