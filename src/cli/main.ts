@@ -48,6 +48,14 @@ async function main(argv: readonly string[]): Promise<void> {
   }
 }
 
+// A reader that went away (`ambit mesh status | head`) ends the output, as for
+// any Unix tool: the command stops quietly instead of dying on EPIPE.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  process.stderr.write(`ambit: standard output: ${err.message}\n`);
+  process.exit(1);
+});
+
 main(process.argv).catch((err: unknown) => {
   process.stderr.write(`ambit: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exitCode = 1;
