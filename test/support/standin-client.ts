@@ -15,23 +15,44 @@ export interface Answer {
 export function request(
   port: number,
   path: string,
-  opts: { readonly method?: string; readonly headers?: Record<string, string>; readonly body?: string; readonly host?: string } = {},
+  opts: {
+    readonly method?: string;
+    readonly headers?: Record<string, string>;
+    readonly body?: string;
+    readonly host?: string;
+  } = {},
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
     // An explicit length: node sends a GET/DELETE body unframed otherwise.
-    const headers = opts.body === undefined ? opts.headers : { 'content-length': String(Buffer.byteLength(opts.body)), ...opts.headers };
-    const req = http.request({ host: opts.host ?? '127.0.0.1', port, path, method: opts.method ?? 'GET', headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const headers =
+      opts.body === undefined
+        ? opts.headers
+        : { 'content-length': String(Buffer.byteLength(opts.body)), ...opts.headers };
+    const req = http.request(
+      { host: opts.host ?? '127.0.0.1', port, path, method: opts.method ?? 'GET', headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(opts.body);
   });
 }
 
-export async function getJson(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
+export async function getJson(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const a = await request(port, path, { headers });
   return { status: a.status, json: JSON.parse(a.body) as Record<string, unknown> };
 }

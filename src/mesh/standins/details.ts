@@ -44,9 +44,14 @@ export function detailsHandler(): HttpHandler {
       send(res, 200, JSON_TYPE, JSON.stringify({ status: 'Details is healthy' }));
     } else if (path === '/details' || path.startsWith('/details/')) {
       // WEBrick's mount_proc takes every path under /details; the id is the last segment.
-      const last = path.split('/').filter((p) => p !== '').pop() ?? '';
+      const last =
+        path
+          .split('/')
+          .filter((p) => p !== '')
+          .pop() ?? '';
       const id = rubyInteger(decodeURIComponent(last));
-      if (id === undefined) send(res, 400, JSON_TYPE, JSON.stringify({ error: 'please provide numeric product id' }));
+      if (id === undefined)
+        send(res, 400, JSON_TYPE, JSON.stringify({ error: 'please provide numeric product id' }));
       else send(res, 200, JSON_TYPE, JSON.stringify(bookDetails(id)));
     } else {
       send(res, 404, 'text/html', `Not Found: ${path}\n`);

@@ -21,7 +21,10 @@ export interface HelloworldConfig {
   readonly instance: string;
 }
 
-export function helloworldConfig(env: Readonly<Record<string, string>>, imageVersion: string | undefined): HelloworldConfig {
+export function helloworldConfig(
+  env: Readonly<Record<string, string>>,
+  imageVersion: string | undefined,
+): HelloworldConfig {
   return { version: env['SERVICE_VERSION'] ?? imageVersion ?? 'None', instance: env['HOSTNAME'] ?? 'None' };
 }
 

@@ -16,7 +16,12 @@ export type CallResult =
 const MAX_ANSWER_BYTES = 1024 * 1024;
 
 /** GETs `url`; the call fails after `timeoutMs` or when `signal` aborts. */
-export function httpGet(url: string, headers: Readonly<Record<string, string>>, timeoutMs: number, signal: AbortSignal): Promise<CallResult> {
+export function httpGet(
+  url: string,
+  headers: Readonly<Record<string, string>>,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<CallResult> {
   return new Promise((resolve) => {
     if (signal.aborted) {
       resolve({ kind: 'failed', reason: 'aborted' });
@@ -59,7 +64,9 @@ export function httpGet(url: string, headers: Readonly<Record<string, string>>, 
           chunks.push(chunk);
         }
       });
-      res.on('end', () => finish({ kind: 'answered', status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('end', () =>
+        finish({ kind: 'answered', status: res.statusCode ?? 0, body: Buffer.concat(chunks) }),
+      );
       res.on('error', (err) => finish({ kind: 'failed', reason: errorMessage(err) }));
     });
   });
@@ -70,14 +77,19 @@ export function okJson(result: CallResult): Record<string, unknown> | undefined 
   if (result.kind !== 'answered' || result.status !== 200) return undefined;
   try {
     const value: unknown = JSON.parse(result.body.toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
 }
 
 /** Copies the named request headers that are present (names lower-case). */
-export function pickHeaders(incoming: http.IncomingHttpHeaders, names: readonly string[]): Record<string, string> {
+export function pickHeaders(
+  incoming: http.IncomingHttpHeaders,
+  names: readonly string[],
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of names) {
     const value = incoming[name];

@@ -57,9 +57,19 @@ const REQUEST_TIMEOUT_MS = 120_000;
 const MAX_CONNECTIONS = 1024;
 
 /** Listens on `host:port` (port 0 picks one) and answers with `handler`. */
-export async function listenHttp(standin: string, handler: HttpHandler, port: number, host: string, events: StandinEvents): Promise<Listener> {
+export async function listenHttp(
+  standin: string,
+  handler: HttpHandler,
+  port: number,
+  host: string,
+  events: StandinEvents,
+): Promise<Listener> {
   const owner = new AbortController();
-  const server = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS });
+  const server = http.createServer({
+    maxHeaderSize: MAX_HEADER_BYTES,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    headersTimeout: HEADERS_TIMEOUT_MS,
+  });
   server.maxConnections = MAX_CONNECTIONS;
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const startedMs = performance.now();
@@ -78,7 +88,9 @@ export async function listenHttp(standin: string, handler: HttpHandler, port: nu
         remote: req.socket.remoteAddress ?? '',
       });
     });
-    handler(req, res, perRequest.signal).catch((err: unknown) => failRequest(res, err, `${standin} ${req.method} ${req.url}`, events));
+    handler(req, res, perRequest.signal).catch((err: unknown) =>
+      failRequest(res, err, `${standin} ${req.method} ${req.url}`, events),
+    );
   });
   server.on('clientError', (_err, socket) => socket.destroy());
   const bound = await bind(server, port, host, standin);
@@ -108,9 +120,21 @@ export function bind(server: NetServer, port: number, host: string, standin: str
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       if (err.code === 'EADDRINUSE') {
-        reject(new StandinError('STANDIN_PORT_IN_USE', `${standin}: port ${port} on ${host} is already in use (EADDRINUSE); another process or container listens there`, { cause: err }));
+        reject(
+          new StandinError(
+            'STANDIN_PORT_IN_USE',
+            `${standin}: port ${port} on ${host} is already in use (EADDRINUSE); another process or container listens there`,
+            { cause: err },
+          ),
+        );
       } else {
-        reject(new StandinError('STANDIN_LISTEN_FAILED', `${standin}: cannot listen on ${host}:${port}: ${errorMessage(err)}`, { cause: err }));
+        reject(
+          new StandinError(
+            'STANDIN_LISTEN_FAILED',
+            `${standin}: cannot listen on ${host}:${port}: ${errorMessage(err)}`,
+            { cause: err },
+          ),
+        );
       }
     };
     server.once('error', onError);
@@ -138,9 +162,19 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
 }
 
 /** Answers with a body and its content type. */
-export function send(res: ServerResponse, status: number, contentType: string, body: string | Buffer, headers: Readonly<Record<string, string | string[]>> = {}): void {
+export function send(
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  body: string | Buffer,
+  headers: Readonly<Record<string, string | string[]>> = {},
+): void {
   const payload = typeof body === 'string' ? Buffer.from(body) : body;
-  res.writeHead(status, { ...headers, 'content-type': contentType, 'content-length': String(payload.length) });
+  res.writeHead(status, {
+    ...headers,
+    'content-type': contentType,
+    'content-length': String(payload.length),
+  });
   res.end(payload);
 }
 

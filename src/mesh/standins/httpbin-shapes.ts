@@ -95,11 +95,19 @@ export function noBodyResponse(req: IncomingMessage): Record<string, unknown> {
   };
 }
 
-export type BodyParse = { readonly kind: 'ok'; readonly fields: Record<string, unknown> } | { readonly kind: 'bad'; readonly detail: string };
+export type BodyParse =
+  | { readonly kind: 'ok'; readonly fields: Record<string, unknown> }
+  | { readonly kind: 'bad'; readonly detail: string };
 
 /** The fields of bodyResponse for `body`, parsed by content type as go-httpbin's parseBody does. */
 export function bodyResponse(req: IncomingMessage, body: Buffer): BodyParse {
-  const fields: Record<string, unknown> = { ...noBodyResponse(req), data: '', files: {}, form: {}, json: null };
+  const fields: Record<string, unknown> = {
+    ...noBodyResponse(req),
+    data: '',
+    files: {},
+    form: {},
+    json: null,
+  };
   if (body.length === 0) return { kind: 'ok', fields };
   fields['data'] = body.toString('utf8');
   const contentType = header(req, 'content-type').split(';')[0]!.trim();
@@ -117,7 +125,10 @@ export function bodyResponse(req: IncomingMessage, body: Buffer): BodyParse {
       try {
         fields['json'] = JSON.parse(body.toString('utf8'));
       } catch (err) {
-        return { kind: 'bad', detail: `error parsing request body: ${err instanceof Error ? err.message : String(err)}` };
+        return {
+          kind: 'bad',
+          detail: `error parsing request body: ${err instanceof Error ? err.message : String(err)}`,
+        };
       }
       break;
     default:
@@ -142,12 +153,23 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
 
 /** go-httpbin's error body: `{status_code, error, detail?}`. */
 export function errorBody(status: number, detail?: string): string {
-  const body: Record<string, unknown> = { status_code: status, error: STATUS_TEXT[status] ?? `Status ${status}` };
+  const body: Record<string, unknown> = {
+    status_code: status,
+    error: STATUS_TEXT[status] ?? `Status ${status}`,
+  };
   if (detail !== undefined) body['detail'] = detail;
   return goJson(body);
 }
 
-const GO_UNITS_MS: Readonly<Record<string, number>> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const GO_UNITS_MS: Readonly<Record<string, number>> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
 
 /** Go's time.ParseDuration (`1.5s`, `1m30s`, `250ms`) in ms; `undefined` when it is not one. */
 export function parseGoDurationMs(input: string): number | undefined {
@@ -181,7 +203,8 @@ export function parseWeightedCodes(raw: string): WeightedChoice[] | string {
   for (const pair of raw.split(',')) {
     const [rawCode, rawWeight] = pair.split(':', 2) as [string, string | undefined];
     const weight = rawWeight === undefined ? 1 : Number(rawWeight);
-    if (rawWeight !== undefined && (rawWeight.trim() === '' || Number.isNaN(weight))) return `invalid weight value: "${rawWeight}"`;
+    if (rawWeight !== undefined && (rawWeight.trim() === '' || Number.isNaN(weight)))
+      return `invalid weight value: "${rawWeight}"`;
     const code = /^\d+$/.test(rawCode) ? Number(rawCode) : NaN;
     if (Number.isNaN(code)) return `invalid choice value: "${rawCode}"`;
     out.push({ code, weight });

@@ -55,17 +55,23 @@ function flagValue(args: readonly string[], name: string): string | undefined {
 
 function parsePort(raw: string, where: string): number {
   const port = /^\d+$/.test(raw) ? Number(raw) : NaN;
-  if (!(port >= 0 && port <= 65535)) throw new StandinError('STANDIN_BAD_ARGS', `httpbin: ${where} "${raw}" is not a port`);
+  if (!(port >= 0 && port <= 65535))
+    throw new StandinError('STANDIN_BAD_ARGS', `httpbin: ${where} "${raw}" is not a port`);
   return port;
 }
 
 /** Decodes the container's command/args and env as the image would. `repository` picks the image's default port. */
-export function httpbinConfig(repository: string, args: readonly string[], env: Readonly<Record<string, string>>): HttpbinConfig {
+export function httpbinConfig(
+  repository: string,
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+): HttpbinConfig {
   const gunicornBind = flagValue(args, 'b') ?? flagValue(args, 'bind');
   let port: number;
   const portFlag = flagValue(args, 'port');
   if (portFlag !== undefined) port = parsePort(portFlag, '-port');
-  else if (gunicornBind !== undefined) port = parsePort(gunicornBind.slice(gunicornBind.lastIndexOf(':') + 1), 'gunicorn -b');
+  else if (gunicornBind !== undefined)
+    port = parsePort(gunicornBind.slice(gunicornBind.lastIndexOf(':') + 1), 'gunicorn -b');
   else if (env['PORT'] !== undefined && env['PORT'] !== '') port = parsePort(env['PORT'], 'env PORT');
   else port = repository.endsWith('mccutchen/go-httpbin') ? GO_HTTPBIN_PORT : PYTHON_HTTPBIN_PORT;
 
@@ -73,15 +79,29 @@ export function httpbinConfig(repository: string, args: readonly string[], env: 
   let maxDurationMs = DEFAULT_MAX_DURATION_MS;
   if (rawMax !== undefined && rawMax !== '') {
     const parsed = parseGoDurationMs(rawMax);
-    if (parsed === undefined) throw new StandinError('STANDIN_BAD_ARGS', `httpbin: max duration "${rawMax}" is not a Go duration (e.g. 600s)`);
+    if (parsed === undefined)
+      throw new StandinError(
+        'STANDIN_BAD_ARGS',
+        `httpbin: max duration "${rawMax}" is not a Go duration (e.g. 600s)`,
+      );
     maxDurationMs = parsed;
   }
   return { port, maxDurationMs };
 }
 
-type Route = (req: IncomingMessage, res: ServerResponse, signal: AbortSignal, rest: string) => Promise<void> | void;
+type Route = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  signal: AbortSignal,
+  rest: string,
+) => Promise<void> | void;
 
-function json(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+function json(
+  res: ServerResponse,
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+): void {
   send(res, status, JSON_TYPE, goJson(value), headers);
 }
 
@@ -110,7 +130,11 @@ function parseStatus(raw: string, min: number, max: number): number | string {
   return code;
 }
 
-async function withBody(req: IncomingMessage, res: ServerResponse, headers: Record<string, string> = {}): Promise<void> {
+async function withBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  headers: Record<string, string> = {},
+): Promise<void> {
   const body = await readBody(req, MAX_BODY_BYTES);
   if (body === undefined) return fail(res, 400, 'error parsing request body: http: request body too large');
   const parsed = bodyResponse(req, body);
@@ -152,7 +176,10 @@ function routes(config: HttpbinConfig): ReadonlyMap<string, Route> {
     ['/put', onlyMethod('PUT')],
     ['/patch', onlyMethod('PATCH')],
     ['/delete', onlyMethod('DELETE')],
-    ['/anything', (req, res) => (req.method === 'HEAD' ? json(res, 200, noBodyResponse(req)) : withBody(req, res))],
+    [
+      '/anything',
+      (req, res) => (req.method === 'HEAD' ? json(res, 200, noBodyResponse(req)) : withBody(req, res)),
+    ],
     ['/headers', (req, res) => json(res, 200, { headers: noBodyResponse(req)['headers'] })],
     ['/ip', (req, res) => json(res, 200, { origin: clientIp(req) })],
     ['/user-agent', (req, res) => json(res, 200, { 'user-agent': req.headers['user-agent'] ?? '' })],
@@ -176,22 +203,27 @@ function routes(config: HttpbinConfig): ReadonlyMap<string, Route> {
       async (req, res, signal, rest) => {
         const ms = parseDelayMs(rest);
         if (ms === undefined) return fail(res, 400, `invalid duration: "${rest}"`);
-        if (ms > config.maxDurationMs) return fail(res, 400, `invalid duration: duration ${ms}ms longer than ${config.maxDurationMs}ms`);
+        if (ms > config.maxDurationMs)
+          return fail(res, 400, `invalid duration: duration ${ms}ms longer than ${config.maxDurationMs}ms`);
         if (ms < 0) return fail(res, 400, `invalid duration: duration ${ms}ms shorter than 0s`);
         if (!(await wait(ms, signal))) return;
-        await withBody(req, res, { 'server-timing': `initial_delay;dur=${ms.toFixed(2)};desc="initial delay"` });
+        await withBody(req, res, {
+          'server-timing': `initial_delay;dur=${ms.toFixed(2)};desc="initial delay"`,
+        });
       },
     ],
     [
       '/response-headers',
       (req, res) => {
         const args = formValues(queryOf(req));
-        if (!Object.keys(args).some((k) => k.toLowerCase() === 'content-type')) args['Content-Type'] = [JSON_TYPE];
+        if (!Object.keys(args).some((k) => k.toLowerCase() === 'content-type'))
+          args['Content-Type'] = [JSON_TYPE];
         const sorted: Record<string, string[]> = {};
         for (const k of Object.keys(args).sort()) sorted[k] = args[k]!;
         const body = Buffer.from(goJson(sorted));
         const headers: Record<string, string[]> = {};
-        for (const [k, vs] of Object.entries(sorted)) headers[k.toLowerCase()] = [...(headers[k.toLowerCase()] ?? []), ...vs];
+        for (const [k, vs] of Object.entries(sorted))
+          headers[k.toLowerCase()] = [...(headers[k.toLowerCase()] ?? []), ...vs];
         headers['content-length'] = [String(body.length)];
         res.writeHead(200, headers);
         res.end(body);
@@ -230,7 +262,20 @@ function routes(config: HttpbinConfig): ReadonlyMap<string, Route> {
 
 /** A short index in place of go-httpbin's long one. */
 function indexPage(): string {
-  const endpoints = ['/get', '/anything', '/headers', '/ip', '/user-agent', '/uuid', '/status/{codes}', '/delay/{duration}', '/response-headers', '/redirect-to', '/cookies', '/hostname'];
+  const endpoints = [
+    '/get',
+    '/anything',
+    '/headers',
+    '/ip',
+    '/user-agent',
+    '/uuid',
+    '/status/{codes}',
+    '/delay/{duration}',
+    '/response-headers',
+    '/redirect-to',
+    '/cookies',
+    '/hostname',
+  ];
   return `<!doctype html>\n<html><head><title>httpbin (ambit stand-in)</title></head><body><h1>httpbin</h1><ul>${endpoints.map((e) => `<li><code>${e}</code></li>`).join('')}</ul></body></html>\n`;
 }
 
@@ -257,7 +302,8 @@ export function httpbinHandler(config: HttpbinConfig): HttpHandler {
     if (exact !== undefined) return exact(req, res, signal, '');
     if (path.startsWith('/anything/')) return table.get('/anything')!(req, res, signal, '');
     for (const prefix of ['/status/', '/delay/']) {
-      if (path.startsWith(prefix)) return table.get(prefix)!(req, res, signal, decodeURIComponent(path.slice(prefix.length)));
+      if (path.startsWith(prefix))
+        return table.get(prefix)!(req, res, signal, decodeURIComponent(path.slice(prefix.length)));
     }
     fail(res, 404);
   };

@@ -23,8 +23,10 @@ export interface Fetched {
   readonly body: Record<string, unknown>;
 }
 
-const FILLED_STAR = '<svg class="h-5 w-5 flex-none star-filled" viewBox="0 0 20 20" fill="currentColor" aria-hidden="true"><path d="M10 1l2.6 6.1 6.4.5-4.9 4.2 1.5 6.5L10 14.8 4.4 18.3l1.5-6.5L1 7.6l6.4-.5z"/></svg>';
-const EMPTY_STAR = '<svg class="h-5 w-5 flex-none star-empty" viewBox="0 0 20 20" fill="none" stroke="currentColor" aria-hidden="true"><path d="M10 1l2.6 6.1 6.4.5-4.9 4.2 1.5 6.5L10 14.8 4.4 18.3l1.5-6.5L1 7.6l6.4-.5z"/></svg>';
+const FILLED_STAR =
+  '<svg class="h-5 w-5 flex-none star-filled" viewBox="0 0 20 20" fill="currentColor" aria-hidden="true"><path d="M10 1l2.6 6.1 6.4.5-4.9 4.2 1.5 6.5L10 14.8 4.4 18.3l1.5-6.5L1 7.6l6.4-.5z"/></svg>';
+const EMPTY_STAR =
+  '<svg class="h-5 w-5 flex-none star-empty" viewBox="0 0 20 20" fill="none" stroke="currentColor" aria-hidden="true"><path d="M10 1l2.6 6.1 6.4.5-4.9 4.2 1.5 6.5L10 14.8 4.4 18.3l1.5-6.5L1 7.6l6.4-.5z"/></svg>';
 
 function userBar(user: string): string {
   if (user !== '') {
@@ -41,7 +43,10 @@ function userBar(user: string): string {
 
 function detailsSection(details: Fetched): string {
   if (details.status !== 200) {
-    const why = details.body['error'] === undefined ? '' : `\n<p class="text-lg text-gray-600">${escapeHtml(details.body['error'])}</p>`;
+    const why =
+      details.body['error'] === undefined
+        ? ''
+        : `\n<p class="text-lg text-gray-600">${escapeHtml(details.body['error'])}</p>`;
     return `<p class="text-2xl text-red-500">Error fetching product details</p>${why}`;
   }
   const d = details.body;
@@ -59,13 +64,17 @@ function ratingHtml(rating: unknown): string {
   if (stars > 0) {
     return `<div class="flex gap-x-1 text-${escapeHtml(r['color'])}-500">${FILLED_STAR.repeat(stars)}${EMPTY_STAR.repeat(5 - stars)}</div>`;
   }
-  if (r['error'] !== undefined && r['error'] !== '') return `<p class="text-red-500">${escapeHtml(r['error'])}</p>`;
+  if (r['error'] !== undefined && r['error'] !== '')
+    return `<p class="text-red-500">${escapeHtml(r['error'])}</p>`;
   return '';
 }
 
 function reviewsSection(reviews: Fetched): string {
   if (reviews.status !== 200) {
-    const why = reviews.body['error'] === undefined ? '' : `\n<p class="text-lg text-gray-600">${escapeHtml(reviews.body['error'])}</p>`;
+    const why =
+      reviews.body['error'] === undefined
+        ? ''
+        : `\n<p class="text-lg text-gray-600">${escapeHtml(reviews.body['error'])}</p>`;
     return `<p class="text-2xl text-red-500">Error fetching product reviews</p>${why}`;
   }
   const list = Array.isArray(reviews.body['reviews']) ? (reviews.body['reviews'] as unknown[]) : [];
@@ -105,7 +114,9 @@ export function indexHtml(tree: unknown): string {
   const table = (value: unknown): string => {
     if (Array.isArray(value)) return `<ul>${value.map((v) => `<li>${table(v)}</li>`).join('')}</ul>`;
     if (typeof value === 'object' && value !== null) {
-      const rows = Object.entries(value).map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${table(v)}</td></tr>`);
+      const rows = Object.entries(value).map(
+        ([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${table(v)}</td></tr>`,
+      );
       return `<table class="table table-condensed table-bordered table-hover">${rows.join('')}</table>`;
     }
     return escapeHtml(value);

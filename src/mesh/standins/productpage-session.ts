@@ -21,10 +21,17 @@ export function sessionUser(cookieHeader: string | undefined): string {
   for (const part of (cookieHeader ?? '').split(';')) {
     const eq = part.indexOf('=');
     if (eq < 0 || part.slice(0, eq).trim() !== COOKIE_NAME) continue;
-    const payload = part.slice(eq + 1).trim().split('.')[0] ?? '';
+    const payload =
+      part
+        .slice(eq + 1)
+        .trim()
+        .split('.')[0] ?? '';
     try {
       const decoded: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-      const user = typeof decoded === 'object' && decoded !== null ? (decoded as Record<string, unknown>)['user'] : undefined;
+      const user =
+        typeof decoded === 'object' && decoded !== null
+          ? (decoded as Record<string, unknown>)['user']
+          : undefined;
       return typeof user === 'string' ? user : '';
     } catch {
       return '';

@@ -79,20 +79,32 @@ export interface ProductpageConfig {
   readonly floodFactor: number;
 }
 
-export function productpageConfig(env: Readonly<Record<string, string>>, overrides: Readonly<Partial<Record<Upstream, string>>>): ProductpageConfig {
+export function productpageConfig(
+  env: Readonly<Record<string, string>>,
+  overrides: Readonly<Partial<Record<Upstream, string>>>,
+): ProductpageConfig {
   const domain = env['SERVICES_DOMAIN'] === undefined ? '' : `.${env['SERVICES_DOMAIN']}`;
-  const url = (name: Upstream): string => overrides[name] ?? `http://${env[`${name.toUpperCase()}_HOSTNAME`] ?? name}${domain}:${UPSTREAM_PORT}`;
+  const url = (name: Upstream): string =>
+    overrides[name] ?? `http://${env[`${name.toUpperCase()}_HOSTNAME`] ?? name}${domain}:${UPSTREAM_PORT}`;
   const flood = Number(env['FLOOD_FACTOR'] ?? '0');
-  return { upstreams: { details: url('details'), reviews: url('reviews'), ratings: url('ratings') }, floodFactor: Number.isInteger(flood) && flood > 0 ? flood : 0 };
+  return {
+    upstreams: { details: url('details'), reviews: url('reviews'), ratings: url('ratings') },
+    floodFactor: Number.isInteger(flood) && flood > 0 ? flood : 0,
+  };
 }
 
 /** Python's json.dumps layout (", " and ": " separators), for answers that must read like the real ones. */
 export function pythonJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(pythonJson).join(', ')}]`;
   if (typeof value === 'object' && value !== null) {
-    return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}: ${pythonJson(v)}`).join(', ')}}`;
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${JSON.stringify(k)}: ${pythonJson(v)}`)
+      .join(', ')}}`;
   }
-  return JSON.stringify(value ?? null).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value ?? null).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** Decodes a 200 answer; anything else is the upstream's status (500 without one) and the real error. */
@@ -100,17 +112,26 @@ function outcome(name: Upstream, result: CallResult): Fetched {
   if (result.kind === 'answered' && result.status === 200) {
     try {
       const body: unknown = JSON.parse(result.body.toString('utf8'));
-      if (typeof body === 'object' && body !== null && !Array.isArray(body)) return { status: 200, body: body as Record<string, unknown> };
+      if (typeof body === 'object' && body !== null && !Array.isArray(body))
+        return { status: 200, body: body as Record<string, unknown> };
     } catch {
       // An unreadable 200 is an unavailable backend.
     }
     return { status: 500, body: { error: UNAVAILABLE[name] } };
   }
-  return { status: result.kind === 'answered' && result.status !== 0 ? result.status : 500, body: { error: UNAVAILABLE[name] } };
+  return {
+    status: result.kind === 'answered' && result.status !== 0 ? result.status : 500,
+    body: { error: UNAVAILABLE[name] },
+  };
 }
 
 export function productpageHandler(config: ProductpageConfig): HttpHandler {
-  const call = async (name: Upstream, id: string, headers: Record<string, string>, signal: AbortSignal): Promise<Fetched> => {
+  const call = async (
+    name: Upstream,
+    id: string,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<Fetched> => {
     const url = `${config.upstreams[name]}/${name}/${encodeURIComponent(id)}`;
     const attempts = name === 'reviews' ? REVIEWS_ATTEMPTS : 1;
     let last: Fetched = { status: 500, body: { error: UNAVAILABLE[name] } };
@@ -128,7 +149,13 @@ export function productpageHandler(config: ProductpageConfig): HttpHandler {
     return headers;
   };
 
-  const api = async (res: ServerResponse, name: Upstream, id: string, incoming: IncomingHttpHeaders, signal: AbortSignal): Promise<void> => {
+  const api = async (
+    res: ServerResponse,
+    name: Upstream,
+    id: string,
+    incoming: IncomingHttpHeaders,
+    signal: AbortSignal,
+  ): Promise<void> => {
     const fetched = await call(name, id, forwardHeaders(incoming), signal);
     if (!signal.aborted) send(res, fetched.status, JSON_TYPE, pythonJson(fetched.body));
   };
@@ -138,43 +165,74 @@ export function productpageHandler(config: ProductpageConfig): HttpHandler {
     const product = PRODUCTS[0]!;
     const details = await call('details', String(product.id), headers, signal);
     if (config.floodFactor > 0) {
-      await Promise.all(Array.from({ length: config.floodFactor }, () => call('reviews', String(product.id), headers, signal)));
+      await Promise.all(
+        Array.from({ length: config.floodFactor }, () =>
+          call('reviews', String(product.id), headers, signal),
+        ),
+      );
     }
     const reviews = await call('reviews', String(product.id), headers, signal);
-    if (!signal.aborted) send(res, 200, FLASK_HTML, productPageHtml(product, details, reviews, sessionUser(req.headers.cookie)));
+    if (!signal.aborted)
+      send(res, 200, FLASK_HTML, productPageHtml(product, details, reviews, sessionUser(req.headers.cookie)));
   };
 
   const redirectBack = (req: IncomingMessage, res: ServerResponse, cookie: string): void => {
     // Flask's redirect(request.referrer); without a Referer the page is the sensible target.
     const target = req.headers.referer ?? '/productpage';
-    send(res, 302, FLASK_HTML, `<a href="${encodeURI(target)}">redirect</a>\n`, { location: target, 'set-cookie': cookie });
+    send(res, 302, FLASK_HTML, `<a href="${encodeURI(target)}">redirect</a>\n`, {
+      location: target,
+      'set-cookie': cookie,
+    });
   };
 
   return async (req, res, signal) => {
     const path = pathOf(req);
     const method = req.method ?? 'GET';
     if (path === '/login') {
-      if (method !== 'POST') return send(res, 405, FLASK_HTML, 'Method Not Allowed\n', { allow: 'OPTIONS, POST' });
+      if (method !== 'POST')
+        return send(res, 405, FLASK_HTML, 'Method Not Allowed\n', { allow: 'OPTIONS, POST' });
       const body = (await readBody(req, 64 * 1024)) ?? Buffer.alloc(0);
-      const query = (req.url ?? '').includes('?') ? (req.url ?? '').slice((req.url ?? '').indexOf('?') + 1) : '';
+      const query = (req.url ?? '').includes('?')
+        ? (req.url ?? '').slice((req.url ?? '').indexOf('?') + 1)
+        : '';
       // request.values: query args first, then the form.
-      const user = new URLSearchParams(query).get('username') ?? new URLSearchParams(body.toString('utf8')).get('username') ?? '';
+      const user =
+        new URLSearchParams(query).get('username') ??
+        new URLSearchParams(body.toString('utf8')).get('username') ??
+        '';
       return redirectBack(req, res, user === '' ? clearSessionCookie() : sessionCookie(user));
     }
-    if (method !== 'GET' && method !== 'HEAD') return send(res, 405, FLASK_HTML, 'Method Not Allowed\n', { allow: 'GET, HEAD, OPTIONS' });
+    if (method !== 'GET' && method !== 'HEAD')
+      return send(res, 405, FLASK_HTML, 'Method Not Allowed\n', { allow: 'GET, HEAD, OPTIONS' });
     if (path === '/logout') return redirectBack(req, res, clearSessionCookie());
-    if (path === '/' || path === '/index.html') return send(res, 200, FLASK_HTML, indexHtml(serviceTree(config)));
+    if (path === '/' || path === '/index.html')
+      return send(res, 200, FLASK_HTML, indexHtml(serviceTree(config)));
     if (path === '/health') return send(res, 200, FLASK_HTML, 'Product page is healthy');
     if (path === '/productpage') return page(req, res, signal);
     if (path === '/api/v1/products') return send(res, 200, JSON_TYPE, pythonJson(PRODUCTS));
     const m = /^\/api\/v1\/products\/([^/]+)(?:\/(reviews|ratings))?$/.exec(path);
-    if (m !== null) return api(res, (m[2] as Upstream | undefined) ?? 'details', decodeURIComponent(m[1]!), req.headers, signal);
+    if (m !== null)
+      return api(
+        res,
+        (m[2] as Upstream | undefined) ?? 'details',
+        decodeURIComponent(m[1]!),
+        req.headers,
+        signal,
+      );
     send(res, 404, FLASK_HTML, 'Not Found\n');
   };
 }
 
 /** The service tree the index shows (the real one's `productpage` dict). */
 function serviceTree(config: ProductpageConfig): unknown {
-  const node = (name: Upstream, children: unknown[]): unknown => ({ name: config.upstreams[name], endpoint: name, children });
-  return { name: config.upstreams.details, endpoint: 'details', children: [node('details', []), node('reviews', [node('ratings', [])])] };
+  const node = (name: Upstream, children: unknown[]): unknown => ({
+    name: config.upstreams[name],
+    endpoint: name,
+    children,
+  });
+  return {
+    name: config.upstreams.details,
+    endpoint: 'details',
+    children: [node('details', []), node('reviews', [node('ratings', [])])],
+  };
 }

@@ -21,7 +21,10 @@ export interface RatingsConfig {
   readonly databaseBacked: boolean;
 }
 
-export function ratingsConfig(env: Readonly<Record<string, string>>, imageVersion: string | undefined): RatingsConfig {
+export function ratingsConfig(
+  env: Readonly<Record<string, string>>,
+  imageVersion: string | undefined,
+): RatingsConfig {
   return { databaseBacked: (env['SERVICE_VERSION'] ?? imageVersion) === 'v2' };
 }
 
@@ -56,7 +59,8 @@ export function ratingsHandler(config: RatingsConfig): HttpHandler {
     } catch {
       return answer(res, 400, { error: 'please provide valid ratings JSON' });
     }
-    if (config.databaseBacked) return answer(res, 501, { error: 'Post not implemented for database backed ratings' });
+    if (config.databaseBacked)
+      return answer(res, 501, { error: 'Post not implemented for database backed ratings' });
     stored.set(id, { id, ratings });
     answer(res, 200, local(id));
   };

@@ -11,7 +11,8 @@
  */
 
 /** The stand-ins there are, one module each under src/mesh/standins/. */
-export type StandinName = 'productpage' | 'details' | 'reviews' | 'ratings' | 'httpbin' | 'helloworld' | 'tcp-echo';
+export type StandinName =
+  'productpage' | 'details' | 'reviews' | 'ratings' | 'httpbin' | 'helloworld' | 'tcp-echo';
 
 export type ImageRun =
   | { readonly kind: 'standin'; readonly standin: StandinName; readonly version?: string }
@@ -22,11 +23,18 @@ interface KnownImage {
 }
 
 function standin(name: StandinName, version?: string): KnownImage {
-  return { run: version === undefined ? { kind: 'standin', standin: name } : { kind: 'standin', standin: name, version } };
+  return {
+    run:
+      version === undefined
+        ? { kind: 'standin', standin: name }
+        : { kind: 'standin', standin: name, version },
+  };
 }
 
 /** Bookinfo versions that exist as images; the version is part of the repository name. */
-const BOOKINFO_VERSIONS: Readonly<Record<'productpage' | 'details' | 'reviews' | 'ratings', readonly string[]>> = {
+const BOOKINFO_VERSIONS: Readonly<
+  Record<'productpage' | 'details' | 'reviews' | 'ratings', readonly string[]>
+> = {
   productpage: ['v1'],
   details: ['v1', 'v2'],
   reviews: ['v1', 'v2', 'v3'],
@@ -50,7 +58,12 @@ function buildTable(): ReadonlyMap<string, KnownImage> {
     table.set(`istio/examples-helloworld-${v}`, standin('helloworld', v));
     table.set(`${ISTIO_RELEASE_REGISTRY}examples-helloworld-${v}`, standin('helloworld', v));
   }
-  for (const repo of ['mccutchen/go-httpbin', 'ghcr.io/mccutchen/go-httpbin', 'kennethreitz/httpbin', 'kong/httpbin']) {
+  for (const repo of [
+    'mccutchen/go-httpbin',
+    'ghcr.io/mccutchen/go-httpbin',
+    'kennethreitz/httpbin',
+    'kong/httpbin',
+  ]) {
     table.set(repo, standin('httpbin'));
   }
   table.set('istio/tcp-echo-server', standin('tcp-echo'));

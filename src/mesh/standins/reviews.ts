@@ -63,7 +63,10 @@ const IMAGE_ENV: Readonly<Record<string, { readonly enableRatings: string; reado
   v3: { enableRatings: 'true', starColor: 'red' },
 };
 
-export function reviewsConfig(env: Readonly<Record<string, string>>, imageVersion: string | undefined): ReviewsConfig {
+export function reviewsConfig(
+  env: Readonly<Record<string, string>>,
+  imageVersion: string | undefined,
+): ReviewsConfig {
   const image = IMAGE_ENV[imageVersion ?? 'v1'] ?? IMAGE_ENV['v1']!;
   const starColor = env['STAR_COLOR'] ?? image.starColor;
   const domain = env['SERVICES_DOMAIN'] === undefined ? '' : `.${env['SERVICES_DOMAIN']}`;
@@ -81,26 +84,42 @@ export function reviewsConfig(env: Readonly<Record<string, string>>, imageVersio
 }
 
 const REVIEWS = [
-  { reviewer: 'Reviewer1', text: 'An extremely entertaining play by Shakespeare. The slapstick humour is refreshing!' },
-  { reviewer: 'Reviewer2', text: 'Absolutely fun and entertaining. The play lacks thematic depth when compared to other plays by Shakespeare.' },
+  {
+    reviewer: 'Reviewer1',
+    text: 'An extremely entertaining play by Shakespeare. The slapstick humour is refreshing!',
+  },
+  {
+    reviewer: 'Reviewer2',
+    text: 'Absolutely fun and entertaining. The play lacks thematic depth when compared to other plays by Shakespeare.',
+  },
 ] as const;
 
 /** Stars per reviewer from a ratings answer; absent when the call failed or the reviewer has none. */
 type Stars = Readonly<Record<string, number>>;
 
-async function fetchStars(config: ReviewsConfig, id: number, incoming: IncomingHttpHeaders, signal: AbortSignal): Promise<Stars> {
+async function fetchStars(
+  config: ReviewsConfig,
+  id: number,
+  incoming: IncomingHttpHeaders,
+  signal: AbortSignal,
+): Promise<Stars> {
   const headers = { accept: 'application/json', ...pickHeaders(incoming, REVIEWS_PROPAGATED_HEADERS) };
   const result = await httpGet(`${config.ratingsUrl}/${id}`, headers, config.ratingsTimeoutMs, signal);
   const ratings = okJson(result)?.['ratings'];
   const stars: Record<string, number> = {};
   if (typeof ratings === 'object' && ratings !== null) {
-    for (const [k, v] of Object.entries(ratings)) if (typeof v === 'number' && Number.isInteger(v)) stars[k] = v;
+    for (const [k, v] of Object.entries(ratings))
+      if (typeof v === 'number' && Number.isInteger(v)) stars[k] = v;
   }
   return stars;
 }
 
 /** The answer's body, field order as the real service writes it; `id` is a string there. */
-export function reviewsBody(config: ReviewsConfig, id: number, stars: Stars | undefined): Record<string, unknown> {
+export function reviewsBody(
+  config: ReviewsConfig,
+  id: number,
+  stars: Stars | undefined,
+): Record<string, unknown> {
   return {
     id: String(id),
     podname: config.podName,
@@ -108,7 +127,13 @@ export function reviewsBody(config: ReviewsConfig, id: number, stars: Stars | un
     reviews: REVIEWS.map((r) => {
       if (!config.ratingsEnabled || stars === undefined) return { ...r };
       const n = stars[r.reviewer];
-      return { ...r, rating: n === undefined ? { error: 'Ratings service is currently unavailable' } : { stars: n, color: config.starColor } };
+      return {
+        ...r,
+        rating:
+          n === undefined
+            ? { error: 'Ratings service is currently unavailable' }
+            : { stars: n, color: config.starColor },
+      };
     }),
   };
 }
@@ -123,7 +148,8 @@ function intParam(s: string): number | undefined {
 export function reviewsHandler(config: ReviewsConfig): HttpHandler {
   return async (req: IncomingMessage, res: ServerResponse, signal: AbortSignal) => {
     const path = pathOf(req);
-    if (req.method === 'GET' && path === '/health') return send(res, 200, JSON_TYPE, '{"status": "Reviews is healthy"}');
+    if (req.method === 'GET' && path === '/health')
+      return send(res, 200, JSON_TYPE, '{"status": "Reviews is healthy"}');
     const m = /^\/reviews\/([^/]+)$/.exec(path);
     const id = m === null ? undefined : intParam(decodeURIComponent(m[1]!));
     if (req.method !== 'GET' || id === undefined) return send(res, 404, 'text/plain', 'Not Found');

@@ -55,11 +55,18 @@ interface HttpPlan {
   readonly port: number;
 }
 
-function httpPlan(standin: Exclude<StandinName, 'tcp-echo'>, version: string | undefined, spec: StandinSpec): HttpPlan {
+function httpPlan(
+  standin: Exclude<StandinName, 'tcp-echo'>,
+  version: string | undefined,
+  spec: StandinSpec,
+): HttpPlan {
   const env = spec.env;
   switch (standin) {
     case 'productpage':
-      return { handler: productpageHandler(productpageConfig(env, spec.upstreamOverrides ?? {})), port: bookinfoPort(spec.args) };
+      return {
+        handler: productpageHandler(productpageConfig(env, spec.upstreamOverrides ?? {})),
+        port: bookinfoPort(spec.args),
+      };
     case 'details':
       return { handler: detailsHandler(), port: bookinfoPort(spec.args) };
     case 'reviews':
@@ -79,10 +86,16 @@ function httpPlan(standin: Exclude<StandinName, 'tcp-echo'>, version: string | u
 export async function startStandin(spec: StandinSpec, events: StandinEvents = {}): Promise<RunningStandin> {
   const run = imageRunFor(spec.image);
   if (run === undefined) {
-    throw new StandinError('STANDIN_UNKNOWN_IMAGE', `image "${spec.image}" has no stand-in; known images: ${KNOWN_IMAGES.join(', ')}`);
+    throw new StandinError(
+      'STANDIN_UNKNOWN_IMAGE',
+      `image "${spec.image}" has no stand-in; known images: ${KNOWN_IMAGES.join(', ')}`,
+    );
   }
   if (run.kind === 'host-command') {
-    throw new StandinError('STANDIN_HOST_COMMAND', `image "${spec.image}" (${run.image}) runs its command as a host process; it has no stand-in to start`);
+    throw new StandinError(
+      'STANDIN_HOST_COMMAND',
+      `image "${spec.image}" (${run.image}) runs its command as a host process; it has no stand-in to start`,
+    );
   }
   const host = spec.listenHost ?? DEFAULT_LISTEN_HOST;
   let listeners: Listener[];
@@ -120,14 +133,21 @@ export function parseStandinSpec(json: string): StandinSpec {
   const args = o['args'] ?? [];
   if (!isStringArray(args)) bad('args: want an array of strings');
   const env = o['env'] ?? {};
-  if (typeof env !== 'object' || env === null || Array.isArray(env) || !Object.values(env).every((v) => typeof v === 'string')) {
+  if (
+    typeof env !== 'object' ||
+    env === null ||
+    Array.isArray(env) ||
+    !Object.values(env).every((v) => typeof v === 'string')
+  ) {
     bad('env: want an object of strings');
   }
   const ports = o['ports'] ?? [];
-  if (!Array.isArray(ports) || !ports.every((p) => Number.isInteger(p) && p >= 0 && p <= 65535)) bad('ports: want an array of ports');
+  if (!Array.isArray(ports) || !ports.every((p) => Number.isInteger(p) && p >= 0 && p <= 65535))
+    bad('ports: want an array of ports');
   if (o['listenHost'] !== undefined && typeof o['listenHost'] !== 'string') bad('listenHost: want a string');
   const po = o['portOverride'];
-  if (po !== undefined && !(typeof po === 'number' && Number.isInteger(po) && po >= 0 && po <= 65535)) bad('portOverride: want a port');
+  if (po !== undefined && !(typeof po === 'number' && Number.isInteger(po) && po >= 0 && po <= 65535))
+    bad('portOverride: want a port');
   return {
     image: o['image'] as string,
     args: args as string[],

@@ -27,7 +27,10 @@ export function tcpEchoConfig(args: readonly string[]): TcpEchoConfig {
   const rest = args[0] === ENTRYPOINT || args[0] === 'tcp-echo' ? args.slice(1) : args;
   const [rawPorts, prefix] = rest.length === 0 ? DEFAULT_ARGS : rest;
   if (rawPorts === undefined || prefix === undefined) {
-    throw new StandinError('STANDIN_BAD_ARGS', `tcp-echo: args ${JSON.stringify(args)}: want "<port>[,<port>...]" "<prefix>"`);
+    throw new StandinError(
+      'STANDIN_BAD_ARGS',
+      `tcp-echo: args ${JSON.stringify(args)}: want "<port>[,<port>...]" "<prefix>"`,
+    );
   }
   const ports = rawPorts.split(',').map((p) => {
     const port = /^\d+$/.test(p) ? Number(p) : NaN;
@@ -40,7 +43,11 @@ export function tcpEchoConfig(args: readonly string[]): TcpEchoConfig {
 }
 
 /** Starts one listener per port; all or none (a failed bind closes the ones already up). */
-export async function startTcpEcho(config: TcpEchoConfig, host: string, events: StandinEvents): Promise<Listener[]> {
+export async function startTcpEcho(
+  config: TcpEchoConfig,
+  host: string,
+  events: StandinEvents,
+): Promise<Listener[]> {
   const listeners: Listener[] = [];
   try {
     for (const port of config.ports) listeners.push(await listenEcho(port, host, config.prefix, events));
@@ -51,7 +58,12 @@ export async function startTcpEcho(config: TcpEchoConfig, host: string, events: 
   return listeners;
 }
 
-async function listenEcho(port: number, host: string, prefix: string, events: StandinEvents): Promise<Listener> {
+async function listenEcho(
+  port: number,
+  host: string,
+  prefix: string,
+  events: StandinEvents,
+): Promise<Listener> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -93,6 +105,13 @@ function serveConnection(socket: net.Socket, prefix: string, port: number, event
   // A reset from the peer is the end of this connection, not a failure of the stand-in.
   socket.on('error', () => socket.destroy());
   socket.once('close', () => {
-    events.connection?.({ standin: 'tcp-echo', port, remote, bytesIn, bytesOut, durationMs: Math.round(performance.now() - startedMs) });
+    events.connection?.({
+      standin: 'tcp-echo',
+      port,
+      remote,
+      bytesIn,
+      bytesOut,
+      durationMs: Math.round(performance.now() - startedMs),
+    });
   });
 }

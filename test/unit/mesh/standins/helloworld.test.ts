@@ -10,7 +10,14 @@ describe('mesh/standins helloworld', () => {
   });
 
   const start = async (image: string, env: Record<string, string>): Promise<number> => {
-    running = await startStandin({ image, args: [], env, ports: [5000], listenHost: '127.0.0.1', portOverride: 0 });
+    running = await startStandin({
+      image,
+      args: [],
+      env,
+      ports: [5000],
+      listenHost: '127.0.0.1',
+      portOverride: 0,
+    });
     return running.ports[0]!;
   };
 
@@ -22,7 +29,10 @@ describe('mesh/standins helloworld', () => {
   });
 
   it('takes SERVICE_VERSION from the env over the image name', async () => {
-    const port = await start('docker.io/istio/examples-helloworld-v1', { HOSTNAME: 'h', SERVICE_VERSION: 'v9' });
+    const port = await start('docker.io/istio/examples-helloworld-v1', {
+      HOSTNAME: 'h',
+      SERVICE_VERSION: 'v9',
+    });
     assert.equal((await request(port, '/hello')).body, 'Hello version: v9, instance: h\n');
   });
 

@@ -9,11 +9,19 @@ const IMAGE = 'docker.io/mccutchen/go-httpbin:v2.15.0';
 describe('mesh/standins httpbin', () => {
   it('listens where the image would: -port, gunicorn -b, env PORT, else 8080 (go) or 80 (python)', () => {
     assert.equal(httpbinConfig('mccutchen/go-httpbin', [], {}).port, 8080);
-    assert.equal(httpbinConfig('mccutchen/go-httpbin', ['go-httpbin', '-port', '8081', '-max-duration', '600s'], {}).port, 8081);
+    assert.equal(
+      httpbinConfig('mccutchen/go-httpbin', ['go-httpbin', '-port', '8081', '-max-duration', '600s'], {})
+        .port,
+      8081,
+    );
     assert.equal(httpbinConfig('mccutchen/go-httpbin', [], { PORT: '9999' }).port, 9999);
     assert.equal(httpbinConfig('mccutchen/go-httpbin', ['-port=7000'], { PORT: '9999' }).port, 7000);
     assert.equal(httpbinConfig('kennethreitz/httpbin', [], {}).port, 80);
-    assert.equal(httpbinConfig('kong/httpbin', ['pipenv', 'run', 'gunicorn', '-b', '0.0.0.0:8080', 'httpbin:app'], {}).port, 8080);
+    assert.equal(
+      httpbinConfig('kong/httpbin', ['pipenv', 'run', 'gunicorn', '-b', '0.0.0.0:8080', 'httpbin:app'], {})
+        .port,
+      8080,
+    );
     assert.equal(httpbinConfig('mccutchen/go-httpbin', ['-max-duration', '600s'], {}).maxDurationMs, 600_000);
     assert.equal(httpbinConfig('mccutchen/go-httpbin', [], {}).maxDurationMs, 10_000);
   });
@@ -30,13 +38,21 @@ describe('mesh/standins httpbin', () => {
     let running: RunningStandin;
     let port: number;
     before(async () => {
-      running = await startStandin({ image: IMAGE, args: [], env: { PORT: '0' }, ports: [8080], listenHost: '127.0.0.1' });
+      running = await startStandin({
+        image: IMAGE,
+        args: [],
+        env: { PORT: '0' },
+        ports: [8080],
+        listenHost: '127.0.0.1',
+      });
       port = running.ports[0]!;
     });
     after(() => running.close());
 
     it('/get answers args and headers as arrays with canonical names', async () => {
-      const a = await request(port, '/get?a=1&a=2&b=x', { headers: { 'x-request-id': 'r1', 'user-agent': 'ua' } });
+      const a = await request(port, '/get?a=1&a=2&b=x', {
+        headers: { 'x-request-id': 'r1', 'user-agent': 'ua' },
+      });
       assert.equal(a.status, 200);
       assert.equal(a.headers['content-type'], 'application/json; charset=utf-8');
       const j = JSON.parse(a.body) as Record<string, unknown>;
@@ -51,23 +67,64 @@ describe('mesh/standins httpbin', () => {
     });
 
     it('/headers, /ip, /user-agent and /uuid answer their single fields', async () => {
-      const h = JSON.parse((await request(port, '/headers', { headers: { 'x-b3-traceid': 't' } })).body) as { headers: Record<string, string[]> };
+      const h = JSON.parse((await request(port, '/headers', { headers: { 'x-b3-traceid': 't' } })).body) as {
+        headers: Record<string, string[]>;
+      };
       assert.deepEqual(h.headers['X-B3-Traceid'], ['t']);
-      assert.deepEqual(JSON.parse((await request(port, '/ip', { headers: { 'x-forwarded-for': '10.0.0.9, 10.0.0.1' } })).body), { origin: '10.0.0.9' });
-      assert.deepEqual(JSON.parse((await request(port, '/user-agent', { headers: { 'user-agent': 'curl/8' } })).body), { 'user-agent': 'curl/8' });
-      assert.match((JSON.parse((await request(port, '/uuid')).body) as { uuid: string }).uuid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      assert.deepEqual(
+        JSON.parse(
+          (await request(port, '/ip', { headers: { 'x-forwarded-for': '10.0.0.9, 10.0.0.1' } })).body,
+        ),
+        { origin: '10.0.0.9' },
+      );
+      assert.deepEqual(
+        JSON.parse((await request(port, '/user-agent', { headers: { 'user-agent': 'curl/8' } })).body),
+        { 'user-agent': 'curl/8' },
+      );
+      assert.match(
+        (JSON.parse((await request(port, '/uuid')).body) as { uuid: string }).uuid,
+        /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+      );
     });
 
     it('/anything echoes any method with its json, form or raw body', async () => {
-      const js = JSON.parse((await request(port, '/anything/x', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"k":[1]}' })).body) as Record<string, unknown>;
+      const js = JSON.parse(
+        (
+          await request(port, '/anything/x', {
+            method: 'PUT',
+            headers: { 'content-type': 'application/json' },
+            body: '{"k":[1]}',
+          })
+        ).body,
+      ) as Record<string, unknown>;
       assert.equal(js['method'], 'PUT');
       assert.deepEqual(js['json'], { k: [1] });
       assert.equal(js['data'], '{"k":[1]}');
-      const form = JSON.parse((await request(port, '/anything', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1&b=2' })).body) as Record<string, unknown>;
+      const form = JSON.parse(
+        (
+          await request(port, '/anything', {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: 'a=1&b=2',
+          })
+        ).body,
+      ) as Record<string, unknown>;
       assert.deepEqual(form['form'], { a: ['1'], b: ['2'] });
-      const raw = JSON.parse((await request(port, '/anything', { method: 'DELETE', headers: { 'content-type': 'application/octet-stream' }, body: 'hi' })).body) as Record<string, unknown>;
+      const raw = JSON.parse(
+        (
+          await request(port, '/anything', {
+            method: 'DELETE',
+            headers: { 'content-type': 'application/octet-stream' },
+            body: 'hi',
+          })
+        ).body,
+      ) as Record<string, unknown>;
       assert.equal(raw['data'], 'data:application/octet-stream;base64,aGk=');
-      const bad = await request(port, '/anything', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
+      const bad = await request(port, '/anything', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{',
+      });
       assert.equal(bad.status, 400);
     });
 
@@ -96,7 +153,10 @@ describe('mesh/standins httpbin', () => {
     it('/response-headers sets each query arg as a header and echoes them', async () => {
       const a = await request(port, '/response-headers?X-Test=1&X-Test=2');
       assert.equal(a.headers['x-test'], '1, 2');
-      assert.deepEqual(JSON.parse(a.body), { 'Content-Type': ['application/json; charset=utf-8'], 'X-Test': ['1', '2'] });
+      assert.deepEqual(JSON.parse(a.body), {
+        'Content-Type': ['application/json; charset=utf-8'],
+        'X-Test': ['1', '2'],
+      });
     });
 
     it('/redirect-to redirects with status_code in 300-399, default 302', async () => {
@@ -117,7 +177,13 @@ describe('mesh/standins httpbin', () => {
   });
 
   it('close ends a pending /delay instead of waiting it out', async () => {
-    const running = await startStandin({ image: IMAGE, args: ['-port', '0'], env: {}, ports: [], listenHost: '127.0.0.1' });
+    const running = await startStandin({
+      image: IMAGE,
+      args: ['-port', '0'],
+      env: {},
+      ports: [],
+      listenHost: '127.0.0.1',
+    });
     const pending = request(running.ports[0]!, '/delay/9').then(
       () => 'answered',
       () => 'reset',

@@ -13,13 +13,21 @@ async function bookinfo(version: string, env: Record<string, string> = {}): Prom
   const reviews = await startStandin({
     ...opts,
     image: `istio/examples-bookinfo-reviews-${version}`,
-    env: { HOSTNAME: `reviews-${version}-pod`, RATINGS_HOSTNAME: '127.0.0.1', RATINGS_SERVICE_PORT: String(ratings.ports[0]) },
+    env: {
+      HOSTNAME: `reviews-${version}-pod`,
+      RATINGS_HOSTNAME: '127.0.0.1',
+      RATINGS_SERVICE_PORT: String(ratings.ports[0]),
+    },
   });
   const page = await startStandin({
     ...opts,
     image: PRODUCTPAGE,
     env,
-    upstreamOverrides: { details: loopback(details.ports[0]!), reviews: loopback(reviews.ports[0]!), ratings: loopback(ratings.ports[0]!) },
+    upstreamOverrides: {
+      details: loopback(details.ports[0]!),
+      reviews: loopback(reviews.ports[0]!),
+      ratings: loopback(ratings.ports[0]!),
+    },
   });
   return [page, reviews, details, ratings];
 }
@@ -35,8 +43,15 @@ describe('mesh/standins productpage', () => {
   };
 
   it('builds backend URLs from SERVICES_DOMAIN and the *_HOSTNAME variables, port 9080', () => {
-    assert.deepEqual(productpageConfig({}, {}).upstreams, { details: 'http://details:9080', reviews: 'http://reviews:9080', ratings: 'http://ratings:9080' });
-    const c = productpageConfig({ SERVICES_DOMAIN: 'bookinfo.svc.cluster.local', REVIEWS_HOSTNAME: 'rev' }, {});
+    assert.deepEqual(productpageConfig({}, {}).upstreams, {
+      details: 'http://details:9080',
+      reviews: 'http://reviews:9080',
+      ratings: 'http://ratings:9080',
+    });
+    const c = productpageConfig(
+      { SERVICES_DOMAIN: 'bookinfo.svc.cluster.local', REVIEWS_HOSTNAME: 'rev' },
+      {},
+    );
     assert.equal(c.upstreams.reviews, 'http://rev.bookinfo.svc.cluster.local:9080');
     assert.equal(c.upstreams.details, 'http://details.bookinfo.svc.cluster.local:9080');
   });
@@ -60,7 +75,17 @@ describe('mesh/standins productpage', () => {
 
   it('shows the real error texts when details and reviews are down', async () => {
     const down = loopback(await closedPort());
-    const [page] = track(await startStandin({ image: PRODUCTPAGE, args: [], env: {}, ports: [], listenHost: '127.0.0.1', portOverride: 0, upstreamOverrides: { details: down, reviews: down } }));
+    const [page] = track(
+      await startStandin({
+        image: PRODUCTPAGE,
+        args: [],
+        env: {},
+        ports: [],
+        listenHost: '127.0.0.1',
+        portOverride: 0,
+        upstreamOverrides: { details: down, reviews: down },
+      }),
+    );
     const a = await request(page!.ports[0]!, '/productpage');
     assert.equal(a.status, 200);
     assert.match(a.body, /Error fetching product details/);
@@ -72,15 +97,29 @@ describe('mesh/standins productpage', () => {
   });
 
   it('tries reviews twice and keeps the second answer', async () => {
-    const reviews: Capture = track(await captureServer((n, _req, res) => {
-      res.statusCode = n === 1 ? 503 : 200;
-      res.end(n === 1 ? 'no' : '{"id": "0", "podname": "second", "clustername": "null", "reviews": []}');
-    }))[0]!;
-    const details: Capture = track(await captureServer((_n, _req, res) => {
-      res.statusCode = 503;
-      res.end();
-    }))[0]!;
-    const [page] = track(await startStandin({ image: PRODUCTPAGE, args: [], env: {}, ports: [], listenHost: '127.0.0.1', portOverride: 0, upstreamOverrides: { details: loopback(details.port), reviews: loopback(reviews.port) } }));
+    const reviews: Capture = track(
+      await captureServer((n, _req, res) => {
+        res.statusCode = n === 1 ? 503 : 200;
+        res.end(n === 1 ? 'no' : '{"id": "0", "podname": "second", "clustername": "null", "reviews": []}');
+      }),
+    )[0]!;
+    const details: Capture = track(
+      await captureServer((_n, _req, res) => {
+        res.statusCode = 503;
+        res.end();
+      }),
+    )[0]!;
+    const [page] = track(
+      await startStandin({
+        image: PRODUCTPAGE,
+        args: [],
+        env: {},
+        ports: [],
+        listenHost: '127.0.0.1',
+        portOverride: 0,
+        upstreamOverrides: { details: loopback(details.port), reviews: loopback(reviews.port) },
+      }),
+    );
     const api = await request(page!.ports[0]!, '/api/v1/products/0/reviews');
     assert.equal(api.status, 200);
     assert.equal(JSON.parse(api.body).podname, 'second');
@@ -92,7 +131,17 @@ describe('mesh/standins productpage', () => {
 
   it('gives up on a backend that does not answer within 3 s', async () => {
     const hung: Capture = track(await captureServer(() => undefined))[0]!;
-    const [page] = track(await startStandin({ image: PRODUCTPAGE, args: [], env: {}, ports: [], listenHost: '127.0.0.1', portOverride: 0, upstreamOverrides: { details: loopback(hung.port) } }));
+    const [page] = track(
+      await startStandin({
+        image: PRODUCTPAGE,
+        args: [],
+        env: {},
+        ports: [],
+        listenHost: '127.0.0.1',
+        portOverride: 0,
+        upstreamOverrides: { details: loopback(hung.port) },
+      }),
+    );
     const started = performance.now();
     const a = await request(page!.ports[0]!, '/api/v1/products/0');
     const tookMs = performance.now() - started;
@@ -101,23 +150,48 @@ describe('mesh/standins productpage', () => {
   });
 
   it('login sets the session cookie, sends end-user and the trace headers, logout clears it', async () => {
-    const reviews: Capture = track(await captureServer((_n, _req, res) => res.end('{"id": "0", "podname": "p", "clustername": "null", "reviews": []}')))[0]!;
+    const reviews: Capture = track(
+      await captureServer((_n, _req, res) =>
+        res.end('{"id": "0", "podname": "p", "clustername": "null", "reviews": []}'),
+      ),
+    )[0]!;
     const details: Capture = track(await captureServer((_n, _req, res) => res.end('{"id": 0}')))[0]!;
-    const [page] = track(await startStandin({ image: PRODUCTPAGE, args: [], env: {}, ports: [], listenHost: '127.0.0.1', portOverride: 0, upstreamOverrides: { details: loopback(details.port), reviews: loopback(reviews.port) } }));
+    const [page] = track(
+      await startStandin({
+        image: PRODUCTPAGE,
+        args: [],
+        env: {},
+        ports: [],
+        listenHost: '127.0.0.1',
+        portOverride: 0,
+        upstreamOverrides: { details: loopback(details.port), reviews: loopback(reviews.port) },
+      }),
+    );
     const port = page!.ports[0]!;
-    const login = await request(port, '/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=jason&passwd=x' });
+    const login = await request(port, '/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'username=jason&passwd=x',
+    });
     assert.equal(login.status, 302);
     assert.equal(login.headers.location, '/productpage');
     const cookie = String(login.headers['set-cookie']?.[0]).split(';')[0]!;
     assert.match(cookie, /^session=/);
-    const trace = { 'x-request-id': 'rid', 'x-b3-traceid': 'tid', traceparent: 'tp', 'user-agent': 'ua', 'x-other': 'no' };
+    const trace = {
+      'x-request-id': 'rid',
+      'x-b3-traceid': 'tid',
+      traceparent: 'tp',
+      'user-agent': 'ua',
+      'x-other': 'no',
+    };
     const a = await request(port, '/productpage', { headers: { cookie, ...trace } });
     assert.match(a.body, /jason/);
     assert.match(a.body, /Sign out/);
     for (const seen of [details.seen[0]!, reviews.seen[0]!]) {
       assert.equal(seen.headers['end-user'], 'jason');
       assert.equal(seen.headers['cookie'], cookie);
-      for (const k of ['x-request-id', 'x-b3-traceid', 'traceparent', 'user-agent'] as const) assert.equal(seen.headers[k], trace[k]);
+      for (const k of ['x-request-id', 'x-b3-traceid', 'traceparent', 'user-agent'] as const)
+        assert.equal(seen.headers[k], trace[k]);
       assert.equal(seen.headers['x-other'], undefined);
     }
     const logout = await request(port, '/logout', { headers: { cookie, referer: '/productpage' } });
@@ -128,7 +202,16 @@ describe('mesh/standins productpage', () => {
   });
 
   it('answers /, /health and the products list as the real one', async () => {
-    const [page] = track(await startStandin({ image: PRODUCTPAGE, args: [], env: {}, ports: [], listenHost: '127.0.0.1', portOverride: 0 }));
+    const [page] = track(
+      await startStandin({
+        image: PRODUCTPAGE,
+        args: [],
+        env: {},
+        ports: [],
+        listenHost: '127.0.0.1',
+        portOverride: 0,
+      }),
+    );
     const port = page!.ports[0]!;
     assert.equal((await request(port, '/health')).body, 'Product page is healthy');
     assert.match((await request(port, '/')).body, /productpage\?u=normal/);

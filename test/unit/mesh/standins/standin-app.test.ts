@@ -13,7 +13,9 @@ interface Started {
 }
 
 function run(arg: string[]): Started {
-  const child = spawn(process.execPath, ['--import', 'tsx', APP, ...arg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', APP, ...arg], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return { child, lines: createInterface({ input: child.stdout! })[Symbol.asyncIterator]() };
 }
 
@@ -38,7 +40,14 @@ describe('mesh/apps standin-app', () => {
   });
 
   it('serves, logs one JSON line per request, and exits 0 on SIGTERM', async () => {
-    const spec = { image: 'docker.io/istio/examples-helloworld-v1', args: [], env: { HOSTNAME: 'hw-pod' }, ports: [5000], listenHost: '127.0.0.1', portOverride: 0 };
+    const spec = {
+      image: 'docker.io/istio/examples-helloworld-v1',
+      args: [],
+      env: { HOSTNAME: 'hw-pod' },
+      ports: [5000],
+      listenHost: '127.0.0.1',
+      portOverride: 0,
+    };
     const { child, lines } = run([JSON.stringify(spec)]);
     children.push(child);
     const ready = await nextJson(lines);
@@ -55,7 +64,13 @@ describe('mesh/apps standin-app', () => {
   });
 
   it('exits 1 naming the port when it is taken', async () => {
-    const first = { image: 'istio/tcp-echo-server', args: ['0', 'hello'], env: {}, ports: [], listenHost: '127.0.0.1' };
+    const first = {
+      image: 'istio/tcp-echo-server',
+      args: ['0', 'hello'],
+      env: {},
+      ports: [],
+      listenHost: '127.0.0.1',
+    };
     const { child, lines } = run([JSON.stringify(first)]);
     children.push(child);
     const port = ((await nextJson(lines))['ports'] as number[])[0]!;
@@ -69,8 +84,16 @@ describe('mesh/apps standin-app', () => {
   for (const c of [
     { name: 'no argument', arg: [], want: /want exactly one argument/ },
     { name: 'not JSON', arg: ['{'], want: /STANDIN_BAD_SPEC: stand-in spec: not JSON/ },
-    { name: 'bad args field', arg: ['{"image":"curlimages/curl","args":[1]}'], want: /STANDIN_BAD_SPEC: .*args/ },
-    { name: 'unknown image', arg: ['{"image":"nginx"}'], want: /STANDIN_UNKNOWN_IMAGE: .*nginx.*known images: / },
+    {
+      name: 'bad args field',
+      arg: ['{"image":"curlimages/curl","args":[1]}'],
+      want: /STANDIN_BAD_SPEC: .*args/,
+    },
+    {
+      name: 'unknown image',
+      arg: ['{"image":"nginx"}'],
+      want: /STANDIN_UNKNOWN_IMAGE: .*nginx.*known images: /,
+    },
     { name: 'host-command image', arg: ['{"image":"curlimages/curl"}'], want: /STANDIN_HOST_COMMAND/ },
   ]) {
     it(`exits 1 on ${c.name}`, async () => {

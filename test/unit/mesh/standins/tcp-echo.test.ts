@@ -15,19 +15,31 @@ describe('mesh/standins tcp-echo', () => {
   });
 
   it('reads ports and prefix as the binary does, defaulting to the image CMD', () => {
-    assert.deepEqual(tcpEchoConfig(['9000,9001,9002', 'hello']), { ports: [9000, 9001, 9002], prefix: 'hello' });
+    assert.deepEqual(tcpEchoConfig(['9000,9001,9002', 'hello']), {
+      ports: [9000, 9001, 9002],
+      prefix: 'hello',
+    });
     assert.deepEqual(tcpEchoConfig([]), { ports: [9000], prefix: 'hello' });
     assert.deepEqual(tcpEchoConfig(['/bin/tcp-echo', '9001', 'hi']), { ports: [9001], prefix: 'hi' });
   });
 
   for (const args of [['9000'], ['90x0', 'hello'], ['70000', 'hello']]) {
     it(`rejects args ${JSON.stringify(args)} with STANDIN_BAD_ARGS`, () => {
-      assert.throws(() => tcpEchoConfig(args), (e: unknown) => e instanceof StandinError && e.code === 'STANDIN_BAD_ARGS');
+      assert.throws(
+        () => tcpEchoConfig(args),
+        (e: unknown) => e instanceof StandinError && e.code === 'STANDIN_BAD_ARGS',
+      );
     });
   }
 
   it('answers each line with "<prefix> <line>" on every port of its first arg', async () => {
-    running = await startStandin({ image: IMAGE, args: ['0,0', 'hello'], env: {}, ports: [9000], listenHost: '127.0.0.1' });
+    running = await startStandin({
+      image: IMAGE,
+      args: ['0,0', 'hello'],
+      env: {},
+      ports: [9000],
+      listenHost: '127.0.0.1',
+    });
     assert.equal(running.ports.length, 2);
     for (const port of running.ports) {
       assert.equal(await tcpExchange(port, 'one\ntwo\n'), 'hello one\nhello two\n');
@@ -35,7 +47,13 @@ describe('mesh/standins tcp-echo', () => {
   });
 
   it('gives a trailing partial line no answer and closes when the client ends', async () => {
-    running = await startStandin({ image: IMAGE, args: ['0', 'p'], env: {}, ports: [], listenHost: '127.0.0.1' });
+    running = await startStandin({
+      image: IMAGE,
+      args: ['0', 'p'],
+      env: {},
+      ports: [],
+      listenHost: '127.0.0.1',
+    });
     assert.equal(await tcpExchange(running.ports[0]!, 'whole\npart'), 'p whole\n');
   });
 
@@ -56,11 +74,18 @@ describe('mesh/standins tcp-echo', () => {
   });
 
   it('names the port it cannot bind', async () => {
-    running = await startStandin({ image: IMAGE, args: ['0', 'p'], env: {}, ports: [], listenHost: '127.0.0.1' });
+    running = await startStandin({
+      image: IMAGE,
+      args: ['0', 'p'],
+      env: {},
+      ports: [],
+      listenHost: '127.0.0.1',
+    });
     const taken = running.ports[0]!;
     await assert.rejects(
       startStandin({ image: IMAGE, args: [`0,${taken}`, 'p'], env: {}, ports: [], listenHost: '127.0.0.1' }),
-      (e: unknown) => e instanceof StandinError && e.code === 'STANDIN_PORT_IN_USE' && e.message.includes(String(taken)),
+      (e: unknown) =>
+        e instanceof StandinError && e.code === 'STANDIN_PORT_IN_USE' && e.message.includes(String(taken)),
     );
   });
 });
