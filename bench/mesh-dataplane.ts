@@ -550,7 +550,7 @@ async function main(): Promise<void> {
     const up = await meshUp({
       stateDir,
       nodes: 2,
-      demo: false,
+      demo: 'none',
       prefix,
       ambitArgv: [process.execPath, AMBIT_BIN],
       demoAppArgv: [process.execPath, DEMO_APP],

@@ -12,10 +12,13 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { MeshError } from './state.js';
+import type { AnyConfigObject } from '../istiod/index.js';
 
 export const APPLIED_INDEX_FILE = 'applied.json';
 /** The source recorded for config read from standard input. */
 export const STDIN_SOURCE = '(stdin)';
+/** The source recorded for what `mesh up` applies itself (the namespaces, the Bookinfo demo's label). */
+export const MESH_UP_SOURCE = '(ambit mesh up)';
 /** Applied files sort after what `mesh up` writes (00-…, 10-…, 20-…). */
 const FILE_PREFIX = '50-applied-';
 
@@ -34,6 +37,30 @@ export interface AppliedEntry extends ObjectIdentity {
   readonly file: string;
   /** sha256 of the file's text, to tell "unchanged" from "configured". */
   readonly digest: string;
+  /**
+   * `workloads`: the file is in the mesh's own object directory, not
+   * istiod's (Deployments and Pods, which the mesh turns into running pods
+   * and writes to istiod as Pods itself).
+   */
+  readonly store?: 'workloads';
+}
+
+/** Where applied objects go: istiod's config directory, and the mesh's own for workload kinds. */
+export interface ApplyDirs {
+  readonly configDir: string;
+  readonly workloadsDir: string;
+}
+
+/** Kinds the mesh keeps in its own object directory and runs itself. */
+export const WORKLOAD_KINDS: readonly string[] = ['Deployment', 'Pod'];
+
+function storeOf(kind: string): 'workloads' | undefined {
+  return WORKLOAD_KINDS.includes(kind) ? 'workloads' : undefined;
+}
+
+/** The file an entry's object is kept in. */
+export function entryPath(dirs: ApplyDirs, entry: Pick<AppliedEntry, 'file' | 'store'>): string {
+  return join(entry.store === 'workloads' ? dirs.workloadsDir : dirs.configDir, entry.file);
 }
 
 interface AppliedIndex {
@@ -44,6 +71,8 @@ interface AppliedIndex {
 /** An object ready to apply: validated, with its identity and its document. */
 export interface ApplyDocument extends ObjectIdentity {
   readonly raw: unknown;
+  /** The validated object (absent for identities read only to delete). */
+  readonly object?: AnyConfigObject;
   /** Where it was read, for messages: `file[index]`. */
   readonly where: string;
   readonly source: string;
@@ -133,21 +162,24 @@ export function checkDistinct(docs: readonly ApplyDocument[]): void {
 }
 
 /** Writes each object into `configDir` under its identity and records it. */
-export function applyDocuments(stateDir: string, configDir: string, docs: readonly ApplyDocument[]): ApplyOutcome[] {
+export function applyDocuments(stateDir: string, dirs: ApplyDirs, docs: readonly ApplyDocument[]): ApplyOutcome[] {
   checkDistinct(docs);
   const index = new Map(readApplied(stateDir).map((e) => [identityKey(e), e]));
   const outcomes: ApplyOutcome[] = [];
-  mkdirSync(configDir, { recursive: true });
+  mkdirSync(dirs.configDir, { recursive: true });
+  mkdirSync(dirs.workloadsDir, { recursive: true });
   for (const d of docs) {
     const text = `# applied by ambit mesh apply from ${d.source}\n${stringify(d.raw)}`;
     const body = stringify(d.raw);
     const digest = createHash('sha256').update(body).digest('hex');
     const file = appliedFileName(d);
     const previous = index.get(identityKey(d));
-    const entry: AppliedEntry = { kind: d.kind, namespace: d.namespace, name: d.name, source: d.source, file, digest };
+    const store = storeOf(d.kind);
+    const entry: AppliedEntry = { kind: d.kind, namespace: d.namespace, name: d.name, source: d.source, file, digest, ...(store !== undefined ? { store } : {}) };
+    const path = entryPath(dirs, entry);
     const action: ApplyAction =
-      previous === undefined ? 'created' : previous.digest === digest && existsSync(join(configDir, file)) ? 'unchanged' : 'configured';
-    if (action !== 'unchanged' || previous?.source !== d.source) writeConfigFile(join(configDir, file), text);
+      previous === undefined ? 'created' : previous.digest === digest && existsSync(path) ? 'unchanged' : 'configured';
+    if (action !== 'unchanged' || previous?.source !== d.source) writeConfigFile(path, text);
     index.set(identityKey(d), entry);
     outcomes.push({
       entry,
@@ -160,7 +192,7 @@ export function applyDocuments(stateDir: string, configDir: string, docs: readon
 }
 
 /** Removes the named objects; identities that were never applied are returned as not found. */
-export function deleteObjects(stateDir: string, configDir: string, identities: readonly ObjectIdentity[]): DeleteResult {
+export function deleteObjects(stateDir: string, dirs: ApplyDirs, identities: readonly ObjectIdentity[]): DeleteResult {
   const index = new Map(readApplied(stateDir).map((e) => [identityKey(e), e]));
   const deleted: AppliedEntry[] = [];
   const notFound: ObjectIdentity[] = [];
@@ -171,7 +203,7 @@ export function deleteObjects(stateDir: string, configDir: string, identities: r
       if (!notFound.some((n) => identityKey(n) === key)) notFound.push(id);
       continue;
     }
-    rmSync(join(configDir, entry.file), { force: true });
+    rmSync(entryPath(dirs, entry), { force: true });
     index.delete(key);
     deleted.push(entry);
   }

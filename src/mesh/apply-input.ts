@@ -7,6 +7,7 @@
 import { resolve } from 'node:path';
 import { loadConfigFiles, parseConfigText, validateDocument, type ParsedDocument } from '../istiod/index.js';
 import { STDIN_SOURCE, type ApplyDocument } from './applied.js';
+import { MeshError } from './state.js';
 
 /** The `-f` value that means standard input. */
 export const STDIN_ARG = '-';
@@ -59,9 +60,17 @@ export async function readApplyInput(args: readonly string[], readStdin: () => P
         continue;
       }
       const m = r.object.metadata;
-      documents.push({ kind: r.object.kind, namespace: m.namespace, name: m.name, raw: doc.raw, where, source: s.source });
+      documents.push({ kind: r.object.kind, namespace: m.namespace, name: m.name, raw: doc.raw, object: r.object, where, source: s.source });
     }
   }
   if (problems.length === 0 && documents.length === 0) problems.push(`${args.join(', ')}: no configuration documents found`);
   return { documents, problems };
+}
+
+/** One object the mesh applies itself (a namespace, a label change), validated like any input. */
+export function validatedDocument(raw: unknown, where: string, source: string): ApplyDocument {
+  const r = validateDocument(raw, { source: 'file', file: where, index: 0 });
+  if (r.kind === 'invalid') throw new MeshError('MESH_BAD_OPTION', `${where}: ${r.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+  const m = r.object.metadata;
+  return { kind: r.object.kind, namespace: m.namespace, name: m.name, raw, object: r.object, where, source };
 }

@@ -13,6 +13,12 @@ import { podExecArgv } from './exec.js';
 import { withEnrollmentClient } from '../ztunnel/index.js';
 import { destroyInstance } from '../ztunnel/index.js';
 import { namespaceManifest, podManifest, serviceManifest, DEMO_NAMESPACE } from './manifests.js';
+import { parse } from 'yaml';
+import { APPLIED_INDEX_FILE, applyDocuments, MESH_UP_SOURCE } from './applied.js';
+import { readApplyInput, validatedDocument } from './apply-input.js';
+import { meshApply } from './workloads/controller.js';
+import { waitForPods } from './workloads/queries.js';
+import { startContainer } from './workloads/pod-runtime.js';
 import { freePort, startDetached, stopPid, waitForHttpOk } from './processes.js';
 import {
   MeshError,
@@ -37,7 +43,12 @@ const ETC_NETNS = '/etc/netns';
 export interface MeshUpOptions {
   readonly stateDir: string;
   readonly nodes: number;
-  readonly demo: boolean;
+  /** What to deploy once the mesh runs: Istio's Bookinfo with curl, the frontend/backend demo, or nothing. */
+  readonly demo: MeshDemo;
+  /** How to run the sample images' stand-ins: [node, dist/mesh/apps/standin-app.js]. */
+  readonly standinArgv?: readonly string[];
+  /** The directory holding the sample manifests (`bookinfo/bookinfo.yaml`, `curl/curl.yaml`); needed for `bookinfo`. */
+  readonly samplesDir?: string;
   readonly prefix?: string;
   /** How to run `ambit` (e.g. [node, bin/ambit]). */
   readonly ambitArgv: readonly string[];
@@ -54,6 +65,11 @@ export interface MeshUpOptions {
    */
   readonly certTtl?: string;
 }
+
+export const MESH_DEMOS = ['bookinfo', 'frontend-backend', 'none'] as const;
+export type MeshDemo = (typeof MESH_DEMOS)[number];
+/** The namespace the Bookinfo demo runs in, as Istio's getting-started puts it. */
+export const BOOKINFO_NAMESPACE = 'default';
 
 export interface MeshUpResult {
   readonly state: MeshState;
@@ -117,7 +133,13 @@ export async function meshUp(options: MeshUpOptions): Promise<MeshUpResult> {
     const nodeNames = cluster.nodes.map((n) => n.name);
     const ttl = options.certTtl;
 
-    writeFileSync(join(configDir, '00-namespaces.yaml'), [namespaceManifest(DEMO_NAMESPACE, true), namespaceManifest('istio-system', false)].join('---\n'));
+    // As applied objects, so `mesh label namespace` and `mesh apply` of a Namespace change them in place.
+    const namespaces = [namespaceManifest('default', false), namespaceManifest('istio-system', false), ...(options.demo === 'frontend-backend' ? [namespaceManifest(DEMO_NAMESPACE, true)] : [])];
+    applyDocuments(
+      stateDir,
+      { configDir, workloadsDir: join(stateDir, 'objects') },
+      namespaces.map((text, i) => validatedDocument(parse(text), `ambit mesh up[${i}]`, MESH_UP_SOURCE)),
+    );
     const tokens = nodeNames.map((node) => ({ node, token: randomBytes(24).toString('hex') }));
     const tokensFile = join(stateDir, 'tokens.yaml');
     writeFileSync(tokensFile, `tokens:\n${tokens.map((t) => `  - token: ${t.token}\n    node: ${t.node}\n`).join('')}`, { mode: 0o600 });
@@ -210,7 +232,8 @@ export async function meshUp(options: MeshUpOptions): Promise<MeshUpResult> {
       ...(ttl === undefined ? {} : { certTtl: ttl }),
     };
     writeMeshState(stateDir, state);
-    if (options.demo) state = await deployDemo(cluster, state, stateDir, options, say, made);
+    if (options.demo === 'frontend-backend') state = await deployDemo(cluster, state, stateDir, options, say, made);
+    if (options.demo === 'bookinfo') state = await deployBookinfo(stateDir, options, say);
     return { state, existed: false, cluster, restarted: [] };
   } catch (err) {
     // Only what this run made: the prefix was claimed by this run's cluster,
@@ -260,6 +283,17 @@ async function repairMesh(stateDir: string, state: MeshState, say: (line: string
   for (const a of agents) await waitForHttpOk(`http://${a.readinessAddress}/healthz/ready`, a.pid, `the agent on ${a.node}`, a.log, 60_000);
   const pods: PodRecord[] = [];
   for (const p of current.pods) {
+    if (p.containers !== undefined) {
+      // Restart policy Always: a container whose process died runs again with its command line.
+      const containers = p.containers.map((c) => {
+        if (isAlive(c.pid)) return c;
+        say(`restarting container ${c.name} of ${p.namespace}/${p.name} (log ${c.log})`);
+        restarted.push(`container ${p.namespace}/${p.name}/${c.name}`);
+        return startContainer(p, c);
+      });
+      pods.push({ ...p, containers });
+      continue;
+    }
     if (p.appPid === undefined || isAlive(p.appPid) || p.appArgv === undefined || p.appLog === undefined) {
       pods.push(p);
       continue;
@@ -396,6 +430,26 @@ async function deployDemo(
   return state;
 }
 
+/**
+ * Istio's getting-started on this mesh: Bookinfo and curl in `default`,
+ * the namespace labelled for ambient, and every pod ready and known to
+ * every agent.
+ */
+async function deployBookinfo(stateDir: string, options: MeshUpOptions, say: (line: string) => void): Promise<MeshState> {
+  const { samplesDir, standinArgv } = options;
+  if (samplesDir === undefined || standinArgv === undefined) throw new MeshError('MESH_BAD_OPTION', 'the Bookinfo demo needs the samples directory and the stand-in command');
+  say(`deploying Bookinfo and curl in namespace ${BOOKINFO_NAMESPACE} (ambient)`);
+  const input = await readApplyInput([join(samplesDir, 'bookinfo', 'bookinfo.yaml'), join(samplesDir, 'curl', 'curl.yaml')], () => Promise.resolve(''));
+  if (input.problems.length > 0) throw new MeshError('MESH_DEMO_FAILED', `the Bookinfo manifests are invalid: ${input.problems.join('; ')}`);
+  const docs = [validatedDocument(parse(namespaceManifest(BOOKINFO_NAMESPACE, true)), 'ambit mesh up', MESH_UP_SOURCE), ...input.documents];
+  const r = await meshApply(stateDir, docs, { standinArgv });
+  if (r.notReady.size > 0) throw new MeshError('MESH_DEMO_FAILED', `Bookinfo pods not ready: ${[...r.notReady].map(([k, v]) => `${k}: ${v.join(', ')}`).join('; ')}`);
+  say('waiting until every agent knows every pod');
+  const w = await waitForPods(stateDir, (s) => s.pods.filter((p) => p.owner !== undefined), 30_000);
+  if (!w.ready) throw new MeshError('MESH_DEMO_FAILED', `Bookinfo is not ready after 30 s: ${w.missing.join('; ')}`);
+  return readMeshState(stateDir)!;
+}
+
 /** Bounded wait until the frontend answers through the mesh. */
 async function waitForDemo(cluster: NetnsCluster, pods: readonly PodRecord[]): Promise<void> {
   const frontend = pods.find((p) => p.app === 'frontend');
@@ -448,6 +502,10 @@ export async function meshDown(stateDirInput: string): Promise<MeshDownResult> {
   // Also what a crash between writing them and recording them left.
   removeEtcNetns(state.prefix);
   for (const a of state.agents) rmSync(a.enrollSocket, { force: true });
+  // What was applied goes with the mesh: a new mesh starts empty, with no Pod of this one left for its istiod.
+  for (const made of [state.configDir, join(stateDir, 'objects'), join(stateDir, 'pods'), join(stateDir, APPLIED_INDEX_FILE)]) {
+    rmSync(made, { recursive: true, force: true });
+  }
   rmSync(stateFile(stateDir), { force: true });
   return { found: true, stopped };
 }

@@ -28,6 +28,29 @@ export interface AgentRecord extends ProcessRecord {
   readonly readinessAddress: string;
 }
 
+/** One container process of a workload pod. */
+export interface ContainerRecord {
+  readonly name: string;
+  readonly image: string;
+  /** How the image runs: a built-in stand-in, or the container's command as a host process. */
+  readonly run: 'standin' | 'host-command';
+  /** The command line run inside the pod (for restarts) and its log. */
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly log: string;
+  readonly pid: number;
+  /** TCP containerPorts: the pod is ready once something listens on each. */
+  readonly ports: readonly number[];
+}
+
+/** What made a workload pod: a Deployment (and its template hash) or a Pod object. */
+export interface PodOwner {
+  readonly kind: 'Deployment' | 'Pod';
+  readonly name: string;
+  /** `pod-template-hash` of a Deployment's pod; a digest of the spec for a Pod. */
+  readonly templateHash: string;
+}
+
 export interface PodRecord {
   readonly name: string;
   readonly namespace: string;
@@ -44,6 +67,15 @@ export interface PodRecord {
   /** The demo app's command line (run inside the pod) and its log. */
   readonly appArgv?: readonly string[];
   readonly appLog?: string;
+  /** Set for pods made from applied Deployments and Pods (absent: the built-in demo's). */
+  readonly owner?: PodOwner;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly containers?: readonly ContainerRecord[];
+  /** Its Pod manifest in istiod's config directory (a base name). */
+  readonly configFile?: string;
+  readonly createdAt?: string;
+  /** Its name in the netns cluster when the pod name was taken there by another namespace's pod. */
+  readonly clusterName?: string;
 }
 
 export interface MeshState {
@@ -64,6 +96,8 @@ export interface MeshState {
   readonly services: Readonly<Record<string, string>>;
   /** Directories under /etc/netns made for the pods' name resolution. */
   readonly etcNetnsDirs: readonly string[];
+  /** Cluster IPs the mesh gave applied Services without one: `namespace/name` -> IP. */
+  readonly clusterIps?: Readonly<Record<string, string>>;
   /** `--cert-ttl` given to `mesh up` (istiod's cert TTL and cap, the agents' secret TTL); absent: defaults. */
   readonly certTtl?: string;
 }

@@ -69,7 +69,7 @@ export class ChaosMesh {
     const up = await meshUp({
       stateDir: this.stateDir,
       nodes: 2,
-      demo: true,
+      demo: 'frontend-backend',
       prefix: this.prefix,
       ambitArgv: [process.execPath, AMBIT_BIN],
       ...(this.options.certTtl === undefined ? {} : { certTtl: this.options.certTtl }),

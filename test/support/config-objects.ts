@@ -70,6 +70,7 @@ export function pod(p: PodInit): ConfigObject<'Pod'> {
   const containers: Container[] = [
     {
       name: 'app',
+      env: [],
       ports: (p.containerPorts ?? []).map((c) => ({ ...c, protocol: c.protocol ?? 'TCP' })),
     },
   ];

@@ -3,22 +3,26 @@
  * Linux machine (the project's main job). Everything it makes is recorded in
  * the state directory, so every subcommand works from another shell.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { meshDown, meshRunning, meshUp } from '../../mesh/index.js';
 import { meshStatus } from '../../mesh/index.js';
-import { podExecArgv } from '../../mesh/index.js';
 import { DEFAULT_MESH_STATE_DIR, MeshError, readMeshState, type MeshState } from '../../mesh/index.js';
-import { applyDocuments, deleteObjects, describeIdentity, parseIdentityArg, type ObjectIdentity } from '../../mesh/index.js';
+import { describeIdentity, parseIdentityArg, type ObjectIdentity } from '../../mesh/index.js';
+import { meshApply, meshDelete, NO_EFFECT_YET_KINDS, WorkloadError, MESH_DEMOS, type MeshDemo, type ReconcileResult } from '../../mesh/index.js';
 import { readApplyInput } from '../../mesh/index.js';
+import { registerMeshWorkloads } from './mesh-workloads.js';
 import { EXIT_FAILURE, EXIT_USAGE } from '../exit-codes.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 /** bin/ambit and the demo app, found from this file's place in dist/. */
 const AMBIT_BIN = join(here, '..', '..', '..', 'bin', 'ambit');
 const DEMO_APP = join(here, '..', '..', 'mesh', 'apps', 'demo-app.js');
+const STANDIN_APP = join(here, '..', '..', 'mesh', 'apps', 'standin-app.js');
+/** The sample manifests (Bookinfo, curl, ...) shipped in the repository. */
+export const SAMPLES_DIR = join(here, '..', '..', '..', 'examples', 'samples');
+export const STANDIN_ARGV: readonly string[] = [process.execPath, STANDIN_APP];
 
 function out(line = ''): void {
   process.stdout.write(`${line}\n`);
@@ -72,6 +76,15 @@ function printSummary(state: MeshState, stateDir: string): void {
   out(`  ambit mesh down${sd}`);
 }
 
+/** What a reconcile did to the pods, one line each, as kubectl's events would tell. */
+function printReconcile(r: ReconcileResult): void {
+  for (const p of r.removed) out(`pod ${p.namespace}/${p.name} removed`);
+  for (const p of r.created) out(`pod ${p.namespace}/${p.name} created on ${p.node}${p.enrolled ? ' (enrolled)' : ''}`);
+  for (const p of r.enrolled) out(`pod ${p.namespace}/${p.name} enrolled (istio.io/dataplane-mode=ambient)`);
+  for (const p of r.released) out(`pod ${p.namespace}/${p.name} released from the mesh`);
+  for (const [pod, why] of r.notReady) process.stderr.write(`ambit mesh: pod ${pod} is not ready: ${why.join('; ')}\n`);
+}
+
 export function registerMesh(program: Command): void {
   const mesh = program.command('mesh').description('the local mesh on this machine: netns cluster, istiod, node agents, demo');
   const stateDirOption = () => new Option('--state-dir <dir>', 'where the mesh records what it made').default(DEFAULT_MESH_STATE_DIR);
@@ -80,11 +93,12 @@ export function registerMesh(program: Command): void {
     .command('up')
     .description('build the netns cluster, start istiod and one agent per node, deploy the demo')
     .option('--nodes <n>', 'number of nodes', '2')
-    .option('--no-demo', 'do not deploy the frontend/backend demo')
+    .addOption(new Option('--demo <demo>', 'what to deploy: Istio\'s Bookinfo with curl in `default` (ambient), the frontend/backend demo, or nothing').choices([...MESH_DEMOS]).default('bookinfo'))
+    .option('--no-demo', 'deploy nothing (same as --demo none)')
     .option('--prefix <prefix>', 'name prefix for namespaces, cgroups and pins (default: random; refused while another mesh uses it)')
     .option('--cert-ttl <duration>', 'workload certificate lifetime, e.g. 60s (istiod --cert-ttl/--max-cert-ttl, agents --secret-ttl)')
     .addOption(stateDirOption())
-    .action(async (flags: { nodes: string; demo: boolean; prefix?: string; certTtl?: string; stateDir: string }) => {
+    .action(async (flags: { nodes: string; demo: string | false; prefix?: string; certTtl?: string; stateDir: string }) => {
       const nodes = Number(flags.nodes);
       if (!Number.isInteger(nodes) || nodes < 1 || nodes > 8) {
         process.stderr.write(`ambit mesh up: --nodes "${flags.nodes}": must be an integer 1..8\n`);
@@ -95,7 +109,9 @@ export function registerMesh(program: Command): void {
       const { state, existed, restarted } = await meshUp({
         stateDir: flags.stateDir,
         nodes,
-        demo: flags.demo,
+        demo: flags.demo === false ? 'none' : (flags.demo as MeshDemo),
+        standinArgv: STANDIN_ARGV,
+        samplesDir: SAMPLES_DIR,
         ...(flags.prefix !== undefined ? { prefix: flags.prefix } : {}),
         ...(flags.certTtl !== undefined ? { certTtl: flags.certTtl } : {}),
         ambitArgv: [process.execPath, AMBIT_BIN],
@@ -146,52 +162,35 @@ export function registerMesh(program: Command): void {
     });
 
   mesh
-    .command('exec')
-    .description('run a command inside a pod (its netns and cgroup), e.g. `ambit mesh exec frontend-x -- curl http://backend`')
-    .argument('<pod>', 'pod name (a unique prefix is enough)')
-    .argument('<command...>', 'the command and its arguments')
-    .addOption(stateDirOption())
-    .action(async (podName: string, command: string[], flags: { stateDir: string }) => {
-      const state = requireState(flags.stateDir);
-      const matches = state.pods.filter((p) => p.name === podName || p.name.startsWith(podName));
-      const pod = matches.find((p) => p.name === podName) ?? (matches.length === 1 ? matches[0] : undefined);
-      if (pod === undefined) {
-        process.stderr.write(
-          `ambit mesh exec: ${matches.length > 1 ? `"${podName}" matches ${matches.map((p) => p.name).join(', ')}` : `no pod "${podName}"`}; pods: ${state.pods.map((p) => p.name).join(', ') || 'none'}\n`,
-        );
-        process.exitCode = EXIT_USAGE;
-        return;
-      }
-      const [cmd, ...args] = podExecArgv(pod, command);
-      const child = spawn(cmd!, args, { stdio: 'inherit' });
-      const code = await new Promise<number>((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 128 : 1))));
-      process.exitCode = code;
-    });
-
-  mesh
     .command('apply')
     .description("validate config and write it into istiod's directory, one file per object (invalid config changes nothing)")
     .requiredOption('-f, --file <file...>', 'YAML/JSON files or directories; - reads standard input')
     .addOption(stateDirOption())
     .action(async (flags: { file: string[]; stateDir: string }) => {
-      const state = requireState(flags.stateDir);
+      requireState(flags.stateDir);
       const input = await readApplyInput(flags.file, readStdin);
       const refuse = (problems: readonly string[]): void => {
         process.stderr.write(`ambit mesh apply: refused, nothing changed:\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
         process.exitCode = EXIT_FAILURE;
       };
       if (input.problems.length > 0) return refuse(input.problems);
-      let outcomes;
+      let result;
       try {
-        outcomes = applyDocuments(flags.stateDir, state.configDir, input.documents);
+        result = await meshApply(flags.stateDir, input.documents, { standinArgv: STANDIN_ARGV });
       } catch (err) {
-        if (err instanceof MeshError && err.code === 'MESH_APPLY_CONFLICT') return refuse([err.message]);
+        if ((err instanceof MeshError && err.code === 'MESH_APPLY_CONFLICT') || err instanceof WorkloadError) return refuse([err.message]);
         throw err;
       }
-      for (const o of outcomes) {
+      for (const o of result.outcomes) {
         const moved = o.previousSource === undefined ? '' : ` (was from ${o.previousSource})`;
         out(`${describeIdentity(o.entry)} ${o.action} from ${o.entry.source}${moved}`);
       }
+      const idle = result.outcomes.filter((o) => NO_EFFECT_YET_KINDS.includes(o.entry.kind));
+      if (idle.length > 0) {
+        out(`note: stored, but no effect yet (waypoints and gateways come later): ${idle.map((o) => describeIdentity(o.entry)).join(', ')}`);
+      }
+      printReconcile(result);
+      if (result.notReady.size > 0) process.exitCode = EXIT_FAILURE;
     });
 
   mesh
@@ -201,7 +200,7 @@ export function registerMesh(program: Command): void {
     .option('-f, --file <file...>', 'the files (or -) whose objects to delete')
     .addOption(stateDirOption())
     .action(async (objects: string[], flags: { file?: string[]; stateDir: string }) => {
-      const state = requireState(flags.stateDir);
+      requireState(flags.stateDir);
       const fail = (lines: readonly string[], code = EXIT_FAILURE): void => {
         process.stderr.write(lines.map((l) => `ambit mesh delete: ${l}\n`).join(''));
         process.exitCode = code;
@@ -218,11 +217,14 @@ export function registerMesh(program: Command): void {
         if (input.problems.length > 0) return fail(['refused, nothing changed:', ...input.problems]);
         identities.push(...input.documents);
       }
-      const r = deleteObjects(flags.stateDir, state.configDir, identities);
+      const r = await meshDelete(flags.stateDir, identities, { standinArgv: STANDIN_ARGV });
       for (const e of r.deleted) out(`${describeIdentity(e)} deleted (applied from ${e.source})`);
+      printReconcile(r);
       // As kubectl: what was found is deleted, and the rest is an error.
       if (r.notFound.length > 0) fail(r.notFound.map((id) => `${describeIdentity(id)}: not found (never applied to this mesh)`));
     });
+
+  registerMeshWorkloads(mesh, stateDirOption);
 
   mesh
     .command('down')

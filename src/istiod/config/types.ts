@@ -17,9 +17,16 @@ export const CONFIG_KINDS = [
   'VirtualService',
   'DestinationRule',
   'Gateway',
+  'Deployment',
 ] as const;
 
 export type ConfigKind = (typeof CONFIG_KINDS)[number];
+
+/**
+ * Kinds validated for the local mesh (`ambit mesh apply`), which turns them
+ * into Pods; istiod neither watches nor ships CRDs or RBAC for them.
+ */
+export const LOCAL_MESH_KINDS: readonly ConfigKind[] = ['Deployment'];
 
 /** Where an object came from: a file and its document index, or a cluster source. */
 export interface ConfigOrigin {
@@ -75,9 +82,18 @@ export interface ContainerPort {
   readonly protocol: 'TCP' | 'UDP' | 'SCTP';
 }
 
+/** A container's environment variable: a literal value, or a field of its pod (the downward API). */
+export type EnvVar =
+  | { readonly kind: 'value'; readonly name: string; readonly value: string }
+  | { readonly kind: 'field'; readonly name: string; readonly fieldPath: string };
+
 export interface Container {
   readonly name: string;
   readonly image?: string;
+  /** The entrypoint override (Kubernetes `command`) and its arguments (`args`), as written. */
+  readonly command?: readonly string[];
+  readonly args?: readonly string[];
+  readonly env: readonly EnvVar[];
   readonly ports: readonly ContainerPort[];
 }
 
@@ -94,6 +110,17 @@ export interface PodStatus {
   /** Pending | Running | Succeeded | Failed | Unknown */
   readonly phase?: string;
   readonly conditions?: readonly { readonly type: string; readonly status: string }[];
+}
+
+/** `apps/v1` Deployment: the local mesh turns it into replica pods; istiod itself does not read it. */
+export interface DeploymentSpec {
+  readonly replicas: number;
+  readonly selector: { readonly matchLabels: Readonly<Record<string, string>> };
+  readonly template: {
+    readonly labels: Readonly<Record<string, string>>;
+    readonly annotations: Readonly<Record<string, string>>;
+    readonly spec: PodSpec;
+  };
 }
 
 export interface ServiceAccountSpec {
@@ -218,6 +245,7 @@ export interface SpecByKind {
   VirtualService: L7Spec;
   DestinationRule: L7Spec;
   Gateway: L7Spec;
+  Deployment: DeploymentSpec;
 }
 
 /** A validated configuration object. */

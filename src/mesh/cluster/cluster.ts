@@ -14,9 +14,9 @@ import { AddressPlan, nodeIp6, podCidr6, podGateway6, podIp6, type AddressPlanOp
 import { mustRun, type CommandResult } from './command.js';
 import { ClusterError } from './errors.js';
 import { execIn, spawnIn, stopProcess, type ClusterProcess, type Placement, type SpawnOptions } from './processes.js';
-import { DEFAULT_STATE_DIR, STATE_VERSION, writeState, type ClusterState, type NodeState, type PodState, type ProcessState } from './state.js';
+import { DEFAULT_STATE_DIR, STATE_VERSION, readState, writeState, type ClusterState, type NodeState, type PodState, type ProcessState } from './state.js';
 import { DEFAULT_CLAIM_DIR, claimPrefix } from './claim.js';
-import { DEFAULT_CGROUP_ROOT, findLeftovers, teardownState } from './teardown.js';
+import { DEFAULT_CGROUP_ROOT, deleteNetns, findLeftovers, listNetns, removeCgroup, teardownState } from './teardown.js';
 
 export interface ClusterOptions {
   /** Name prefix of every namespace and cgroup; `ambit-<random>` by default. */
@@ -69,7 +69,7 @@ export interface ClusterPod {
   readonly cgroup: string;
 }
 
-const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
+const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const PREFIX_RE = /^[a-z0-9][a-z0-9-]{0,23}$/;
 /** Kubernetes namespace of the pods the cluster creates. */
 export const POD_NAMESPACE = 'default';
@@ -126,7 +126,6 @@ export class NetnsCluster {
   readonly plan: AddressPlan;
   private state: ClusterState;
   private readonly processes = new Map<number, ClusterProcess>();
-  private readonly podCounts = new Map<string, number>();
   private readonly tracked: boolean;
   private readonly ipv6: boolean;
   private destroyed = false;
@@ -140,12 +139,18 @@ export class NetnsCluster {
     tracked: boolean,
     ipv6 = false,
     claimDir: string = DEFAULT_CLAIM_DIR,
+    reopen?: { readonly state: ClusterState; readonly stateFile: string },
   ) {
     this.prefix = prefix;
     this.ipv6 = ipv6;
     this.plan = plan;
-    this.stateFile = join(stateDir, `${prefix}.json`);
+    this.stateFile = reopen?.stateFile ?? join(stateDir, `${prefix}.json`);
     this.tracked = tracked;
+    if (reopen !== undefined) {
+      // Another process built it and holds its claim; this one only adds and removes pods.
+      this.state = reopen.state;
+      return;
+    }
     // Before anything is named with the prefix: refuses one another cluster holds.
     const claim = claimPrefix(prefix, this.stateFile, claimDir, () => findLeftovers(prefix, cgroupRoot));
     this.state = {
@@ -260,14 +265,13 @@ export class NetnsCluster {
   async addPod(nodeName: string, name: string): Promise<ClusterPod> {
     this.checkLive();
     if (!NAME_RE.test(name)) {
-      throw new ClusterError('CLUSTER_INVALID_NAME', `pod name "${name}" is not a DNS label of at most 32 characters`);
+      throw new ClusterError('CLUSTER_INVALID_NAME', `pod name "${name}" is not a DNS label of at most 63 characters`);
     }
     if (this.state.pods.some((p) => p.name === name)) {
       throw new ClusterError('CLUSTER_INVALID_NAME', `cluster ${this.prefix}: pod "${name}" exists`);
     }
     const node = this.nodeState(nodeName);
-    const index = this.podCounts.get(nodeName) ?? 0;
-    this.podCounts.set(nodeName, index + 1);
+    const index = this.freePodIndex(nodeName);
     const pod: PodState = {
       name,
       uid: randomUUID(),
@@ -303,6 +307,28 @@ export class NetnsCluster {
     }
     mkdirSync(pod.cgroup, { recursive: true });
     return this.podView(pod);
+  }
+
+  /**
+   * Removes one pod: kills what runs in its cgroup, deletes its namespace
+   * (which takes the veth pair and the node's route along) and its cgroup.
+   * Its address is free for the next pod on the node.
+   */
+  removePod(name: string): void {
+    this.checkLive();
+    const pod = this.state.pods.find((p) => p.name === name);
+    if (pod === undefined) throw new ClusterError('CLUSTER_NOT_FOUND', `cluster ${this.prefix}: no pod "${name}"`);
+    const problems = [removeCgroup(pod.cgroup), deleteNetns(pod.netns, new Set(listNetns()))].filter((p) => p !== undefined);
+    if (problems.length > 0) throw new ClusterError('CLUSTER_TEARDOWN_INCOMPLETE', `pod ${name}: ${problems.join('; ')}`);
+    this.update({ pods: this.state.pods.filter((p) => p.name !== name) });
+  }
+
+  /** The lowest pod index (address and veth name) no pod on the node uses. */
+  private freePodIndex(nodeName: string): number {
+    const used = new Set(this.state.pods.filter((p) => p.node === nodeName).map((p) => p.index));
+    let i = 0;
+    while (used.has(i)) i++;
+    return i;
   }
 
   /** Runs argv inside a pod (its namespace and cgroup) to completion. */
@@ -429,6 +455,23 @@ async function hostRoutes(): Promise<string[]> {
     .filter((r) => r.type === undefined || r.type === 'unicast')
     .map((r) => (typeof r.dst === 'string' ? r.dst : ''))
     .filter((d) => d !== '');
+}
+
+/**
+ * Opens a cluster another process built (e.g. `ambit mesh up`), from its
+ * state file, to add and remove pods. Its teardown stays with the state
+ * file: this object installs no exit handlers and `destroy` is not for it.
+ */
+export function openCluster(stateFile: string): NetnsCluster {
+  const state = readState(stateFile);
+  const plan = new AddressPlan();
+  for (const n of state.nodes) {
+    if (plan.nodeIp(n.index) !== n.ip || plan.podCidr(n.index) !== n.podCidr) {
+      throw new ClusterError('CLUSTER_STATE_INVALID', `${stateFile}: node ${n.name} does not use the default address plan; it cannot be reopened`);
+    }
+  }
+  const ipv6 = state.nodes.some((n) => n.ip6 !== undefined);
+  return new NetnsCluster(state.prefix, plan, state.cgroupRoot, '', false, ipv6, DEFAULT_CLAIM_DIR, { state, stateFile });
 }
 
 /**

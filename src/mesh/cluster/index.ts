@@ -1,5 +1,5 @@
 /** The one-machine netns cluster: public surface. */
-export { createCluster, NetnsCluster, netnsPath, POD_NAMESPACE } from './cluster.js';
+export { createCluster, openCluster, NetnsCluster, netnsPath, POD_NAMESPACE } from './cluster.js';
 export type { ClusterOptions, ClusterNode, ClusterPod } from './cluster.js';
 export { AddressPlan, DEFAULT_NODE_SUBNET, DEFAULT_POD_SUPERNET } from './address-plan.js';
 export type { AddressPlanOptions } from './address-plan.js';

@@ -99,7 +99,8 @@ function drainCgroup(dir: string): string | undefined {
   return `${dir}: processes still running after ${CGROUP_DRAIN_MS} ms`;
 }
 
-function removeCgroup(dir: string): string | undefined {
+/** Kills what runs in a cgroup and removes it; returns the problem, if any. */
+export function removeCgroup(dir: string): string | undefined {
   if (!existsSync(dir)) return undefined;
   const problem = drainCgroup(dir);
   if (problem !== undefined) return problem;
@@ -111,7 +112,7 @@ function removeCgroup(dir: string): string | undefined {
   }
 }
 
-function deleteNetns(name: string, existing: ReadonlySet<string>): string | undefined {
+export function deleteNetns(name: string, existing: ReadonlySet<string>): string | undefined {
   if (!existing.has(name)) return undefined;
   const r = runCommandSync(['ip', 'netns', 'delete', name]);
   return r.code === 0 ? undefined : `netns ${name}: ${r.stderr.trim()}`;

@@ -48,7 +48,7 @@ describe('e2e: the mesh data plane across two nodes (eBPF capture, HBONE mTLS, L
     const up = await meshUp({
       stateDir,
       nodes: 2,
-      demo: true,
+      demo: 'frontend-backend',
       prefix,
       ambitArgv: [process.execPath, AMBIT_BIN],
       demoAppArgv: [process.execPath, DEMO_APP],

@@ -47,7 +47,7 @@ describe('e2e: ambit mesh up/status/exec/apply/down and the debug CLI against it
 
   before(async () => {
     requireBuild();
-    const up = await ambit(['mesh', 'up', '--nodes', '2', '--prefix', prefix, ...sd]);
+    const up = await ambit(['mesh', 'up', '--nodes', '2', '--demo', 'frontend-backend', '--prefix', prefix, ...sd]);
     assert.equal(up.code, 0, up.stdout + up.stderr);
     assert.match(up.stdout, /==> building the netns cluster/);
     assert.match(up.stdout, /try next:/);
@@ -160,7 +160,7 @@ describe('e2e: ambit mesh up/status/exec/apply/down and the debug CLI against it
     const failing = `a9m-rb-${randomBytes(3).toString('hex')}`;
     try {
       await assert.rejects(
-        meshUp({ stateDir: other, nodes: 1, demo: false, prefix: failing, ambitArgv: [process.execPath, '-e', 'process.exit(3)', '--'], demoAppArgv: [process.execPath, DEMO_APP] }),
+        meshUp({ stateDir: other, nodes: 1, demo: 'none', prefix: failing, ambitArgv: [process.execPath, '-e', 'process.exit(3)', '--'], demoAppArgv: [process.execPath, DEMO_APP] }),
         (e: unknown) => e instanceof Error && /istiod .* exited during start-up/.test(e.message),
       );
       assert.deepEqual(findLeftovers(failing), { netns: [], links: [], cgroups: [] });

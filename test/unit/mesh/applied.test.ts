@@ -43,11 +43,12 @@ describe('mesh apply/delete bookkeeping', () => {
     mkdirSync(join(dir, 'team-b'), { recursive: true });
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const dirs = (): { configDir: string; workloadsDir: string } => ({ configDir, workloadsDir: join(stateDir, 'objects') });
 
   async function apply(...files: string[]) {
     const input = await readApplyInput(files, noStdin);
     assert.deepEqual(input.problems, []);
-    return applyDocuments(stateDir, configDir, input.documents);
+    return applyDocuments(stateDir, dirs(), input.documents);
   }
 
   const configObjects = (): string[] =>
@@ -82,12 +83,12 @@ describe('mesh apply/delete bookkeeping', () => {
     writeFileSync(b, policy('allow-frontend', 'ALLOW'));
     await apply(a, b);
     const input = await readApplyInput([b], noStdin);
-    const r = deleteObjects(stateDir, configDir, input.documents);
+    const r = deleteObjects(stateDir, dirs(), input.documents);
     assert.deepEqual(r.deleted.map((e) => e.name), ['allow-frontend']);
     assert.deepEqual(configObjects(), ['deny-frontend:DENY']);
-    const again = deleteObjects(stateDir, configDir, input.documents);
+    const again = deleteObjects(stateDir, dirs(), input.documents);
     assert.deepEqual([again.deleted, again.notFound.map(identityKey)], [[], ['authorizationpolicy/demo/allow-frontend']]);
-    const never = deleteObjects(stateDir, configDir, [parseIdentityArg('AuthorizationPolicy/demo/nothing')]);
+    const never = deleteObjects(stateDir, dirs(), [parseIdentityArg('AuthorizationPolicy/demo/nothing')]);
     assert.deepEqual(never.notFound.map(identityKey), ['authorizationpolicy/demo/nothing']);
     assert.deepEqual(configObjects(), ['deny-frontend:DENY']);
   });
@@ -107,7 +108,7 @@ describe('mesh apply/delete bookkeeping', () => {
   it('reads - from standard input, recording (stdin) as the source', async () => {
     const input = await readApplyInput(['-'], () => Promise.resolve(policy('from-stdin', 'DENY')));
     assert.deepEqual(input.problems, []);
-    const [o] = applyDocuments(stateDir, configDir, input.documents);
+    const [o] = applyDocuments(stateDir, dirs(), input.documents);
     assert.deepEqual([o?.entry.name, o?.entry.source], ['from-stdin', STDIN_SOURCE]);
   });
 
@@ -118,7 +119,7 @@ describe('mesh apply/delete bookkeeping', () => {
     writeFileSync(b, policy('p', 'ALLOW'));
     const input = await readApplyInput([a, b], noStdin);
     assert.throws(
-      () => applyDocuments(stateDir, configDir, input.documents),
+      () => applyDocuments(stateDir, dirs(), input.documents),
       (e: unknown) => e instanceof MeshError && e.code === 'MESH_APPLY_CONFLICT' && e.message.includes('defined twice'),
     );
     assert.deepEqual(readApplied(stateDir), []);

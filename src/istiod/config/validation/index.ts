@@ -3,7 +3,7 @@
  * edge where YAML/JSON becomes domain data. Every problem is reported with
  * its full field path; all problems of an object are collected.
  */
-import type { AnyConfigObject, ConfigKind, ConfigObject, ConfigOrigin, FieldError } from '../types.js';
+import { LOCAL_MESH_KINDS, type AnyConfigObject, type ConfigKind, type ConfigObject, type ConfigOrigin, type FieldError } from '../types.js';
 import { decodeMetadata, peekIdentity } from './metadata.js';
 import { ANY, STRING, decodeFields, isRecord, key, Issues } from './shape.js';
 import type { KindValidator } from './validator.js';
@@ -18,6 +18,7 @@ import { destinationRuleValidator } from './destination-rule.js';
 import { gatewayValidator } from './gateway.js';
 import { authorizationPolicyValidator } from './authorization-policy.js';
 import { peerAuthenticationValidator } from './peer-authentication.js';
+import { deploymentValidator } from './deployment.js';
 
 export type ValidationResult =
   | { readonly kind: 'valid'; readonly object: AnyConfigObject }
@@ -44,18 +45,27 @@ const VALIDATORS: { readonly [K in ConfigKind]: KindValidator<K> } = {
   Gateway: gatewayValidator,
   AuthorizationPolicy: authorizationPolicyValidator,
   PeerAuthentication: peerAuthenticationValidator,
+  Deployment: deploymentValidator,
 };
 
 function validatorFor(kind: string): KindValidator | undefined {
   return Object.hasOwn(VALIDATORS, kind) ? (VALIDATORS[kind as ConfigKind] as KindValidator) : undefined;
 }
 
-/** The kinds `validateDocument` accepts, with their apiVersions. */
-export function supportedKinds(): readonly {
+/** Every kind `validateDocument` accepts, with its apiVersions. */
+export function validatedKinds(): readonly {
   readonly kind: ConfigKind;
   readonly apiVersions: readonly string[];
 }[] {
   return Object.values(VALIDATORS).map((v) => ({ kind: v.kind, apiVersions: v.apiVersions }));
+}
+
+/** The kinds istiod serves (watch list, CRDs, RBAC, webhook): every validated kind but the local mesh's. */
+export function supportedKinds(): readonly {
+  readonly kind: ConfigKind;
+  readonly apiVersions: readonly string[];
+}[] {
+  return validatedKinds().filter((k) => !LOCAL_MESH_KINDS.includes(k.kind));
 }
 
 const DRY_RUN_ANNOTATION = 'istio.io/dry-run';

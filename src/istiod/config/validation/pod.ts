@@ -2,7 +2,7 @@
  * Kubernetes `Pod` (v1): the containers and their ports, the service
  * account, the node, and the status IPs the mesh turns into workloads.
  */
-import type { Container, ContainerPort, PodSpec, PodStatus } from '../types.js';
+import type { Container, ContainerPort, EnvVar, PodSpec, PodStatus } from '../types.js';
 import {
   ANY,
   BOOL,
@@ -44,7 +44,18 @@ const CONTAINER = obj({
   args: STRINGS,
   workingDir: STRING,
   ports: arr(CONTAINER_PORT),
-  env: arr(ANY),
+  env: arr(
+    obj({
+      name: STRING,
+      value: STRING,
+      valueFrom: obj({
+        fieldRef: obj({ apiVersion: STRING, fieldPath: STRING }),
+        resourceFieldRef: ANY,
+        configMapKeyRef: ANY,
+        secretKeyRef: ANY,
+      }),
+    }),
+  ),
   envFrom: arr(ANY),
   resources: ANY,
   resizePolicy: arr(ANY),
@@ -143,12 +154,20 @@ interface RawPort {
   hostPort?: number;
   hostIP?: string;
 }
+interface RawEnv {
+  name?: string;
+  value?: string;
+  valueFrom?: { fieldRef?: { fieldPath?: string }; [k: string]: unknown };
+}
 interface RawContainer {
   name?: string;
   image?: string;
+  command?: string[];
+  args?: string[];
+  env?: RawEnv[];
   ports?: RawPort[];
 }
-interface RawSpec {
+export interface RawSpec {
   containers?: RawContainer[];
   initContainers?: RawContainer[];
   nodeName?: string;
@@ -204,9 +223,94 @@ function buildContainers(
         protocol: p.protocol ?? 'TCP',
       };
     });
-    return { name: c.name ?? '', ...(c.image !== undefined ? { image: c.image } : {}), ports };
+    const env = buildEnv(issues, c.env ?? [], field(path, 'env'));
+    return {
+      name: c.name ?? '',
+      ...(c.image !== undefined ? { image: c.image } : {}),
+      ...(c.command !== undefined ? { command: c.command } : {}),
+      ...(c.args !== undefined ? { args: c.args } : {}),
+      env,
+      ports,
+    };
   });
 }
+
+/** The pod fields a container's `env[].valueFrom.fieldRef` may name (the downward API). */
+const ENV_FIELD_PATHS = new Set([
+  'metadata.name',
+  'metadata.namespace',
+  'metadata.uid',
+  'spec.nodeName',
+  'spec.serviceAccountName',
+  'status.podIP',
+  'status.podIPs',
+  'status.hostIP',
+]);
+
+function buildEnv(issues: Issues, list: RawEnv[], base: string): EnvVar[] {
+  const out: EnvVar[] = [];
+  list.forEach((e, i) => {
+    const path = index(base, i);
+    if (e.name === undefined || e.name === '') {
+      issues.add(field(path, 'name'), 'name is required');
+      return;
+    }
+    if (e.valueFrom === undefined) {
+      out.push({ kind: 'value', name: e.name, value: e.value ?? '' });
+      return;
+    }
+    if (e.value !== undefined && e.value !== '') {
+      issues.add(field(path, 'valueFrom'), 'may not be specified when `value` is not empty');
+      return;
+    }
+    const fieldPath = e.valueFrom.fieldRef?.fieldPath;
+    if (fieldPath === undefined) {
+      // ConfigMap, Secret and resource references have no source here: an empty
+      // value would hide the gap, so the object is refused with the reason.
+      issues.add(field(path, 'valueFrom'), 'only fieldRef is supported (no ConfigMap, Secret or resource values here)');
+      return;
+    }
+    if (!ENV_FIELD_PATHS.has(fieldPath)) {
+      issues.add(field(field(field(path, 'valueFrom'), 'fieldRef'), 'fieldPath'), `unsupported field path ${JSON.stringify(fieldPath)}; supported: ${[...ENV_FIELD_PATHS].join(', ')}`);
+      return;
+    }
+    out.push({ kind: 'field', name: e.name, fieldPath });
+  });
+  return out;
+}
+
+/**
+ * The checks of a pod spec found at `base` (`spec` in a Pod,
+ * `spec.template.spec` in a Deployment); problems carry paths below it.
+ */
+export function buildPodSpec(issues: Issues, raw: RawSpec, base: string): PodSpec {
+  const names = new Set<string>();
+  const portNames = new Set<string>();
+  if (raw.containers === undefined || raw.containers.length === 0) {
+    issues.add(field(base, 'containers'), 'at least one container is required');
+  }
+  const containers = buildContainers(issues, raw.containers ?? [], field(base, 'containers'), names, portNames);
+  buildContainers(issues, raw.initContainers ?? [], field(base, 'initContainers'), names, new Set());
+  const sa = raw.serviceAccountName ?? raw.serviceAccount;
+  if (raw.serviceAccountName !== undefined && raw.serviceAccountName !== '') {
+    const e = dns1123SubdomainError(raw.serviceAccountName);
+    if (e !== undefined) issues.add(field(base, 'serviceAccountName'), e);
+  }
+  if (raw.nodeName !== undefined && raw.nodeName !== '') {
+    const e = dns1123SubdomainError(raw.nodeName);
+    if (e !== undefined) issues.add(field(base, 'nodeName'), e);
+  }
+  checkLabels(issues, field(base, 'nodeSelector'), raw.nodeSelector);
+  return {
+    ...(raw.nodeName !== undefined ? { nodeName: raw.nodeName } : {}),
+    ...(sa !== undefined && sa !== '' ? { serviceAccountName: sa } : {}),
+    ...(raw.hostNetwork !== undefined ? { hostNetwork: raw.hostNetwork } : {}),
+    containers,
+  };
+}
+
+/** The structural shape of a pod spec, for kinds that embed one. */
+export const POD_SPEC_SHAPE = POD_SPEC;
 
 function buildStatus(issues: Issues, raw: RawStatus | undefined): PodStatus | undefined {
   if (raw === undefined) return undefined;
@@ -243,32 +347,9 @@ export const podValidator: KindValidator<'Pod'> = {
   nameRule: 'dns1123-subdomain',
   topLevel: { spec: POD_SPEC, status: POD_STATUS },
   build(top, _meta, issues) {
-    const raw = (top['spec'] ?? {}) as RawSpec;
     if (top['spec'] === undefined) issues.add('spec', 'spec is required');
-    const names = new Set<string>();
-    const portNames = new Set<string>();
-    if (top['spec'] !== undefined && (raw.containers === undefined || raw.containers.length === 0)) {
-      issues.add('spec.containers', 'at least one container is required');
-    }
-    const containers = buildContainers(issues, raw.containers ?? [], 'spec.containers', names, portNames);
-    buildContainers(issues, raw.initContainers ?? [], 'spec.initContainers', names, new Set());
-    const sa = raw.serviceAccountName ?? raw.serviceAccount;
-    if (raw.serviceAccountName !== undefined && raw.serviceAccountName !== '') {
-      const e = dns1123SubdomainError(raw.serviceAccountName);
-      if (e !== undefined) issues.add('spec.serviceAccountName', e);
-    }
-    if (raw.nodeName !== undefined && raw.nodeName !== '') {
-      const e = dns1123SubdomainError(raw.nodeName);
-      if (e !== undefined) issues.add('spec.nodeName', e);
-    }
-    checkLabels(issues, 'spec.nodeSelector', raw.nodeSelector);
+    const spec = top['spec'] === undefined ? { containers: [] } : buildPodSpec(issues, top['spec'] as RawSpec, 'spec');
     const status = buildStatus(issues, top['status'] as RawStatus | undefined);
-    const spec: PodSpec = {
-      ...(raw.nodeName !== undefined ? { nodeName: raw.nodeName } : {}),
-      ...(sa !== undefined && sa !== '' ? { serviceAccountName: sa } : {}),
-      ...(raw.hostNetwork !== undefined ? { hostNetwork: raw.hostNetwork } : {}),
-      containers,
-    };
     return status === undefined ? { spec } : { spec, status };
   },
 };
