@@ -120,7 +120,8 @@ function checkListener(issues: Issues, path: string, l: Listener): void {
     if (protocol === 'HTTPS' && mode !== 'Terminate') issues.add(field(tp, 'mode'), 'tls mode must be Terminate for protocol HTTPS');
     const refs = tls.certificateRefs ?? [];
     const options = Object.keys(tls.options ?? {});
-    if (mode === 'Terminate' && refs.length === 0 && options.length === 0)
+    // A mistyped mode was dropped and reported; do not read its absence as the Terminate default.
+    if (mode === 'Terminate' && !issues.isIncomplete(tp) && refs.length === 0 && options.length === 0)
       issues.add(field(tp, 'certificateRefs'), 'certificateRefs or options must be specified when mode is Terminate');
     checkMaxItems(issues, field(tp, 'certificateRefs'), tls.certificateRefs, 64, 'certificateRefs');
     refs.forEach((r, i) => checkSecretRef(issues, index(field(tp, 'certificateRefs'), i), r));
