@@ -18,6 +18,13 @@ export const CONFIG_KINDS = [
   'DestinationRule',
   'Gateway',
   'Deployment',
+  // Gateway API (gateway.networking.k8s.io); its Gateway is stored as KubernetesGateway, Istio's internal name.
+  'KubernetesGateway',
+  'GatewayClass',
+  'HTTPRoute',
+  'GRPCRoute',
+  'TCPRoute',
+  'ReferenceGrant',
 ] as const;
 
 export type ConfigKind = (typeof CONFIG_KINDS)[number];
@@ -27,6 +34,21 @@ export type ConfigKind = (typeof CONFIG_KINDS)[number];
  * into Pods; istiod neither watches nor ships CRDs or RBAC for them.
  */
 export const LOCAL_MESH_KINDS: readonly ConfigKind[] = ['Deployment'];
+
+/**
+ * The Gateway API kinds: validated and stored, but no part of routing or
+ * policy yet (a caller may say they take no effect).
+ */
+export const GATEWAY_API_KINDS = [
+  'KubernetesGateway',
+  'GatewayClass',
+  'HTTPRoute',
+  'GRPCRoute',
+  'TCPRoute',
+  'ReferenceGrant',
+] as const satisfies readonly ConfigKind[];
+
+export type GatewayApiKind = (typeof GATEWAY_API_KINDS)[number];
 
 /** Where an object came from: a file and its document index, or a cluster source. */
 export interface ConfigOrigin {
@@ -230,7 +252,7 @@ export interface PeerAuthenticationSpec {
 
 // ---------- L7 kinds: validated and stored now, used by the waypoint later ----------
 
-/** VirtualService, DestinationRule and Gateway specs are kept as validated plain data. */
+/** VirtualService, DestinationRule, Gateway and the Gateway API specs are kept as validated plain data. */
 export type L7Spec = Readonly<Record<string, unknown>>;
 
 export interface SpecByKind {
@@ -246,6 +268,12 @@ export interface SpecByKind {
   DestinationRule: L7Spec;
   Gateway: L7Spec;
   Deployment: DeploymentSpec;
+  KubernetesGateway: L7Spec;
+  GatewayClass: L7Spec;
+  HTTPRoute: L7Spec;
+  GRPCRoute: L7Spec;
+  TCPRoute: L7Spec;
+  ReferenceGrant: L7Spec;
 }
 
 /** A validated configuration object. */

@@ -10,7 +10,7 @@
  */
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { podEnrolled } from '../../istiod/index.js';
+import { GATEWAY_API_KINDS, podEnrolled } from '../../istiod/index.js';
 import { withEnrollmentClient } from '../../ztunnel/index.js';
 import { openCluster } from '../cluster/index.js';
 import {
@@ -34,17 +34,7 @@ import { createPod, publishPod, removePod, startContainers, writeHosts, type Run
 import { waitPodsReady } from './readiness.js';
 
 /** Kinds that are validated and stored, but that nothing acts on yet (waypoints and gateways come later). */
-export const NO_EFFECT_YET_KINDS: readonly string[] = [
-  'VirtualService',
-  'DestinationRule',
-  'Gateway',
-  'KubernetesGateway',
-  'GatewayClass',
-  'HTTPRoute',
-  'GRPCRoute',
-  'TCPRoute',
-  'ReferenceGrant',
-];
+export const NO_EFFECT_YET_KINDS: readonly string[] = ['VirtualService', 'DestinationRule', 'Gateway', ...GATEWAY_API_KINDS];
 
 const LOCK_FILE = 'workloads.lock';
 const LOCK_WAIT_MS = 60_000;

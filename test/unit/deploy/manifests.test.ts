@@ -16,6 +16,7 @@ import {
 } from '../../../src/istiod/ca/kubernetes/index.js';
 import { ADMISSION_API_VERSIONS, DEFAULT_WEBHOOK_ADDR } from '../../../src/istiod/webhook/index.js';
 import { supportedKinds } from '../../../src/istiod/config/validation/index.js';
+import { WATCHED_RESOURCE_SPECS, configKindOf } from '../../../src/istiod/config/sources/kubernetes/resources.js';
 import {
   DEFAULT_BPFFS_ROOT,
   DEFAULT_ENROLL_SOCKET,
@@ -364,7 +365,7 @@ describe('deploy manifests (kubectl kustomize)', function () {
 
       it('declares a CRD for exactly the Istio kinds the validator knows, serving exactly its apiVersions with v1 stored', () => {
         const expected = new Map<string, string[]>();
-        for (const { kind, apiVersions } of supportedKinds()) {
+        for (const { kind, apiVersions } of supportedKinds().filter((k) => k.group.endsWith('.istio.io'))) {
           for (const apiVersion of apiVersions) {
             const slash = apiVersion.indexOf('/');
             if (slash < 0) continue; // core Kubernetes kinds
@@ -374,7 +375,7 @@ describe('deploy manifests (kubectl kustomize)', function () {
         }
         const supported = new Set(supportedKinds().map((k) => k.kind));
         assert.deepEqual(CONFIG_KINDS.filter((k) => !LOCAL_MESH_KINDS.includes(k)).sort(), [...supported].sort(), 'the validator covers every config kind istiod serves');
-        const crds = objects.filter((o) => o.kind === 'CustomResourceDefinition');
+        const crds = objects.filter((o) => o.kind === 'CustomResourceDefinition' && String(at(o, 'spec', 'group')).endsWith('.istio.io'));
         const actual = new Map<string, string[]>();
         for (const crd of crds) {
           const group = String(at(crd, 'spec', 'group'));
@@ -392,6 +393,42 @@ describe('deploy manifests (kubectl kustomize)', function () {
         }
         const sortMap = (m: Map<string, string[]>): [string, string[]][] => [...m].map(([k, v]): [string, string[]] => [k, [...v].sort()]).sort(([a], [b]) => a.localeCompare(b));
         assert.deepEqual(sortMap(actual), sortMap(expected));
+      });
+
+      it('declares a structural CRD for every Gateway API kind, served only at versions the validator accepts, with one storage version', () => {
+        const gatewayKinds = supportedKinds().filter((k) => k.group === 'gateway.networking.k8s.io');
+        assert.equal(gatewayKinds.length, 6);
+        const crds = objects.filter((o) => o.kind === 'CustomResourceDefinition' && at(o, 'spec', 'group') === 'gateway.networking.k8s.io');
+        assert.deepEqual(crds.map((c) => String(at(c, 'spec', 'names', 'kind'))).sort(), gatewayKinds.map((k) => k.apiKind).sort());
+        for (const k of gatewayKinds) {
+          const crd = crds.find((c) => at(c, 'spec', 'names', 'kind') === k.apiKind);
+          assert.ok(crd !== undefined);
+          const plural = String(at(crd, 'spec', 'names', 'plural'));
+          assert.equal(crd.metadata.name, `${plural}.gateway.networking.k8s.io`);
+          assert.equal(WATCHED_RESOURCE_SPECS.find((s) => configKindOf(s) === k.kind)?.plural, plural, `${k.kind}: the source watches the CRD's plural`);
+          assert.equal(at(crd, 'spec', 'scope'), k.namespaced ? 'Namespaced' : 'Cluster', k.kind);
+          const versions = list(at(crd, 'spec', 'versions'));
+          assert.equal(versions.filter((v) => v.storage === true).length, 1, `${k.kind}: one storage version`);
+          for (const v of versions) {
+            assert.ok(k.apiVersions.includes(`gateway.networking.k8s.io/${String(v.name)}`), `${k.kind} ${String(v.name)} is accepted by the validator`);
+            const spec = at(v, 'schema', 'openAPIV3Schema', 'properties', 'spec');
+            assert.equal(at(spec, 'type'), 'object');
+            assert.notEqual(at(spec, 'x-kubernetes-preserve-unknown-fields'), true, `${k.kind}: a structural spec schema`);
+            assert.ok(isObj(at(spec, 'properties')), `${k.kind}: spec declares its fields`);
+          }
+        }
+        const gateway = crds.find((c) => at(c, 'spec', 'names', 'kind') === 'Gateway');
+        const listeners = at(list(at(gateway, 'spec', 'versions'))[0], 'schema', 'openAPIV3Schema', 'properties', 'spec', 'properties', 'listeners');
+        assert.deepEqual([at(listeners, 'minItems'), at(listeners, 'maxItems')], [1, 64]);
+        assert.deepEqual(at(listeners, 'items', 'properties', 'tls', 'properties', 'mode', 'enum'), ['Terminate', 'Passthrough']);
+        assert.deepEqual([at(listeners, 'items', 'properties', 'port', 'minimum'), at(listeners, 'items', 'properties', 'port', 'maximum')], [1, 65535]);
+        assert.ok(list(at(listeners, 'x-kubernetes-validations')).some((r) => String(r.message).includes('Listener name must be unique')));
+        const http = crds.find((c) => at(c, 'spec', 'names', 'kind') === 'HTTPRoute');
+        const rules = at(list(at(http, 'spec', 'versions'))[0], 'schema', 'openAPIV3Schema', 'properties', 'spec', 'properties', 'rules');
+        assert.equal(at(rules, 'maxItems'), 16);
+        assert.equal(at(rules, 'items', 'properties', 'matches', 'maxItems'), 64);
+        assert.equal(at(rules, 'items', 'properties', 'backendRefs', 'maxItems'), 16);
+        assert.deepEqual(at(rules, 'items', 'properties', 'matches', 'items', 'properties', 'path', 'properties', 'type', 'enum'), ['Exact', 'PathPrefix', 'RegularExpression']);
       });
 
       it('passes istiod only flags that `ambit istiod` defines, including --kubernetes', async () => {
@@ -466,8 +503,12 @@ describe('deploy manifests (kubectl kustomize)', function () {
           ['', 'serviceaccounts', 'watch'],
           ['discovery.k8s.io', 'endpointslices', 'watch'],
           ...supportedKinds()
-            .filter((k) => k.apiVersions.some((v) => v.includes('/')))
-            .map((k): [string, string, string] => [(k.apiVersions[0] ?? '').split('/')[0] ?? '', `${k.kind.toLowerCase()}s`, 'list']),
+            .filter((k) => k.group !== '')
+            .flatMap((k): [string, string, string][] => {
+              const plural = WATCHED_RESOURCE_SPECS.find((s) => configKindOf(s) === k.kind)?.plural ?? '';
+              return [[k.group, plural, 'list'], [k.group, plural, 'watch']];
+            }),
+          ...['gatewayclasses', 'gateways', 'httproutes', 'grpcroutes', 'tcproutes'].map((r): [string, string, string] => ['gateway.networking.k8s.io', `${r}/status`, 'update']),
           ['authentication.k8s.io', 'tokenreviews', 'create'],
           ['', 'configmaps', 'create'],
           ['', 'configmaps', 'update'],
@@ -495,7 +536,8 @@ describe('deploy manifests (kubectl kustomize)', function () {
         for (const v of strings(hook.admissionReviewVersions)) assert.ok(ADMISSION_API_VERSIONS.includes(`admission.k8s.io/${v}`), `istiod answers AdmissionReview ${v}`);
         assert.equal(hook.sideEffects, 'None');
         const groups = new Set(list(hook.rules).flatMap((r) => strings(r.apiGroups)));
-        const istioGroups = new Set(supportedKinds().flatMap((k) => k.apiVersions.filter((v) => v.includes('/')).map((v) => v.split('/')[0] ?? '')));
+        // As Istio's webhook: its own groups only; the Gateway API CRDs carry their own schema and CEL rules.
+        const istioGroups = new Set(supportedKinds().map((k) => k.group).filter((g) => g.endsWith('.istio.io')));
         assert.deepEqual([...groups].sort(), [...istioGroups].sort());
         for (const r of list(hook.rules)) assert.deepEqual(strings(r.operations).sort(), ['CREATE', 'UPDATE']);
       });

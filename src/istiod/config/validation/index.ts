@@ -19,6 +19,11 @@ import { gatewayValidator } from './gateway.js';
 import { authorizationPolicyValidator } from './authorization-policy.js';
 import { peerAuthenticationValidator } from './peer-authentication.js';
 import { deploymentValidator } from './deployment.js';
+import { gatewayClassValidator, kubernetesGatewayValidator } from './gateway-api-gateway.js';
+import { httpRouteValidator } from './gateway-api-http-route.js';
+import { grpcRouteValidator } from './gateway-api-grpc-route.js';
+import { tcpRouteValidator } from './gateway-api-tcp-route.js';
+import { referenceGrantValidator } from './gateway-api-reference-grant.js';
 
 export type ValidationResult =
   | { readonly kind: 'valid'; readonly object: AnyConfigObject }
@@ -46,25 +51,77 @@ const VALIDATORS: { readonly [K in ConfigKind]: KindValidator<K> } = {
   AuthorizationPolicy: authorizationPolicyValidator,
   PeerAuthentication: peerAuthenticationValidator,
   Deployment: deploymentValidator,
+  KubernetesGateway: kubernetesGatewayValidator,
+  GatewayClass: gatewayClassValidator,
+  HTTPRoute: httpRouteValidator,
+  GRPCRoute: grpcRouteValidator,
+  TCPRoute: tcpRouteValidator,
+  ReferenceGrant: referenceGrantValidator,
 };
 
-function validatorFor(kind: string): KindValidator | undefined {
-  return Object.hasOwn(VALIDATORS, kind) ? (VALIDATORS[kind as ConfigKind] as KindValidator) : undefined;
+/** The document `kind` a validator reads. */
+function apiKindOf(v: KindValidator): string {
+  return v.apiKind ?? v.kind;
 }
 
-/** Every kind `validateDocument` accepts, with its apiVersions. */
-export function validatedKinds(): readonly {
+/** `networking.istio.io/v1` -> `networking.istio.io`; `v1` -> `` (the core group). */
+function groupOf(apiVersion: string): string {
+  const slash = apiVersion.indexOf('/');
+  return slash < 0 ? '' : apiVersion.slice(0, slash);
+}
+
+/** Every validator, by the document kind it reads (Gateway has two: Istio's and the Gateway API's). */
+const BY_API_KIND: ReadonlyMap<string, readonly KindValidator[]> = (() => {
+  const m = new Map<string, KindValidator[]>();
+  for (const v of Object.values(VALIDATORS) as KindValidator[]) {
+    const k = apiKindOf(v);
+    m.set(k, [...(m.get(k) ?? []), v]);
+  }
+  return m;
+})();
+
+/**
+ * Picks the validator of a document: by kind, and when several kinds share
+ * the name, by the group of its apiVersion. Undefined `validator` with
+ * candidates means the kind is known but the group is not.
+ */
+function validatorFor(
+  kind: string,
+  apiVersion: unknown,
+): { readonly validator?: KindValidator; readonly candidates: readonly KindValidator[] } {
+  const candidates = BY_API_KIND.get(kind) ?? [];
+  if (candidates.length <= 1) return { ...(candidates[0] !== undefined ? { validator: candidates[0] } : {}), candidates };
+  const group = typeof apiVersion === 'string' ? groupOf(apiVersion) : undefined;
+  const validator = candidates.find((v) => v.apiVersions.some((av) => groupOf(av) === group));
+  return { ...(validator !== undefined ? { validator } : {}), candidates };
+}
+
+/** One kind `validateDocument` accepts. */
+export interface SupportedKind {
+  /** The ConfigKind objects of this kind are stored as. */
   readonly kind: ConfigKind;
+  /** The `kind` of its documents (`Gateway` for `KubernetesGateway`). */
+  readonly apiKind: string;
+  /** Its API group; `` for the core group. */
+  readonly group: string;
+  /** Every `apiVersion` accepted, all in `group`. */
   readonly apiVersions: readonly string[];
-}[] {
-  return Object.values(VALIDATORS).map((v) => ({ kind: v.kind, apiVersions: v.apiVersions }));
+  readonly namespaced: boolean;
+}
+
+/** Every kind `validateDocument` accepts, with its group and apiVersions. */
+export function validatedKinds(): readonly SupportedKind[] {
+  return (Object.values(VALIDATORS) as KindValidator[]).map((v) => ({
+    kind: v.kind,
+    apiKind: apiKindOf(v),
+    group: groupOf(v.apiVersions[0] ?? ''),
+    apiVersions: v.apiVersions,
+    namespaced: v.namespaced,
+  }));
 }
 
 /** The kinds istiod serves (watch list, CRDs, RBAC, webhook): every validated kind but the local mesh's. */
-export function supportedKinds(): readonly {
-  readonly kind: ConfigKind;
-  readonly apiVersions: readonly string[];
-}[] {
+export function supportedKinds(): readonly SupportedKind[] {
   return validatedKinds().filter((k) => !LOCAL_MESH_KINDS.includes(k.kind));
 }
 
@@ -121,15 +178,25 @@ export function validateDocument(raw: unknown, origin: ConfigOrigin): Validation
     issues.add('kind', kindValue === undefined ? 'kind is required' : 'kind must be a non-empty string');
     return invalid(issues.errors, identity);
   }
-  const validator = validatorFor(kindValue);
-  if (validator === undefined) {
+  const { validator, candidates } = validatorFor(kindValue, apiVersion);
+  if (candidates.length === 0) {
     issues.add(
       'kind',
-      `unsupported kind ${JSON.stringify(kindValue)}; supported: ${Object.keys(VALIDATORS).join(', ')}`,
+      `unsupported kind ${JSON.stringify(kindValue)}; supported: ${[...BY_API_KIND.keys()].join(', ')}`,
     );
     return invalid(issues.errors, { objectKind: kindValue, ...identity });
   }
   const withKind = { objectKind: kindValue, ...identity };
+  if (validator === undefined) {
+    const groups = candidates.map((v) => groupOf(v.apiVersions[0] ?? ''));
+    issues.add(
+      'apiVersion',
+      typeof apiVersion === 'string'
+        ? `unsupported group ${JSON.stringify(groupOf(apiVersion))} for ${kindValue}; expected ${groups.join(' or ')}`
+        : `apiVersion is required (${candidates.flatMap((v) => v.apiVersions).join(', ')})`,
+    );
+    return invalid(issues.errors, withKind);
+  }
   if (typeof apiVersion !== 'string' || !validator.apiVersions.includes(apiVersion)) {
     issues.add(
       'apiVersion',

@@ -10,6 +10,12 @@ import type { Issues, Shape } from './shape.js';
 
 export interface KindValidator<K extends ConfigKind = ConfigKind> {
   readonly kind: K;
+  /**
+   * The `kind` documents carry, when it differs from the ConfigKind: the
+   * Gateway API Gateway is `kind: Gateway` like Istio's, stored as
+   * `KubernetesGateway` (Istio's internal name for it).
+   */
+  readonly apiKind?: string;
   readonly apiVersions: readonly string[];
   readonly namespaced: boolean;
   readonly nameRule: NameRule;
@@ -37,3 +43,16 @@ export const NETWORKING_VERSIONS = [
 
 /** Istio security kinds. */
 export const SECURITY_VERSIONS = ['security.istio.io/v1', 'security.istio.io/v1beta1'] as const;
+
+/** The Kubernetes Gateway API group. */
+export const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
+
+/**
+ * `gateway.networking.k8s.io/<version>` for each version: the versions the
+ * Gateway API CRDs of recent releases serve (v1.2/v1.3), plus the older
+ * ones still found in manifests (v1alpha2 GRPCRoute and ReferenceGrant) and
+ * the v1 that v1.5 added for TCPRoute and ReferenceGrant.
+ */
+export function gatewayApiVersions(...versions: string[]): readonly string[] {
+  return versions.map((v) => `${GATEWAY_API_GROUP}/${v}`);
+}

@@ -28,7 +28,7 @@ import { decodeEndpointSlice, type EndpointSlice } from './endpoint-slices.js';
 import { KubeSourceError } from './errors.js';
 import { KubeSourceMetrics } from './metrics.js';
 import { Reflector, type RawObject, type ReflectorSink } from './reflector.js';
-import { pickVersion, WATCHED_RESOURCE_SPECS, type ResourceSpec, type WatchedResource } from './resources.js';
+import { configKindOf, pickVersion, WATCHED_RESOURCE_SPECS, type ResourceSpec, type WatchedResource } from './resources.js';
 
 /** The origin every object from the API server carries. */
 export const KUBERNETES_ORIGIN: ConfigOrigin = Object.freeze({ source: 'kubernetes' });
@@ -288,7 +288,7 @@ export class KubernetesSource {
         ...(this.options.minWatchTimeoutSeconds !== undefined
           ? { minWatchTimeoutSeconds: this.options.minWatchTimeoutSeconds }
           : {}),
-        onRestart: (reason) => this.metrics.restart(resource.kind, reason),
+        onRestart: (reason) => this.metrics.restart(configKindOf(resource), reason),
       });
       this.reflectors.push(reflector);
       reflector.start();
@@ -297,7 +297,7 @@ export class KubernetesSource {
     this.log.info(
       {
         server: this.client.server,
-        kinds: resources.map((r) => `${r.kind}.${r.version}`),
+        kinds: resources.map((r) => `${configKindOf(r)}.${r.version}`),
         objects: this.store.size,
         problems: this.problems().length,
       },
@@ -322,9 +322,9 @@ export class KubernetesSource {
     return this.reflectors.map((r) => r.resource);
   }
 
-  /** The last resourceVersion seen per kind (lists, events and bookmarks advance it). */
+  /** The last resourceVersion seen per ConfigKind (lists, events and bookmarks advance it). */
   resourceVersions(): Record<string, string> {
-    return Object.fromEntries(this.reflectors.map((r) => [r.resource.kind, r.resourceVersion]));
+    return Object.fromEntries(this.reflectors.map((r) => [configKindOf(r.resource), r.resourceVersion]));
   }
 
   /** Objects the API server holds that the mesh rejects, sorted by kind/namespace/name. */
@@ -347,32 +347,44 @@ export class KubernetesSource {
 
   private sinkFor(resource: WatchedResource): ReflectorSink {
     if (resource.kind === 'EndpointSlice') return this.endpointSink;
-    if (!(CONFIG_KINDS as readonly string[]).includes(resource.kind)) {
-      throw new Error(`no config kind ${resource.kind} to store watched objects in`);
+    // Keyed by ConfigKind: Istio's Gateway and the Gateway API's share the kind name.
+    const kind = configKindOf(resource);
+    if (!(CONFIG_KINDS as readonly string[]).includes(kind)) {
+      throw new Error(`no config kind ${kind} to store watched objects in`);
     }
-    let sink = this.configSinks.get(resource.kind);
+    let sink = this.configSinks.get(kind);
     if (sink === undefined) {
-      sink = new ConfigKindSink(resource.kind as ConfigKind, this.ctx);
-      this.configSinks.set(resource.kind, sink);
+      sink = new ConfigKindSink(kind as ConfigKind, this.ctx);
+      this.configSinks.set(kind, sink);
     }
     return sink;
   }
 
   /**
    * Picks one served version per resource: core and discovery.k8s.io kinds
-   * are fixed; an Istio group is asked which versions it serves and the
-   * most preferred one is used. A group the server does not have (its CRDs
-   * are not installed) is skipped with a warning.
+   * are fixed; a CRD group (Istio, Gateway API) is asked which versions it
+   * serves and each of those which resources, and a resource gets its most
+   * preferred version that serves it. A group the server does not have, or
+   * a resource no version serves (its CRD is not installed, such as the
+   * experimental-channel TCPRoute), is skipped with a warning.
    */
   private async discover(): Promise<WatchedResource[]> {
     const groups = [...new Set(this.specs.filter((s) => s.versions.length > 1).map((s) => s.group))];
     const served = new Map<string, readonly string[] | undefined>();
+    const plurals = new Map<string, Map<string, ReadonlySet<string>>>();
     const backoff = new Backoff(this.backoffOptions);
     for (const group of groups) {
       for (;;) {
         if (this.stopped) throw new KubeSourceError('KUBE_SOURCE_STOPPED', 'stopped before the initial list');
         try {
-          served.set(group, await this.servedVersions(group));
+          const versions = await this.servedVersions(group);
+          const byVersion = new Map<string, ReadonlySet<string>>();
+          const wanted = new Set(this.specs.filter((s) => s.group === group).flatMap((s) => s.versions));
+          for (const v of versions ?? []) {
+            if (wanted.has(v)) byVersion.set(v, await this.servedResources(group, v));
+          }
+          served.set(group, versions);
+          plurals.set(group, byVersion);
           backoff.reset();
           break;
         } catch (err) {
@@ -386,7 +398,7 @@ export class KubernetesSource {
     const out: WatchedResource[] = [];
     for (const spec of this.specs) {
       const versions = spec.versions.length > 1 ? served.get(spec.group) : spec.versions;
-      const picked = versions === undefined ? undefined : pickVersion(spec, versions);
+      const picked = versions === undefined ? undefined : pickVersion(spec, versions, plurals.get(spec.group));
       if (picked === undefined) {
         this.log.warn(
           { kind: spec.kind, group: spec.group, wanted: spec.versions, served: versions ?? [] },
@@ -410,6 +422,19 @@ export class KubernetesSource {
     }
     const versions = isRecord(body) && Array.isArray(body['versions']) ? body['versions'] : [];
     return versions.filter(isRecord).flatMap((v) => (typeof v['version'] === 'string' ? [v['version']] : []));
+  }
+
+  /** The plural names of the resources one group version serves (its APIResourceList); empty on 404. */
+  private async servedResources(group: string, version: string): Promise<ReadonlySet<string>> {
+    let body: unknown;
+    try {
+      body = await this.client.getJson(`/apis/${group}/${version}`, {}, this.abort.signal);
+    } catch (err) {
+      if (err instanceof KubeSourceError && err.statusCode === 404) return new Set();
+      throw err;
+    }
+    const resources = isRecord(body) && Array.isArray(body['resources']) ? body['resources'] : [];
+    return new Set(resources.filter(isRecord).flatMap((r) => (typeof r['name'] === 'string' ? [r['name']] : [])));
   }
 
   private sleep(ms: number): Promise<void> {

@@ -20,6 +20,72 @@ export const VALIDATOR_FUZZ_RUNS = { arbitrary: 2000, perKind: 300, mutations: 3
 
 /** Valid objects of the kinds the fixtures and examples lack, rich enough to reach the nested validators. */
 const SEEDS = `
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: istio}
+spec: {controllerName: istio.io/gateway-controller, parametersRef: {group: "", kind: ConfigMap, name: p, namespace: istio-system}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: bookinfo-gateway, namespace: demo}
+spec:
+  gatewayClassName: istio
+  addresses: [{type: Hostname, value: gw.example.com}]
+  listeners:
+  - {name: http, hostname: "*.example.com", port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: Same}, kinds: [{kind: HTTPRoute}]}}
+  - name: https
+    port: 443
+    protocol: HTTPS
+    tls: {mode: Terminate, certificateRefs: [{kind: Secret, name: cert}], options: {example.com/x: y}}
+  - {name: mesh, port: 15008, protocol: HBONE}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: reviews, namespace: demo}
+spec:
+  parentRefs: [{name: bookinfo-gateway, sectionName: http}, {name: bookinfo-gateway, sectionName: https}]
+  hostnames: [bookinfo.example.com]
+  rules:
+  - name: api
+    matches:
+    - path: {type: PathPrefix, value: /api}
+      headers: [{name: x-user, value: jason}]
+      queryParams: [{type: RegularExpression, name: q, value: "a.*"}]
+      method: GET
+    filters:
+    - {type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: x-a, value: b}], remove: [x-c]}}
+    - {type: URLRewrite, urlRewrite: {hostname: internal.example.com, path: {type: ReplacePrefixMatch, replacePrefixMatch: /v2}}}
+    - {type: RequestMirror, requestMirror: {backendRef: {name: shadow, port: 9080}, fraction: {numerator: 1, denominator: 10}}}
+    backendRefs:
+    - {name: reviews-v1, port: 9080, weight: 90}
+    - {name: reviews-v2, port: 9080, weight: 10, filters: [{type: ResponseHeaderModifier, responseHeaderModifier: {add: [{name: x-v, value: "2"}]}}]}
+    timeouts: {request: 10s, backendRequest: 2s}
+    retry: {codes: [503], attempts: 2, backoff: 100ms}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: echo, namespace: demo}
+spec:
+  parentRefs: [{name: bookinfo-gateway}]
+  rules:
+  - matches: [{method: {service: echo.Echo, method: Ping}, headers: [{name: x-a, value: b}]}]
+    filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: x-a, value: b}]}}]
+    backendRefs: [{name: echo, port: 7070}]
+---
+apiVersion: gateway.networking.k8s.io/v1alpha2
+kind: TCPRoute
+metadata: {name: mongo, namespace: demo}
+spec:
+  parentRefs: [{name: tcp-gateway, sectionName: mongo}]
+  rules: [{backendRefs: [{name: mongo, port: 27017}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: {name: allow-demo, namespace: backends}
+spec:
+  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: demo}]
+  to: [{group: "", kind: Service, name: reviews}]
+---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: reviews, namespace: demo}
@@ -208,7 +274,7 @@ describe('validation: property-based fuzzing (fast-check)', function () {
     );
   });
 
-  for (const { kind, apiVersions } of validatedKinds()) {
+  for (const { kind, apiKind, apiVersions } of validatedKinds()) {
     it(`${kind}: arbitrary metadata, spec and status under a valid apiVersion give typed problems only (${VALIDATOR_FUZZ_RUNS.perKind} runs)`, () => {
       fc.assert(
         fc.property(
@@ -217,7 +283,7 @@ describe('validation: property-based fuzzing (fast-check)', function () {
           jsonish,
           fc.option(jsonish),
           (apiVersion, metadata, spec, status) => {
-            check({ apiVersion, kind, metadata, spec, ...(status === null ? {} : { status }) });
+            check({ apiVersion, kind: apiKind, metadata, spec, ...(status === null ? {} : { status }) });
           },
         ),
         { numRuns: VALIDATOR_FUZZ_RUNS.perKind, seed: 424242 },
@@ -232,8 +298,9 @@ describe('validation: property-based fuzzing (fast-check)', function () {
       const r = check(d);
       assert.equal(r.kind, 'valid', `seed ${JSON.stringify(d).slice(0, 100)}: ${r.kind === 'invalid' ? JSON.stringify(r.errors) : ''}`);
     }
-    const kinds = new Set(docs.map((d) => (d as { kind: string }).kind));
-    assert.deepEqual([...kinds].sort(), validatedKinds().map((k) => k.kind).sort(), 'a seed of every kind');
+    const groupOf = (v: string): string => (v.includes('/') ? v.slice(0, v.indexOf('/')) : '');
+    const kinds = new Set(docs.map((d) => { const { kind, apiVersion } = d as { kind: string; apiVersion: string }; return `${groupOf(apiVersion)}/${kind}`; }));
+    assert.deepEqual([...kinds].sort(), validatedKinds().map((k) => `${k.group}/${k.apiKind}`).sort(), 'a seed of every kind');
     const paths = docs.map((d) => allPaths(d));
     const mutation = fc
       .nat(docs.length - 1)

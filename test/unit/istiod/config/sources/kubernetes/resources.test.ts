@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import {
   apiVersionOf,
   collectionPath,
+  configKindOf,
   pickVersion,
   WATCHED_RESOURCE_SPECS,
   type ResourceSpec,
@@ -46,11 +47,44 @@ describe('kubernetes source resources', () => {
   }
 
   it('watches every kind the validator knows, at a version the validator accepts', () => {
-    const watched = new Map(WATCHED_RESOURCE_SPECS.map((s) => [s.kind, s]));
-    for (const { kind, apiVersions } of supportedKinds()) {
+    const watched = new Map(WATCHED_RESOURCE_SPECS.map((s) => [configKindOf(s), s]));
+    for (const { kind, apiKind, group, apiVersions, namespaced } of supportedKinds()) {
       const spec = watched.get(kind);
       assert.ok(spec, `${kind} is watched`);
+      assert.deepEqual({ kind: spec.kind, group: spec.group, namespaced: spec.namespaced }, { kind: apiKind, group, namespaced }, kind);
       for (const v of spec.versions) assert.ok(apiVersions.includes(apiVersionOf({ group: spec.group, version: v })), `${kind} ${v}`);
     }
+  });
+
+  const gatewayApi = [
+    { kind: 'GatewayClass', configKind: 'GatewayClass', path: '/apis/gateway.networking.k8s.io/v1/gatewayclasses' },
+    { kind: 'Gateway', configKind: 'KubernetesGateway', path: '/apis/gateway.networking.k8s.io/v1/gateways' },
+    { kind: 'HTTPRoute', configKind: 'HTTPRoute', path: '/apis/gateway.networking.k8s.io/v1/httproutes' },
+    { kind: 'GRPCRoute', configKind: 'GRPCRoute', path: '/apis/gateway.networking.k8s.io/v1/grpcroutes' },
+    { kind: 'TCPRoute', configKind: 'TCPRoute', path: '/apis/gateway.networking.k8s.io/v1alpha2/tcproutes' },
+    { kind: 'ReferenceGrant', configKind: 'ReferenceGrant', path: '/apis/gateway.networking.k8s.io/v1beta1/referencegrants' },
+  ];
+  // The Gateway API v1.3 CRDs: the group serves v1, v1beta1 and v1alpha2, but each resource only some of them.
+  const v13 = new Map<string, ReadonlySet<string>>([
+    ['v1', new Set(['gatewayclasses', 'gateways', 'httproutes', 'grpcroutes'])],
+    ['v1beta1', new Set(['gatewayclasses', 'gateways', 'httproutes', 'referencegrants'])],
+    ['v1alpha2', new Set(['tcproutes'])],
+  ]);
+  for (const c of gatewayApi) {
+    it(`watches the Gateway API ${c.kind} of a v1.3 install at ${c.path}, stored as ${c.configKind}`, () => {
+      const spec = WATCHED_RESOURCE_SPECS.find((s) => s.group === 'gateway.networking.k8s.io' && s.kind === c.kind);
+      assert.ok(spec);
+      const picked = pickVersion(spec, [...v13.keys()], v13);
+      assert.ok(picked);
+      assert.equal(collectionPath(picked), c.path);
+      assert.equal(configKindOf(picked), c.configKind);
+    });
+  }
+
+  it('skips a resource no served version lists (an experimental CRD not installed)', () => {
+    const tcp = WATCHED_RESOURCE_SPECS.find((s) => s.kind === 'TCPRoute');
+    assert.ok(tcp);
+    const standard = new Map([...v13].filter(([v]) => v !== 'v1alpha2'));
+    assert.equal(pickVersion(tcp, [...standard.keys()], standard), undefined);
   });
 });
