@@ -135,6 +135,12 @@ describe('validation: document envelope and metadata', () => {
     assert.equal(r.namespace, 'x');
   });
 
+  it('serves (watch list, CRDs, RBAC) every validated kind but the local mesh\'s Deployment', () => {
+    const served = supportedKinds().map((k) => k.kind);
+    assert.ok(!served.includes('Deployment'));
+    assert.deepEqual([...served, 'Deployment'].sort(), validatedKinds().map((k) => k.kind).sort());
+  });
+
   it('supports every configured kind', () => {
     assert.deepEqual(
       validatedKinds()
