@@ -163,7 +163,7 @@ async function loadDump(f: CommonFlags, usage: (message: string) => never): Prom
     usage(`--timeout "${f.timeout}": not a positive number of milliseconds`);
   let target;
   try {
-    target = resolveAgent(f);
+    target = resolveAgent({ ...f, notice: (line) => process.stderr.write(`ambit ztunnel-config: ${line}\n`) });
   } catch (err) {
     if (err instanceof TargetError && err.code === 'TARGET_BAD_ADDRESS') usage(err.message);
     throw err;

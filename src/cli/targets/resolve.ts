@@ -22,9 +22,14 @@ export interface AgentFlags {
   readonly admin?: string;
   readonly node?: string;
   readonly stateDir: string;
+  /** Told which agent was picked when none was named. */
+  readonly notice?: (line: string) => void;
 }
 
-/** `--admin` wins; else `--node` through the mesh state; else the default admin address. */
+/**
+ * `--admin` wins; else `--node` through the mesh state; else the first node
+ * of the mesh in the state directory; else the default admin address.
+ */
 export function resolveAgent(flags: AgentFlags): AgentTarget {
   if (flags.admin !== undefined) {
     const address = parseTargetAddress('--admin', flags.admin);
@@ -39,6 +44,19 @@ export function resolveAgent(flags: AgentFlags): AgentTarget {
       address: node.adminAddress,
       node: node.name,
       hint: `is \`ambit ztunnel\` running on node ${node.name}?`,
+    };
+  }
+  // As istioctl picks a ztunnel pod: with a mesh in the state directory, its first node's agent.
+  const state = readMeshState(flags.stateDir);
+  const first = state?.nodes[0];
+  if (first !== undefined) {
+    flags.notice?.(
+      `using the agent on ${first.name} (first node of the mesh in ${flags.stateDir}; pick another with --node NAME)`,
+    );
+    return {
+      address: first.adminAddress,
+      node: first.name,
+      hint: `is \`ambit ztunnel\` running on node ${first.name}? (\`ambit mesh status\` shows what runs)`,
     };
   }
   const address = parseTargetAddress('default admin address', DEFAULT_ADMIN_ADDRESS);
