@@ -13,6 +13,9 @@ import { processGuard } from './process-guard.js';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 export const AMBIT_BIN = join(root, 'bin', 'ambit');
 export const DEMO_APP = join(root, 'dist', 'mesh', 'apps', 'demo-app.js');
+/** The sample images' stand-in app and the in-repo sample manifests. */
+export const STANDIN_APP = join(root, 'dist', 'mesh', 'apps', 'standin-app.js');
+export const SAMPLES_DIR = join(root, 'examples', 'samples');
 
 /** The e2e suites run the built agent: fail clearly when the build is missing. */
 export function requireBuild(): void {
