@@ -63,16 +63,23 @@ function printSummary(state: MeshState, stateDir: string): void {
     out(table([['POD', 'NAMESPACE', 'NODE', 'IP', 'IDENTITY'], ...state.pods.map((p) => [p.name, p.namespace, p.node, p.ips.join(','), `spiffe://cluster.local/ns/${p.namespace}/sa/${p.serviceAccount}`])]));
   }
   const frontend = state.pods.find((p) => p.app === 'frontend');
+  const curl = state.pods.find((p) => p.owner?.kind === 'Deployment' && p.owner.name === 'curl');
   out();
   out('try next:');
   const sd = stateDir === DEFAULT_MESH_STATE_DIR ? '' : ` --state-dir ${stateDir}`;
+  if (curl !== undefined) {
+    out(`  ambit mesh exec${sd} deploy/curl -- curl -s http://productpage:9080/productpage    # curl -> productpage over HBONE`);
+    out(`  ambit mesh get pods${sd} -o wide`);
+    out(`  ambit mesh apply${sd} -f examples/policies/productpage-ztunnel.yaml    # then retry the curl: denied`);
+  }
   if (frontend !== undefined) {
     out(`  ambit mesh exec${sd} ${frontend.name} -- curl -s http://frontend        # frontend -> backend over HBONE`);
     out(`  ambit mesh exec${sd} ${frontend.name} -- curl -s http://backend`);
+    out(`  ambit mesh apply${sd} -f examples/policies/deny-frontend.yaml    # then retry the curl`);
   }
+  if (curl === undefined && frontend === undefined) out(`  ambit mesh apply${sd} -f examples/samples/bookinfo/bookinfo.yaml`);
   out(`  ambit mesh status${sd}`);
-  out(`  ambit ztunnel-config workloads --node ${state.agents[0]?.node ?? 'node0'}${sd}`);
-  out(`  ambit mesh apply${sd} -f examples/policies/deny-frontend.yaml    # then retry the curl`);
+  out(`  ambit ztunnel-config workloads${sd}`);
   out(`  ambit mesh down${sd}`);
 }
 

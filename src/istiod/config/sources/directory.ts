@@ -56,7 +56,14 @@ export class DirectorySource {
   private readonly files = new Map<string, FileState>();
   /** The last good object for every key any file holds. */
   private readonly good = new Map<string, AnyConfigObject>();
-  private watcher: FSWatcher | undefined;
+  /**
+   * One non-recursive watcher per directory of the tree. Node 20's recursive
+   * watch on Linux misses a file replaced by rename (how atomic writers and
+   * `mesh apply` update a file) after the first time; inotify on the
+   * directory itself sees every one.
+   */
+  private readonly watchers = new Map<string, FSWatcher>();
+  private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private loading: Promise<void> | undefined;
   private reloadAgain = false;
@@ -82,13 +89,12 @@ export class DirectorySource {
       throw new Error(`config directory ${this.dir} cannot be read: ${String((err as NodeJS.ErrnoException).code ?? err)}`);
     });
     await this.reload();
-    this.watcher = watch(this.dir, { recursive: true }, () => this.schedule());
-    this.watcher.on('error', (err) => this.log.warn({ err }, 'config directory watch failed'));
   }
 
   async stop(): Promise<void> {
-    this.watcher?.close();
-    this.watcher = undefined;
+    this.stopped = true;
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.loading;
@@ -121,8 +127,37 @@ export class DirectorySource {
     }, this.debounceMs);
   }
 
+  /** Watches exactly the directories of the tree as it is now. */
+  private syncWatchers(dirs: readonly string[]): void {
+    if (this.stopped) return;
+    const wanted = new Set(dirs);
+    for (const [d, w] of this.watchers) {
+      if (wanted.has(d)) continue;
+      w.close();
+      this.watchers.delete(d);
+    }
+    for (const d of wanted) {
+      if (this.watchers.has(d)) continue;
+      try {
+        const w = watch(d, () => this.schedule());
+        w.on('error', (err) => {
+          // A removed subdirectory ends its watcher; the next reload sees the tree as it is.
+          this.log.warn({ err, dir: d }, 'config directory watch failed');
+          w.close();
+          this.watchers.delete(d);
+          this.schedule();
+        });
+        this.watchers.set(d, w);
+      } catch (err) {
+        this.log.warn({ err, dir: d }, 'config directory cannot be watched');
+      }
+    }
+  }
+
   private async loadOnce(): Promise<void> {
-    const paths = await listConfigFiles(this.dir);
+    const tree = await listConfigTree(this.dir);
+    this.syncWatchers(tree.dirs);
+    const paths = tree.files;
     const seen = new Set<string>();
     const changed = new Map<string, FileState>();
     for (const path of paths) {
@@ -232,16 +267,23 @@ export class DirectorySource {
 
 /** Every config file under `dir`, recursively, sorted; hidden entries (editor swap files, ..data links) skipped. */
 export async function listConfigFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
+  return (await listConfigTree(dir)).files;
+}
+
+/** The config files under `dir` and every directory that holds them (`dir` included), sorted. */
+export async function listConfigTree(dir: string): Promise<{ files: string[]; dirs: string[] }> {
+  const files: string[] = [];
+  const dirs: string[] = [];
   const walk = async (d: string): Promise<void> => {
+    dirs.push(d);
     const entries = await readdir(d, { withFileTypes: true });
     for (const e of entries) {
       if (e.name.startsWith('.')) continue;
       const p = join(d, e.name);
       if (e.isDirectory()) await walk(p);
-      else if (e.isFile() && CONFIG_FILE.test(e.name)) out.push(p);
+      else if (e.isFile() && CONFIG_FILE.test(e.name)) files.push(p);
     }
   };
   await walk(dir);
-  return out.sort();
+  return { files: files.sort(), dirs: dirs.sort() };
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DirectorySource, type ConfigProblem } from '../../../../src/istiod/config/sources/directory.js';
@@ -55,6 +55,23 @@ describe('istiod/config/sources/directory', () => {
     source = new DirectorySource(store, { dir, debounceMs: 20, onLoad: (p) => (problems = p) });
     await source.start();
   };
+
+  it('sees every replacement of a file by rename (atomic writers), at the top and in a subdirectory', async () => {
+    await mkdir(join(dir, 'team'));
+    await writeFile(join(dir, 'p.yaml'), policy('top', '1000'));
+    await writeFile(join(dir, 'team', 'p.yaml'), policy('sub', '2000'));
+    await start();
+    const portOf = (name: string): string | undefined =>
+      (store.list('AuthorizationPolicy').find((o) => o.metadata.name === name)?.spec.rules?.[0]?.to?.[0]?.operation.ports ?? [])[0];
+    for (let i = 1; i <= 8; i++) {
+      for (const [file, name] of [['p.yaml', 'top'], [join('team', 'p.yaml'), 'sub']] as const) {
+        const port = String((name === 'top' ? 1000 : 2000) + i);
+        await writeFile(join(dir, `.${name}.tmp`), policy(name, port));
+        await rename(join(dir, `.${name}.tmp`), join(dir, file));
+        await eventually(() => portOf(name) === port);
+      }
+    }
+  });
 
   it('loads every yaml, yml and json file, multi-document files included, and ignores other files', async () => {
     await writeFile(join(dir, 'a.yaml'), `${sa('one')}---\n${sa('two')}`);
