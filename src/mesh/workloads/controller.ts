@@ -300,7 +300,7 @@ export { WorkloadError, planContainers };
 export type LabelChange = { readonly kind: 'set'; readonly key: string; readonly value: string } | { readonly kind: 'remove'; readonly key: string };
 
 export function parseLabelChange(arg: string): LabelChange {
-  if (arg.endsWith('-') && !arg.includes('=')) return { kind: 'remove', key: arg.slice(0, -1) };
+  if (arg.length > 1 && arg.endsWith('-') && !arg.includes('=')) return { kind: 'remove', key: arg.slice(0, -1) };
   const eq = arg.indexOf('=');
   if (eq <= 0) throw new MeshError('MESH_BAD_OPTION', `"${arg}": not key=value or key-`);
   return { kind: 'set', key: arg.slice(0, eq), value: arg.slice(eq + 1) };

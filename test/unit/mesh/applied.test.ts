@@ -105,6 +105,45 @@ describe('mesh apply/delete bookkeeping', () => {
     assert.deepEqual(configObjects(), ['p:ALLOW']);
   });
 
+  it('writes Deployments and Pods into the workloads directory and other kinds into the config directory, and deletes each from its own', async () => {
+    const file = join(dir, 'team-a', 'app.yaml');
+    const deployment = [
+      'apiVersion: apps/v1',
+      'kind: Deployment',
+      'metadata: { name: web, namespace: demo }',
+      'spec:',
+      '  selector: { matchLabels: { app: web } }',
+      '  template:',
+      '    metadata: { labels: { app: web } }',
+      '    spec: { containers: [{ name: web, image: kong/httpbin }] }',
+      '',
+    ].join('\n');
+    const pod = 'apiVersion: v1\nkind: Pod\nmetadata: { name: curl, namespace: demo }\nspec: { containers: [{ name: curl, image: curlimages/curl, command: [sleep, "3600"] }] }\n';
+    writeFileSync(file, [deployment, pod, policy('deny-frontend', 'DENY')].join('---\n'));
+    const outcomes = await apply(file);
+    assert.deepEqual(
+      outcomes.map((o) => [o.entry.kind, o.entry.store]),
+      [
+        ['Deployment', 'workloads'],
+        ['Pod', 'workloads'],
+        ['AuthorizationPolicy', undefined],
+      ],
+    );
+    const workloadsDir = dirs().workloadsDir;
+    const deploymentFile = appliedFileName({ kind: 'Deployment', namespace: 'demo', name: 'web' });
+    const podFile = appliedFileName({ kind: 'Pod', namespace: 'demo', name: 'curl' });
+    assert.deepEqual(readdirSync(workloadsDir).sort(), [deploymentFile, podFile].sort());
+    assert.deepEqual(readdirSync(configDir), [appliedFileName({ kind: 'AuthorizationPolicy', namespace: 'demo', name: 'deny-frontend' })]);
+    const written = parse(readFileSync(join(workloadsDir, deploymentFile), 'utf8')) as { kind: string; metadata: { name: string } };
+    assert.deepEqual([written.kind, written.metadata.name], ['Deployment', 'web']);
+    assert.deepEqual(readApplied(stateDir).find((e) => e.kind === 'Deployment')?.store, 'workloads');
+
+    const r = deleteObjects(stateDir, dirs(), [parseIdentityArg('deployment/demo/web'), parseIdentityArg('authorizationpolicy/demo/deny-frontend')]);
+    assert.deepEqual(r.deleted.map((e) => e.name), ['web', 'deny-frontend']);
+    assert.deepEqual(readdirSync(workloadsDir), [podFile]);
+    assert.deepEqual(readdirSync(configDir), []);
+  });
+
   it('reads - from standard input, recording (stdin) as the source', async () => {
     const input = await readApplyInput(['-'], () => Promise.resolve(policy('from-stdin', 'DENY')));
     assert.deepEqual(input.problems, []);
