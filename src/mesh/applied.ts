@@ -97,9 +97,15 @@ export function identityKey(o: ObjectIdentity): string {
   return `${o.kind.toLowerCase()}/${o.namespace === '' ? '-' : o.namespace}/${o.name}`;
 }
 
+/** Kinds whose name alone is ambiguous, as kubectl qualifies them with their group. */
+const QUALIFIED_KINDS: Readonly<Record<string, string>> = {
+  Gateway: 'gateway.networking.istio.io',
+  KubernetesGateway: 'gateway.gateway.networking.k8s.io',
+};
+
 /** How an identity reads in output: `authorizationpolicy demo/deny-frontend`. */
 export function describeIdentity(o: ObjectIdentity): string {
-  return `${o.kind.toLowerCase()} ${o.namespace === '' ? '' : `${o.namespace}/`}${o.name}`;
+  return `${QUALIFIED_KINDS[o.kind] ?? o.kind.toLowerCase()} ${o.namespace === '' ? '' : `${o.namespace}/`}${o.name}`;
 }
 
 /**

@@ -5,7 +5,7 @@
  * are recorded as absolute paths.
  */
 import { resolve } from 'node:path';
-import { loadConfigFiles, parseConfigText, validateDocument, type ParsedDocument } from '../istiod/index.js';
+import { loadConfigFiles, parseConfigText, validateDocument, validatedKinds, type ParsedDocument } from '../istiod/index.js';
 import { STDIN_SOURCE, type ApplyDocument } from './applied.js';
 import { MeshError } from './state.js';
 
@@ -26,8 +26,32 @@ interface SourceText {
   readonly documents: readonly ParsedDocument[];
 }
 
-/** Reads, parses and validates every `-f` argument; `readStdin` is called at most once. */
-export async function readApplyInput(args: readonly string[], readStdin: () => Promise<string>): Promise<ApplyInput> {
+/** Document kinds that have no namespace (`Namespace`, `GatewayClass`). */
+function clusterScopedKinds(): ReadonlySet<string> {
+  return new Set(validatedKinds().filter((k) => !k.namespaced).map((k) => k.apiKind));
+}
+
+/**
+ * `-n NS`, as kubectl applies it: a namespaced object without a namespace
+ * gets NS; one that names another namespace is refused.
+ */
+function inNamespace(raw: unknown, namespace: string, where: string, problems: string[]): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  const doc = raw as { kind?: unknown; metadata?: { namespace?: unknown } };
+  if (typeof doc.kind !== 'string' || clusterScopedKinds().has(doc.kind)) return raw;
+  const own = doc.metadata?.namespace;
+  if (own === undefined || own === '') return { ...doc, metadata: { ...(doc.metadata ?? {}), namespace } };
+  if (own !== namespace) {
+    problems.push(`${where}: metadata.namespace: the namespace from the provided object "${String(own)}" does not match the namespace "${namespace}"; pass --namespace ${String(own)} or drop -n`);
+  }
+  return raw;
+}
+
+/**
+ * Reads, parses and validates every `-f` argument; `readStdin` is called at
+ * most once. `namespace` is `-n`: the namespace of objects that name none.
+ */
+export async function readApplyInput(args: readonly string[], readStdin: () => Promise<string>, namespace?: string): Promise<ApplyInput> {
   const problems: string[] = [];
   const sources: SourceText[] = [];
   let stdinRead = false;
@@ -54,13 +78,14 @@ export async function readApplyInput(args: readonly string[], readStdin: () => P
         problems.push(`${where}: (document): ${doc.message}`);
         continue;
       }
-      const r = validateDocument(doc.raw, { source: 'file', file: s.shown, index: doc.index });
+      const raw = namespace === undefined ? doc.raw : inNamespace(doc.raw, namespace, where, problems);
+      const r = validateDocument(raw, { source: 'file', file: s.shown, index: doc.index });
       if (r.kind === 'invalid') {
         for (const e of r.errors) problems.push(`${where} ${r.objectKind ?? '?'}/${r.namespace ?? '?'}/${r.name ?? '?'}: ${e.path}: ${e.message}`);
         continue;
       }
       const m = r.object.metadata;
-      documents.push({ kind: r.object.kind, namespace: m.namespace, name: m.name, raw: doc.raw, object: r.object, where, source: s.source });
+      documents.push({ kind: r.object.kind, namespace: m.namespace, name: m.name, raw, object: r.object, where, source: s.source });
     }
   }
   if (problems.length === 0 && documents.length === 0) problems.push(`${args.join(', ')}: no configuration documents found`);

@@ -172,10 +172,11 @@ export function registerMesh(program: Command): void {
     .command('apply')
     .description("validate config and write it into istiod's directory, one file per object (invalid config changes nothing)")
     .requiredOption('-f, --file <file...>', 'YAML/JSON files or directories; - reads standard input')
+    .option('-n, --namespace <ns>', 'the namespace of objects that name none (as kubectl apply -n)')
     .addOption(stateDirOption())
-    .action(async (flags: { file: string[]; stateDir: string }) => {
+    .action(async (flags: { file: string[]; namespace?: string; stateDir: string }) => {
       requireState(flags.stateDir);
-      const input = await readApplyInput(flags.file, readStdin);
+      const input = await readApplyInput(flags.file, readStdin, flags.namespace);
       const refuse = (problems: readonly string[]): void => {
         process.stderr.write(`ambit mesh apply: refused, nothing changed:\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
         process.exitCode = EXIT_FAILURE;
@@ -205,8 +206,9 @@ export function registerMesh(program: Command): void {
     .description('remove objects applied with `ambit mesh apply`: those a file (or - for stdin) defines, or kind/namespace/name')
     .argument('[objects...]', 'kind/namespace/name (kind/name when cluster-scoped), e.g. authorizationpolicy/demo/deny-frontend')
     .option('-f, --file <file...>', 'the files (or -) whose objects to delete')
+    .option('-n, --namespace <ns>', 'the namespace of objects in the files that name none')
     .addOption(stateDirOption())
-    .action(async (objects: string[], flags: { file?: string[]; stateDir: string }) => {
+    .action(async (objects: string[], flags: { file?: string[]; namespace?: string; stateDir: string }) => {
       requireState(flags.stateDir);
       const fail = (lines: readonly string[], code = EXIT_FAILURE): void => {
         process.stderr.write(lines.map((l) => `ambit mesh delete: ${l}\n`).join(''));
@@ -220,7 +222,7 @@ export function registerMesh(program: Command): void {
         return fail([(err as Error).message], EXIT_USAGE);
       }
       if (flags.file !== undefined) {
-        const input = await readApplyInput(flags.file, readStdin);
+        const input = await readApplyInput(flags.file, readStdin, flags.namespace);
         if (input.problems.length > 0) return fail(['refused, nothing changed:', ...input.problems]);
         identities.push(...input.documents);
       }

@@ -154,6 +154,15 @@ export async function meshApply(stateDir: string, docs: readonly ApplyDocument[]
     const before = await appliedObjects(stateDir, state);
     const planned = desiredState([...before, ...locatedFromDocs(docs)]);
     const incoming = new Set(docs.map((d) => `${d.kind}/${d.namespace}/${d.name}`));
+    // As an API server: an object goes into a namespace that exists (or comes in the same apply).
+    for (const d of docs) {
+      if (d.namespace !== '' && !planned.namespaces.has(d.namespace)) {
+        throw new WorkloadError(
+          'WORKLOAD_NAMESPACE_NOT_FOUND',
+          `${d.where} ${d.kind} ${d.namespace}/${d.name}: metadata.namespace: namespace "${d.namespace}" not found; apply a Namespace object first (or in the same apply)`,
+        );
+      }
+    }
     checkWorkloads(
       planned.workloads.filter((w) => incoming.has(`${w.kind}/${w.namespace}/${w.name}`)),
       state.agents.map((a) => a.node),
