@@ -56,7 +56,15 @@ export class DirectorySource {
   private readonly files = new Map<string, FileState>();
   /** The last good object for every key any file holds. */
   private readonly good = new Map<string, AnyConfigObject>();
-  private watcher: FSWatcher | undefined;
+  /**
+   * One non-recursive watcher per directory of the tree. Node 20's recursive
+   * `fs.watch` on Linux watches each file's inode, so after the first
+   * atomic replace (write a temp file, rename it over) of a file it reports
+   * nothing more for that file; a directory's own inotify watch reports
+   * every rename into it.
+   */
+  private readonly watchers = new Map<string, FSWatcher>();
+  private watching = false;
   private timer: NodeJS.Timeout | undefined;
   private loading: Promise<void> | undefined;
   private reloadAgain = false;
@@ -81,14 +89,15 @@ export class DirectorySource {
     await stat(this.dir).catch((err: unknown) => {
       throw new Error(`config directory ${this.dir} cannot be read: ${String((err as NodeJS.ErrnoException).code ?? err)}`);
     });
+    // Watchers are set up by the first load, so nothing written after its listing is missed.
+    this.watching = true;
     await this.reload();
-    this.watcher = watch(this.dir, { recursive: true }, () => this.schedule());
-    this.watcher.on('error', (err) => this.log.warn({ err }, 'config directory watch failed'));
   }
 
   async stop(): Promise<void> {
-    this.watcher?.close();
-    this.watcher = undefined;
+    this.watching = false;
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.loading;
@@ -121,8 +130,34 @@ export class DirectorySource {
     }, this.debounceMs);
   }
 
+  /** Watches every directory of the tree (and only those); a newly watched one is listed again. */
+  private syncWatchers(dirs: readonly string[]): void {
+    if (!this.watching) return;
+    const wanted = new Set(dirs);
+    for (const [d, w] of this.watchers) {
+      if (wanted.has(d)) continue;
+      w.close();
+      this.watchers.delete(d);
+    }
+    for (const d of dirs) {
+      if (this.watchers.has(d)) continue;
+      try {
+        const w = watch(d, () => this.schedule());
+        w.on('error', (err) => this.log.warn({ err, dir: d }, 'config directory watch failed'));
+        this.watchers.set(d, w);
+      } catch (err) {
+        // Removed between listing and watching: the parent's watcher saw that.
+        this.log.warn({ err, dir: d }, 'config directory watch failed');
+        continue;
+      }
+      // Files written into it before its watcher existed are picked up by one more pass.
+      if (d !== this.dir) this.reloadAgain = true;
+    }
+  }
+
   private async loadOnce(): Promise<void> {
-    const paths = await listConfigFiles(this.dir);
+    const { files: paths, dirs } = await walkConfigTree(this.dir);
+    this.syncWatchers(dirs);
     const seen = new Set<string>();
     const changed = new Map<string, FileState>();
     for (const path of paths) {
@@ -232,16 +267,23 @@ export class DirectorySource {
 
 /** Every config file under `dir`, recursively, sorted; hidden entries (editor swap files, ..data links) skipped. */
 export async function listConfigFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
+  return (await walkConfigTree(dir)).files;
+}
+
+/** The config files under `dir` and the directories holding them (`dir` first), hidden entries skipped. */
+async function walkConfigTree(dir: string): Promise<{ files: string[]; dirs: string[] }> {
+  const files: string[] = [];
+  const dirs: string[] = [];
   const walk = async (d: string): Promise<void> => {
+    dirs.push(d);
     const entries = await readdir(d, { withFileTypes: true });
     for (const e of entries) {
       if (e.name.startsWith('.')) continue;
       const p = join(d, e.name);
       if (e.isDirectory()) await walk(p);
-      else if (e.isFile() && CONFIG_FILE.test(e.name)) out.push(p);
+      else if (e.isFile() && CONFIG_FILE.test(e.name)) files.push(p);
     }
   };
   await walk(dir);
-  return out.sort();
+  return { files: files.sort(), dirs };
 }
