@@ -150,10 +150,15 @@ export class TestMesh {
     watchMesh(this.guarded);
   }
 
-  /** Takes the mesh down (idempotent) and checks nothing with its prefix is left; removes the state dir. */
-  async down(): Promise<void> {
+  /** Takes the mesh's processes off the guard (before a test stops them). */
+  unguard(): void {
     if (this.guarded !== undefined) releaseMesh(this.guarded);
     this.guarded = undefined;
+  }
+
+  /** Takes the mesh down (idempotent) and checks nothing with its prefix is left; removes the state dir. */
+  async down(): Promise<void> {
+    this.unguard();
     await meshDown(this.stateDir);
     try {
       assert.deepEqual(findLeftovers(this.prefix), { netns: [], links: [], cgroups: [] });
