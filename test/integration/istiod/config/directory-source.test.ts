@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DirectorySource, type ConfigProblem } from '../../../../src/istiod/config/sources/directory.js';
@@ -142,6 +143,20 @@ describe('istiod/config/sources/directory', () => {
     assert.equal(events[1]?.kind, 'delete');
     assert.equal(store.find('AuthorizationPolicy', 'demo', 'allow-web'), undefined);
     assert.ok(store.find('ServiceAccount', 'demo', 'keep'));
+  });
+
+  it('sees every atomic replace (temp file renamed over) of the same file, in the root and in a subdirectory made later', async () => {
+    await writeFile(join(dir, 'p.yaml'), policy('allow-web', '8000'));
+    await start();
+    await mkdir(join(dir, 'sub'));
+    for (const [i, file] of ['p.yaml', 'p.yaml', 'p.yaml', 'sub/q.yaml', 'sub/q.yaml', 'sub/q.yaml'].entries()) {
+      const name = file === 'p.yaml' ? 'allow-web' : 'allow-sub';
+      const port = String(8001 + i);
+      // Synchronously, as `mesh apply` writes: no event loop turn sees the temp file.
+      writeFileSync(join(dir, '.tmp'), policy(name, port));
+      renameSync(join(dir, '.tmp'), join(dir, file));
+      await eventually(() => store.find('AuthorizationPolicy', 'demo', name)?.spec.rules?.[0]?.to?.[0]?.operation?.ports?.[0] === port);
+    }
   });
 
   it('fails to start on a directory that does not exist', async () => {
