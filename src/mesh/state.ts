@@ -41,6 +41,8 @@ export interface ContainerRecord {
   readonly pid: number;
   /** TCP containerPorts: the pod is ready once something listens on each. */
   readonly ports: readonly number[];
+  /** Named containerPorts (a Service's `targetPort` may name one). */
+  readonly portNames?: Readonly<Record<string, number>>;
 }
 
 /** What made a workload pod: a Deployment (and its template hash) or a Pod object. */

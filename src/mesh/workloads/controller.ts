@@ -32,6 +32,7 @@ import { allocateClusterIp, hostsFile } from './name-resolution.js';
 import { checkWorkloads, planContainers, planWorkloads, type DesiredWorkload } from './plan.js';
 import { createPod, publishPod, removePod, startContainers, writeHosts, type RuntimeContext } from './pod-runtime.js';
 import { waitPodsReady } from './readiness.js';
+import { nftRuleset, programServiceProxy, serviceRules } from './service-proxy.js';
 
 /** Kinds that are validated and stored, but that nothing acts on yet (waypoints and gateways come later). */
 export const NO_EFFECT_YET_KINDS: readonly string[] = ['VirtualService', 'DestinationRule', 'Gateway', ...GATEWAY_API_KINDS];
@@ -269,6 +270,8 @@ async function reconcileLocked(stateDir: string, options: WorkloadOptions): Prom
     } else pods.push(pod);
   }
   save(pods);
+  // Service cluster IPs for pods the mesh does not capture, as kube-proxy gives them in a cluster.
+  await programServiceProxy(ctx.cluster, nftRuleset(serviceRules(services, pods)));
   return { created, removed: plan.remove, enrolled, released, notReady };
 }
 

@@ -14,6 +14,9 @@ export interface ServiceName {
   readonly namespace: string;
   readonly name: string;
   readonly clusterIp: string;
+  /** Absent: the Service selects no pods (its endpoints are managed elsewhere). */
+  readonly selector?: Readonly<Record<string, string>>;
+  readonly ports?: readonly { readonly port: number; readonly targetPort?: number | string; readonly protocol: string }[];
 }
 
 export interface DesiredState {
@@ -110,7 +113,15 @@ export function desiredState(objects: readonly LocatedObject[]): DesiredState {
     else if (o.object.kind === 'Service') {
       const s = o.object as ConfigObject<'Service'>;
       const ip = s.spec.clusterIP;
-      if (ip !== undefined && ip !== '' && ip !== 'None') services.push({ namespace: s.metadata.namespace, name: s.metadata.name, clusterIp: ip });
+      if (ip !== undefined && ip !== '' && ip !== 'None') {
+        services.push({
+          namespace: s.metadata.namespace,
+          name: s.metadata.name,
+          clusterIp: ip,
+          ...(s.spec.selector !== undefined ? { selector: s.spec.selector } : {}),
+          ports: s.spec.ports.map((p) => ({ port: p.port, ...(p.targetPort !== undefined ? { targetPort: p.targetPort } : {}), protocol: p.protocol })),
+        });
+      }
     }
   }
   workloads.sort((a, b) => canonicalJson([a.namespace, a.kind, a.name]).localeCompare(canonicalJson([b.namespace, b.kind, b.name])));

@@ -149,6 +149,7 @@ export function startContainers(ctx: RuntimeContext, record: PodRecord, p: Plann
       env,
       log: join(dir, `${c.name}.log`),
       ports: c.ports,
+      portNames: Object.fromEntries(c.container.ports.filter((p) => p.name !== undefined).map((p) => [p.name!, p.containerPort])),
     });
   });
   return { ...record, containers };

@@ -101,8 +101,8 @@ describe('e2e: Gateway API and Istio gateway kinds in the local mesh (stored, no
     assert.deepEqual(
       items.map((g) => [g.api, g.name, g.class, g.programmed]).sort(),
       [
-        ['gateway.networking.istio.io', 'bookinfo-gateway', '', false],
         ['gateway.networking.k8s.io', 'bookinfo-gateway', 'istio', false],
+        ['networking.istio.io', 'bookinfo-gateway', '', false],
       ],
     );
     const table = await ambit(['mesh', 'get', 'gtw', ...sd]);
@@ -126,6 +126,6 @@ describe('e2e: Gateway API and Istio gateway kinds in the local mesh (stored, no
     assert.equal(again.code, 1);
     assert.match(again.stderr, /httproute default\/bookinfo: not found/);
     const left = JSON.parse((await ambit(['mesh', 'get', 'gateways', ...sd, '-o', 'json'])).stdout) as { items: { api: string }[] };
-    assert.deepEqual(left.items.map((g) => g.api), ['gateway.networking.istio.io']);
+    assert.deepEqual(left.items.map((g) => g.api), ['networking.istio.io']);
   });
 });
