@@ -11,6 +11,7 @@
  * to details and reviews; the real tracing and context headers are copied
  * from the request to every backend call.
  */
+import { TRACE_HEADERS } from './trace-headers.js';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { httpGet, pickHeaders, type CallResult } from './http-call.js';
 import { pathOf, readBody, send, type HttpHandler } from './http-serve.js';
@@ -20,27 +21,7 @@ import { clearSessionCookie, sessionCookie, sessionUser } from './productpage-se
 export type Upstream = 'details' | 'reviews' | 'ratings';
 
 /** The headers the real productpage copies to details and reviews (its list plus the b3 ones its tracer re-injects). */
-export const PRODUCTPAGE_PROPAGATED_HEADERS: readonly string[] = [
-  'x-request-id',
-  'x-ot-span-context',
-  'x-datadog-trace-id',
-  'x-datadog-parent-id',
-  'x-datadog-sampling-priority',
-  'traceparent',
-  'tracestate',
-  'x-cloud-trace-context',
-  'grpc-trace-bin',
-  'x-b3-traceid',
-  'x-b3-spanid',
-  'x-b3-parentspanid',
-  'x-b3-sampled',
-  'x-b3-flags',
-  'sw8',
-  'user-agent',
-  'cookie',
-  'authorization',
-  'jwt',
-];
+export const PRODUCTPAGE_PROPAGATED_HEADERS: readonly string[] = [...TRACE_HEADERS, 'user-agent', 'cookie', 'authorization', 'jwt'];
 
 /** requests.get(..., timeout=3.0) on every backend call. */
 export const BACKEND_TIMEOUT_MS = 3_000;

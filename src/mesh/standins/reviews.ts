@@ -12,6 +12,7 @@
  * it overrides the image's ENV. The ratings call times out after 10 s with
  * black stars and 2.5 s otherwise, as the real client is configured.
  */
+import { TRACE_HEADERS } from './trace-headers.js';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { httpGet, okJson, pickHeaders } from './http-call.js';
 import { pathOf, send, type HttpHandler } from './http-serve.js';
@@ -19,28 +20,7 @@ import { pathOf, send, type HttpHandler } from './http-serve.js';
 const JSON_TYPE = 'application/json';
 
 /** The headers the real service copies from its request to the ratings call. */
-export const REVIEWS_PROPAGATED_HEADERS: readonly string[] = [
-  'x-request-id',
-  'x-ot-span-context',
-  'x-datadog-trace-id',
-  'x-datadog-parent-id',
-  'x-datadog-sampling-priority',
-  'traceparent',
-  'tracestate',
-  'x-cloud-trace-context',
-  'grpc-trace-bin',
-  'x-b3-traceid',
-  'x-b3-spanid',
-  'x-b3-parentspanid',
-  'x-b3-sampled',
-  'x-b3-flags',
-  'sw8',
-  'end-user',
-  'user-agent',
-  'cookie',
-  'authorization',
-  'jwt',
-];
+export const REVIEWS_PROPAGATED_HEADERS: readonly string[] = [...TRACE_HEADERS, 'end-user', 'user-agent', 'cookie', 'authorization', 'jwt'];
 
 const BLACK_TIMEOUT_MS = 10_000;
 const OTHER_TIMEOUT_MS = 2_500;

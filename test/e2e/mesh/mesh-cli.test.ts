@@ -4,7 +4,6 @@
  * against the running mesh, and down leaving nothing behind.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,30 +11,11 @@ import { randomBytes } from 'node:crypto';
 import { findLeftovers } from '../../../src/mesh/cluster/index.js';
 import { isAlive, readMeshState, type MeshState } from '../../../src/mesh/state.js';
 import { meshDown, meshUp } from '../../../src/mesh/local-mesh.js';
-import { AMBIT_BIN, DEMO_APP, eventually, requireBuild } from '../../support/mesh.js';
+import { runAmbit } from '../../support/workloads.js';
+import { DEMO_APP, eventually, requireBuild } from '../../support/mesh.js';
 
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function ambit(args: readonly string[], timeoutMs = 120_000, input?: string): Promise<Run> {
-  const child = spawn(process.execPath, [AMBIT_BIN, ...args], { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-  child.stdin?.end(input);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  return new Promise((resolve) => {
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const ambit = (args: readonly string[], timeoutMs = 120_000, input?: string): ReturnType<typeof runAmbit> => runAmbit(args, timeoutMs, input);
 
 describe('e2e: ambit mesh up/status/exec/apply/down and the debug CLI against it', function () {
   this.timeout(240_000);

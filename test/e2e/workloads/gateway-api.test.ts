@@ -6,36 +6,16 @@
  * nothing, and delete removes them.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findLeftovers } from '../../../src/mesh/cluster/index.js';
 import { meshDown } from '../../../src/mesh/local-mesh.js';
-import { AMBIT_BIN, SAMPLES_DIR, requireBuild } from '../../support/mesh.js';
+import { runAmbit } from '../../support/workloads.js';
+import { SAMPLES_DIR, requireBuild } from '../../support/mesh.js';
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function ambit(args: readonly string[], input?: string): Promise<Run> {
-  const child = spawn(process.execPath, [AMBIT_BIN, ...args], { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-  child.stdin?.end(input);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-  return new Promise((resolve) => {
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const ambit = (args: readonly string[], input?: string): ReturnType<typeof runAmbit> => runAmbit(args, 120_000, input);
 
 const GATEWAY_API = join(SAMPLES_DIR, 'bookinfo', 'gateway-api', 'bookinfo-gateway.yaml');
 const ISTIO_GATEWAY = join(SAMPLES_DIR, 'bookinfo', 'networking', 'bookinfo-gateway.yaml');
