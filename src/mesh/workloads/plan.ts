@@ -163,7 +163,10 @@ export function planWorkloads(
   const perNode = new Map(nodes.map((n) => [n, current.filter((p) => p.node === n).length]));
   for (const w of workloads) {
     const pods = byOwner.get(ownerKey(w.namespace, w.kind, w.name)) ?? [];
-    const same = pods.filter((p) => p.owner!.templateHash === w.templateHash).sort((a, b) => a.name.localeCompare(b.name));
+    // A pod an interrupted apply left without its containers is made again, not kept.
+    const same = pods
+      .filter((p) => p.owner!.templateHash === w.templateHash && (p.containers ?? []).length > 0)
+      .sort((a, b) => a.name.localeCompare(b.name));
     const kept = same.slice(0, w.replicas);
     keep.push(...kept);
     const gone = pods.filter((p) => !kept.includes(p));

@@ -46,15 +46,26 @@ export function podNotReady(pod: PodRecord): string[] {
   return problems;
 }
 
-/** Waits (bounded, polling /proc) until every pod is ready; returns what is still missing per pod. */
+/**
+ * Waits (bounded, polling /proc) until every pod is ready; returns what is
+ * still missing per pod. A pod whose container exited is not waited for:
+ * nothing restarts it before `mesh up` does.
+ */
 export async function waitPodsReady(pods: readonly PodRecord[], timeoutMs: number, pollMs = 25): Promise<Map<string, string[]>> {
   const deadline = Date.now() + timeoutMs;
-  let pending = new Map(pods.map((p) => [`${p.namespace}/${p.name}`, podNotReady(p)] as const));
+  const key = (p: PodRecord): string => `${p.namespace}/${p.name}`;
+  const failed = new Map<string, string[]>();
+  let waiting = [...pods];
   for (;;) {
-    pending = new Map(
-      [...pending.keys()].map((k) => [k, podNotReady(pods.find((p) => `${p.namespace}/${p.name}` === k)!)] as const).filter(([, v]) => v.length > 0),
-    );
-    if (pending.size === 0 || Date.now() >= deadline) return pending;
+    const pending = new Map<string, string[]>();
+    for (const p of waiting) {
+      const problems = podNotReady(p);
+      if (problems.length === 0) continue;
+      if ((p.containers ?? []).some((c) => !isAlive(c.pid))) failed.set(key(p), problems);
+      else pending.set(key(p), problems);
+    }
+    waiting = waiting.filter((p) => pending.has(key(p)));
+    if (pending.size === 0 || Date.now() >= deadline) return new Map([...failed, ...pending]);
     await new Promise((r) => setTimeout(r, pollMs));
   }
 }

@@ -146,7 +146,7 @@ describe('mesh workloads: desired state', () => {
           [service('reviews', '10.96.7.7'), service('headless', 'None'), service('later')].join('---\n'),
         ),
       );
-      assert.deepEqual(s.services, [{ namespace: 'bookinfo', name: 'reviews', clusterIp: '10.96.7.7' }]);
+      assert.deepEqual(s.services, [{ namespace: 'bookinfo', name: 'reviews', clusterIp: '10.96.7.7', selector: { app: 'reviews' }, ports: [{ port: 9080, protocol: 'TCP' }] }]);
       assert.deepEqual([s.workloads, s.namespaces.size], [[], 0]);
     });
   });

@@ -60,7 +60,7 @@ function record(name: string, node: string, owner?: PodRecord['owner'], namespac
     app: name,
     serviceAccount: 'default',
     enrolled: false,
-    ...(owner !== undefined ? { owner } : {}),
+    ...(owner !== undefined ? { owner, containers: [{ name: 'app', image: 'x', run: 'standin', argv: [], env: {}, log: '/dev/null', pid: 1, ports: [] }] } : {}),
   };
 }
 
@@ -270,6 +270,14 @@ describe('mesh workloads: plan', () => {
       assert.deepEqual(plan.remove, []);
       assert.equal(plan.create.length, 1);
       assert.equal(plan.create[0]?.node, 'node-b', 'the new replica goes where the owner has no pod');
+    });
+
+    it('makes again a pod an interrupted apply left without containers, instead of keeping it', () => {
+      const broken = { ...record('reviews-h1-bbbbb', 'node-a', owned('reviews', 'h1')), containers: [] };
+      const plan = planWorkloads([deployment('reviews', { replicas: 1 })], [broken], NODES, seeded(6));
+      assert.deepEqual(plan.keep, []);
+      assert.deepEqual(names(plan.remove), ['reviews-h1-bbbbb']);
+      assert.equal(plan.create.length, 1);
     });
 
     it('scales down by removing the extra pods and keeping the rest', () => {
