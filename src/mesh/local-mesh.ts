@@ -16,7 +16,7 @@ import { namespaceManifest, podManifest, serviceManifest, DEMO_NAMESPACE } from 
 import { parse } from 'yaml';
 import { APPLIED_INDEX_FILE, applyDocuments, MESH_UP_SOURCE } from './applied.js';
 import { readApplyInput, validatedDocument } from './apply-input.js';
-import { meshApply } from './workloads/controller.js';
+import { meshApply, reconcileWorkloads } from './workloads/controller.js';
 import { waitForPods } from './workloads/queries.js';
 import { startContainer } from './workloads/pod-runtime.js';
 import { freePort, startDetached, stopPid, waitForHttpOk } from './processes.js';
@@ -108,7 +108,11 @@ export async function meshUp(options: MeshUpOptions): Promise<MeshUpResult> {
   const existing = readMeshState(stateDir);
   if (existing !== undefined) {
     const { state, restarted } = await repairMesh(stateDir, existing, say);
-    return { state, existed: true, restarted };
+    if (options.standinArgv === undefined || !state.pods.some((p) => p.owner !== undefined)) return { state, existed: true, restarted };
+    // What an apply interrupted by a dead agent or a crash left undone: pods to make, enrollments to fix.
+    const r = await reconcileWorkloads(stateDir, { standinArgv: options.standinArgv, progress: say });
+    const more = [...r.created.map((p) => `pod ${p.namespace}/${p.name}`), ...r.enrolled.map((p) => `enrollment of ${p.namespace}/${p.name}`), ...r.released.map((p) => `release of ${p.namespace}/${p.name}`)];
+    return { state: readMeshState(stateDir) ?? state, existed: true, restarted: [...restarted, ...more] };
   }
   if (!Number.isInteger(options.nodes) || options.nodes < 1 || options.nodes > 8) {
     throw new MeshError('MESH_BAD_OPTION', `--nodes ${options.nodes}: must be 1..8`);

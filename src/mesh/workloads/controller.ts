@@ -160,7 +160,7 @@ export async function meshApply(stateDir: string, docs: readonly ApplyDocument[]
       if (d.namespace !== '' && !planned.namespaces.has(d.namespace)) {
         throw new WorkloadError(
           'WORKLOAD_NAMESPACE_NOT_FOUND',
-          `${d.where} ${d.kind} ${d.namespace}/${d.name}: metadata.namespace: namespace "${d.namespace}" not found; apply a Namespace object first (or in the same apply)`,
+          `${d.where} ${d.kind}/${d.namespace}/${d.name}: metadata.namespace: namespace "${d.namespace}" not found; apply a Namespace object first (or in the same apply)`,
         );
       }
     }

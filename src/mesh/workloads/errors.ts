@@ -3,7 +3,8 @@ import { AmbitError } from '../../shared/errors.js';
 
 /**
  * An applied object the local mesh cannot run, located as `file[index]
- * Kind namespace/name: field.path: message`; nothing of that apply is made.
+ * Kind/namespace/name: field.path: message` (as `mesh apply` names
+ * invalid objects); nothing of that apply is made.
  */
 export class WorkloadError extends AmbitError {}
 

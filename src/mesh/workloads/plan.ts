@@ -61,7 +61,7 @@ export interface WorkloadPlan {
 }
 
 function describe(w: DesiredWorkload): string {
-  return `${w.kind} ${w.namespace}/${w.name}`;
+  return `${w.kind}/${w.namespace}/${w.name}`;
 }
 
 function specBase(w: DesiredWorkload): string {

@@ -108,6 +108,7 @@ export function deploymentViews(objects: readonly LocatedObject[], state: MeshSt
 export function serviceViews(objects: readonly LocatedObject[]): ServiceView[] {
   return objects
     .filter((o) => o.object.kind === 'Service')
+    .sort((a, b) => `${a.object.metadata.namespace}/${a.object.metadata.name}`.localeCompare(`${b.object.metadata.namespace}/${b.object.metadata.name}`))
     .map((o) => {
       const s = o.object as ConfigObject<'Service'>;
       return {

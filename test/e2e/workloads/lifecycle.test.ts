@@ -59,7 +59,7 @@ const REFUSED = [
   {
     name: 'an unknown image without a command',
     doc: deployment('img', '      - name: c\n        image: example.com/unknown:1\n'),
-    want: /Deployment default\/img: spec\.template\.spec\.containers\[0\]\.image: image "example\.com\/unknown:1" .*known images: .*istio\/examples-bookinfo-productpage-v1/,
+    want: /Deployment\/default\/img: spec\.template\.spec\.containers\[0\]\.image: image "example\.com\/unknown:1" .*known images: .*istio\/examples-bookinfo-productpage-v1/,
   },
   {
     name: 'two containers on one containerPort',
@@ -68,7 +68,7 @@ const REFUSED = [
       '      - name: c\n        image: docker.io/mccutchen/go-httpbin:v2.15.0\n        ports: [{containerPort: 8080}]\n' +
         '      - name: d\n        image: docker.io/istio/examples-helloworld-v1:1.0\n        ports: [{containerPort: 8080}]\n',
     ),
-    want: /Deployment default\/port: spec\.template\.spec\.containers\[1\]\.ports\[0\]\.containerPort: port 8080\/TCP is already taken by container "c"/,
+    want: /Deployment\/default\/port: spec\.template\.spec\.containers\[1\]\.ports\[0\]\.containerPort: port 8080\/TCP is already taken by container "c"/,
   },
 ];
 
@@ -230,6 +230,29 @@ describe('e2e: workload lifecycle on the local mesh: refusals, scaling, host com
     await eventually(async () => (await mesh.exec('deploy/curl', ['curl', '-s', '-m', '3', 'http://tool:7070/'])).stdout === 'ok', 'the restarted container answers');
   });
 
+  it('fails mesh label within bounded time while the node agent is stopped (SIGSTOP), and succeeds once it runs again', async () => {
+    const ns = 'stop-test';
+    const manifest = readFileSync(SAMPLES.curl, 'utf8').replace(/^ {2}name: curl$/gm, `  name: curl\n  namespace: ${ns}`);
+    await mesh.ok(['mesh', 'apply', '-f', write('stop-test.yaml', `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${ns}\n---\n${manifest}`)]);
+    await mesh.ok(['mesh', 'wait', '-n', ns, '--all', '--timeout', '30s']);
+    const [pod] = await mesh.pods(ns);
+    const agent = mesh.state().agents.find((a) => a.node === pod!.node)!;
+    process.kill(agent.pid, 'SIGSTOP');
+    try {
+      const started = Date.now();
+      const failed = await mesh.ambit(['mesh', 'label', 'namespace', ns, 'istio.io/dataplane-mode=ambient']);
+      assert.notEqual(failed.code, 0);
+      assert.match(failed.stderr, /no Hello from the agent within \d+ ms|no answer to AddPod within \d+ ms/);
+      assert.doesNotMatch(failed.stderr, /\n\s+at /, 'a message, not a stack trace');
+      assert.ok(Date.now() - started < 30_000, 'the stopped agent does not hang the command');
+    } finally {
+      process.kill(agent.pid, 'SIGCONT');
+    }
+    const label = await mesh.ok(['mesh', 'label', 'namespace', ns, 'istio.io/dataplane-mode=ambient']);
+    assert.match(label.stdout, new RegExp(`^pod ${ns}/${pod!.name} enrolled$`, 'm'));
+    await mesh.ok(['mesh', 'wait', '-n', ns, '--all', '--timeout', '30s']);
+  });
+
   it('fails mesh label clearly while the node agent of a pod is dead, and succeeds once mesh up repaired it', async () => {
     const ns = 'lbl-test';
     const manifest = readFileSync(SAMPLES.curl, 'utf8').replace(/^ {2}name: curl$/gm, `  name: curl\n  namespace: ${ns}`);
@@ -249,11 +272,13 @@ describe('e2e: workload lifecycle on the local mesh: refusals, scaling, host com
     assert.doesNotMatch(failed.stderr, /\n\s+at /, 'a message, not a stack trace');
     assert.equal((await mesh.pods(ns))[0]!.enrolled, false);
 
+    // The label was written before the agent could be reached: the repair finishes the enrollment.
     const up = await mesh.ok(['mesh', 'up']);
     assert.match(up.stdout, new RegExp(`restarted .*agent ${pod!.node}`));
+    assert.match(up.stdout, new RegExp(`enrollment of ${ns}/${pod!.name}`));
     mesh.guard();
     const label = await mesh.ok(['mesh', 'label', 'namespace', ns, 'istio.io/dataplane-mode=ambient']);
-    assert.match(label.stdout, new RegExp(`^pod ${ns}/${pod!.name} enrolled$`, 'm'));
+    assert.match(label.stdout, new RegExp(`^namespace/${ns} labeled$`, 'm'));
     await mesh.ok(['mesh', 'wait', '-A', '--all', '--timeout', '30s']);
     assert.equal((await mesh.pods(ns))[0]!.enrolled, true);
   });
@@ -261,7 +286,7 @@ describe('e2e: workload lifecycle on the local mesh: refusals, scaling, host com
   it('leaves nothing behind after mesh down: no netns, cgroup, link, /etc/netns dir, container process or applied file', async () => {
     const state = mesh.state();
     const pids = state.pods.flatMap((p) => (p.containers ?? []).map((c) => c.pid));
-    assert.equal(pids.length, 3, 'curl, tool and the lbl-test curl');
+    assert.equal(pids.length, 4, 'curl, tool and the stop-test and lbl-test curls');
     assert.ok(pids.every(isAlive));
     mesh.unguard();
     const down = await mesh.ok(['mesh', 'down']);

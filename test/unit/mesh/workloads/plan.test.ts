@@ -137,7 +137,7 @@ describe('mesh workloads: plan', () => {
         refusal(
           'WORKLOAD_UNKNOWN_IMAGE',
           'bookinfo.yaml[3]',
-          'Deployment demo/app',
+          'Deployment/demo/app',
           'spec.template.spec.containers[0].image',
           '"example.com/team/app:1.0"',
           KNOWN_IMAGES.join(', '),
@@ -161,7 +161,7 @@ describe('mesh workloads: plan', () => {
     it('refuses a container with neither image nor command', () => {
       assert.throws(
         () => containerRun(podObject('p'), container('x'), 'spec.containers[0]'),
-        refusal('WORKLOAD_UNKNOWN_IMAGE', 'Pod demo/p', 'spec.containers[0].image'),
+        refusal('WORKLOAD_UNKNOWN_IMAGE', 'Pod/demo/p', 'spec.containers[0].image'),
       );
     });
   });
@@ -227,7 +227,7 @@ describe('mesh workloads: plan', () => {
       const bad = deployment('bad', {}, { containers: [container('x', { image: 'nope' })] });
       assert.throws(
         () => checkWorkloads([deployment('good'), bad], NODES),
-        refusal('WORKLOAD_UNKNOWN_IMAGE', 'Deployment demo/bad'),
+        refusal('WORKLOAD_UNKNOWN_IMAGE', 'Deployment/demo/bad'),
       );
     });
   });
