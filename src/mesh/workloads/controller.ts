@@ -12,7 +12,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 
 import { join } from 'node:path';
 import { GATEWAY_API_KINDS, podEnrolled } from '../../istiod/index.js';
 import { withEnrollmentClient } from '../../ztunnel/index.js';
-import { openCluster } from '../cluster/index.js';
+import { AddressPlan, openCluster } from '../cluster/index.js';
 import {
   applyDocuments,
   deleteObjects,
@@ -29,7 +29,7 @@ import { desiredState, readObjects, type DesiredState, type LocatedObject } from
 import { WorkloadError } from './errors.js';
 import { validatedDocument } from '../apply-input.js';
 import { allocateClusterIp, hostsFile } from './name-resolution.js';
-import { checkWorkloads, planContainers, planWorkloads, type DesiredWorkload } from './plan.js';
+import { checkCapacity, checkWorkloads, planContainers, planWorkloads, type DesiredWorkload } from './plan.js';
 import { createPod, publishPod, removePod, startContainers, writeHosts, type RuntimeContext } from './pod-runtime.js';
 import { waitPodsReady } from './readiness.js';
 import { nftRuleset, programServiceProxy, serviceRules } from './service-proxy.js';
@@ -168,6 +168,8 @@ export async function meshApply(stateDir: string, docs: readonly ApplyDocument[]
       planned.workloads.filter((w) => incoming.has(`${w.kind}/${w.namespace}/${w.name}`)),
       state.agents.map((a) => a.node),
     );
+    const demoPods = state.pods.filter((p) => p.owner === undefined).length;
+    checkCapacity(planned.workloads, incoming, demoPods, state.agents.length, new AddressPlan().maxPodsPerNode);
     const { docs: written, clusterIps } = withClusterIps(docs, planned, state);
     const outcomes = applyDocuments(stateDir, dirsOf(stateDir, state), written);
     writeMeshState(stateDir, { ...state, clusterIps });

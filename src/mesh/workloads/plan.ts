@@ -130,6 +130,32 @@ export function checkWorkloads(workloads: readonly DesiredWorkload[], nodes: rea
   }
 }
 
+/**
+ * Refuses workloads that need more pods than the nodes have addresses for
+ * (each node's pod CIDR), naming the incoming object whose replicas go over.
+ */
+export function checkCapacity(
+  workloads: readonly DesiredWorkload[],
+  incoming: ReadonlySet<string>,
+  otherPods: number,
+  nodes: number,
+  podsPerNode: number,
+): void {
+  const capacity = nodes * podsPerNode;
+  let total = otherPods;
+  const ordered = [...workloads].sort((a, b) => Number(incoming.has(`${a.kind}/${a.namespace}/${a.name}`)) - Number(incoming.has(`${b.kind}/${b.namespace}/${b.name}`)));
+  for (const w of ordered) {
+    total += w.replicas;
+    if (total > capacity && incoming.has(`${w.kind}/${w.namespace}/${w.name}`)) {
+      const path = w.kind === 'Deployment' ? 'spec.replicas' : 'metadata.name';
+      throw new WorkloadError(
+        'WORKLOAD_NO_ROOM',
+        located(w.where, describe(w), path, `${total} pods would not fit: ${nodes} node(s) have room for ${capacity} (${podsPerNode} addresses each)`),
+      );
+    }
+  }
+}
+
 function ownerKey(namespace: string, kind: string, name: string): string {
   return `${namespace}/${kind}/${name}`;
 }

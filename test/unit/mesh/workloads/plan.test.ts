@@ -4,6 +4,7 @@ import type { PodRecord } from '../../../../src/mesh/state.js';
 import { KNOWN_IMAGES } from '../../../../src/mesh/standins/registry.js';
 import { WorkloadError } from '../../../../src/mesh/workloads/errors.js';
 import {
+  checkCapacity,
   checkWorkloads,
   containerRun,
   planContainers,
@@ -383,6 +384,18 @@ describe('mesh workloads: plan', () => {
       assert.throws(
         () => planWorkloads([deployment('d', {}, { hostNetwork: true })], [], NODES, seeded(1)),
         refusal('WORKLOAD_UNSUPPORTED'),
+      );
+    });
+  });
+
+  describe('checkCapacity', () => {
+    it('accepts workloads that fit the nodes\' addresses, and refuses the incoming one whose replicas go over, at spec.replicas', () => {
+      const kept = deployment('kept', { replicas: 3 });
+      const big = deployment('big', { replicas: 2 });
+      assert.doesNotThrow(() => checkCapacity([kept, big], new Set(['Deployment/demo/big']), 1, 2, 3));
+      assert.throws(
+        () => checkCapacity([kept, deployment('big', { replicas: 3 })], new Set(['Deployment/demo/big']), 1, 2, 3),
+        refusal('WORKLOAD_NO_ROOM', 'Deployment/demo/big', 'spec.replicas', '7 pods would not fit: 2 node(s) have room for 6'),
       );
     });
   });
