@@ -13,6 +13,7 @@ import {
   deploymentViews,
   gatewayViews,
   labelNamespace,
+  meshApply,
   meshObjects,
   parseLabelChange,
   podExecArgv,
@@ -20,6 +21,7 @@ import {
   readMeshState,
   selectPods,
   serviceViews,
+  validatedDocument,
   MeshError,
   type MeshState,
   type PodRecord,
@@ -28,6 +30,8 @@ import { EXIT_FAILURE, EXIT_USAGE } from '../exit-codes.js';
 import { STANDIN_ARGV } from './mesh.js';
 
 const DEFAULT_NAMESPACE = 'default';
+/** The source `mesh create namespace` records, as `mesh apply` records a file. */
+const CREATE_SOURCE = '(ambit mesh create)';
 const RESOURCES = ['pods', 'deployments', 'services', 'gateways'] as const;
 const RESOURCE_ALIASES: Readonly<Record<string, (typeof RESOURCES)[number]>> = {
   po: 'pods', pod: 'pods', pods: 'pods',
@@ -238,6 +242,29 @@ export function registerMeshWorkloads(mesh: Command, stateDirOption: () => Optio
     }
     fail('wait', `timed out after ${f.timeout}:\n${missing.map((m) => `  ${m}`).join('\n')}`);
   });
+
+  mesh
+    .command('create')
+    .description('create a namespace, as `kubectl create namespace NAME` (add labels with `mesh label`)')
+    .argument('<kind>', 'namespace (ns)')
+    .argument('<name>', 'the namespace')
+    .addOption(stateDirOption())
+    .action(async (kind: string, name: string, f: { stateDir: string }) => {
+      if (!['namespace', 'ns'].includes(kind)) return fail('create', `"${kind}": only namespaces can be created here; apply other objects with \`mesh apply -f\``, EXIT_USAGE);
+      const state = stateOrFail('create', f.stateDir);
+      if (state === undefined) return;
+      try {
+        // Checked first: applying over an existing namespace would drop its labels.
+        const existing = await meshObjects(f.stateDir, state);
+        if (existing.some((o) => o.object.kind === 'Namespace' && o.object.metadata.name === name)) return fail('create', `namespace "${name}" already exists`);
+        const doc = validatedDocument({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, `namespace/${name}`, CREATE_SOURCE);
+        await meshApply(f.stateDir, [doc], { standinArgv: STANDIN_ARGV });
+        out(`namespace/${name} created`);
+      } catch (err) {
+        if (err instanceof MeshError) return fail('create', err.message, err.code === 'MESH_BAD_OPTION' ? EXIT_USAGE : EXIT_FAILURE);
+        throw err;
+      }
+    });
 
   mesh
     .command('label')

@@ -108,4 +108,20 @@ describe('e2e: Gateway API and Istio gateway kinds in the local mesh (stored, no
     const left = JSON.parse((await ambit(['mesh', 'get', 'gateways', ...sd, '-o', 'json'])).stdout) as { items: { api: string }[] };
     assert.deepEqual(left.items.map((g) => g.api), ['networking.istio.io']);
   });
+
+  it('creates a namespace as kubectl create namespace does, refusing one that exists without touching its labels', async () => {
+    const created = await ambit(['mesh', 'create', 'namespace', 'gw-test', ...sd]);
+    assert.equal(created.code, 0, created.stderr);
+    assert.equal(created.stdout, 'namespace/gw-test created\n');
+    await ambit(['mesh', 'label', 'namespace', 'gw-test', 'team=edge', ...sd]);
+    const again = await ambit(['mesh', 'create', 'ns', 'gw-test', ...sd]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /namespace "gw-test" already exists/);
+    const file = JSON.parse(readFileSync(join(stateDir, 'applied.json'), 'utf8')) as { objects: { kind: string; name: string; file: string }[] };
+    const entry = file.objects.find((o) => o.kind === 'Namespace' && o.name === 'gw-test')!;
+    assert.match(readFileSync(join(stateDir, 'config', entry.file), 'utf8'), /team: edge/);
+    const bad = await ambit(['mesh', 'create', 'namespace', 'Bad_Name', ...sd]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /metadata\.name: "Bad_Name" is not a valid DNS-1123 label/);
+  });
 });
