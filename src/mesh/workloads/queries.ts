@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import type { ConfigObject } from '../../istiod/index.js';
-import { readMeshState, MeshError, type MeshState, type PodRecord } from '../state.js';
+import { isAlive, readMeshState, MeshError, type MeshState, type PodRecord } from '../state.js';
 import { desiredState, readObjects, type LocatedObject } from './desired.js';
 import { podNotReady } from './readiness.js';
 
@@ -61,8 +61,15 @@ function trustDomainIdentity(p: PodRecord): string {
   return `spiffe://cluster.local/ns/${p.namespace}/sa/${p.serviceAccount}`;
 }
 
-export function podView(p: PodRecord): PodView {
-  const containers = (p.containers ?? []).map((c) => ({ name: c.name, image: c.image, pid: c.pid, running: podNotReady({ ...p, containers: [{ ...c, ports: [] }] }).length === 0, log: c.log }));
+/** The frontend/backend demo's pods run one app process, recorded without a container list. */
+function demoContainers(p: PodRecord): PodRecord['containers'] {
+  if (p.containers !== undefined || p.appPid === undefined) return p.containers;
+  return [{ name: p.app, image: `ambit-demo/${p.app}`, run: 'host-command', argv: p.appArgv ?? [], env: {}, log: p.appLog ?? '', pid: p.appPid, ports: [] }];
+}
+
+export function podView(record: PodRecord): PodView {
+  const p: PodRecord = { ...record, ...(demoContainers(record) !== undefined ? { containers: demoContainers(record) } : {}) };
+  const containers = (p.containers ?? []).map((c) => ({ name: c.name, image: c.image, pid: c.pid, running: isAlive(c.pid), log: c.log }));
   const problems = podNotReady(p);
   const runningCount = containers.filter((c) => c.running).length;
   return {
