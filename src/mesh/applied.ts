@@ -45,6 +45,11 @@ export interface AppliedEntry extends ObjectIdentity {
   readonly store?: 'workloads';
 }
 
+/** The mesh's own object directory (applied Deployments and Pods) in a state directory. */
+export function workloadsDirOf(stateDir: string): string {
+  return join(stateDir, 'objects');
+}
+
 /** Where applied objects go: istiod's config directory, and the mesh's own for workload kinds. */
 export interface ApplyDirs {
   readonly configDir: string;
@@ -145,7 +150,7 @@ function writeApplied(stateDir: string, objects: readonly AppliedEntry[]): void 
 }
 
 /** Atomic, so istiod's watcher never reads half a file. */
-function writeConfigFile(path: string, text: string): void {
+export function writeConfigFile(path: string, text: string): void {
   const tmp = join(path, '..', `.${process.pid}.tmp`);
   writeFileSync(tmp, text);
   renameSync(tmp, path);

@@ -8,5 +8,5 @@ export { applyDocuments, deleteObjects, describeIdentity, parseIdentityArg, type
 export { readApplyInput, validatedDocument } from './apply-input.js';
 export { STDIN_SOURCE } from './applied.js';
 export { labelNamespace, parseLabelChange, meshApply, meshDelete, reconcileWorkloads, NO_EFFECT_YET_KINDS, WorkloadError, type MeshApplyResult, type ReconcileResult } from './workloads/controller.js';
-export { checkPodsReady, deploymentViews, gatewayViews, meshObjects, podView, selectPods, serviceViews, waitForPods, type DeploymentView, type GatewayView, type PodView, type ServiceView } from './workloads/queries.js';
+export { deploymentViews, gatewayViews, meshObjects, podView, selectPods, serviceViews, waitForPods, type DeploymentView, type GatewayView, type PodView, type ServiceView } from './workloads/queries.js';
 export type { PodRecord } from './state.js';

@@ -14,11 +14,11 @@ import { withEnrollmentClient } from '../ztunnel/index.js';
 import { destroyInstance } from '../ztunnel/index.js';
 import { namespaceManifest, podManifest, serviceManifest, DEMO_NAMESPACE } from './manifests.js';
 import { parse } from 'yaml';
-import { APPLIED_INDEX_FILE, applyDocuments, MESH_UP_SOURCE } from './applied.js';
+import { APPLIED_INDEX_FILE, applyDocuments, MESH_UP_SOURCE, workloadsDirOf } from './applied.js';
 import { readApplyInput, validatedDocument } from './apply-input.js';
 import { meshApply, reconcileWorkloads } from './workloads/controller.js';
 import { waitForPods } from './workloads/queries.js';
-import { startContainer } from './workloads/pod-runtime.js';
+import { ETC_NETNS, startContainer } from './workloads/pod-runtime.js';
 import { freePort, startDetached, stopPid, waitForHttpOk } from './processes.js';
 import {
   MeshError,
@@ -37,8 +37,6 @@ export const DEMO_SERVICES = { frontend: '10.96.0.10', backend: '10.96.0.20' } a
 export const DEMO_APP_PORT = 8080;
 export const DEMO_SERVICE_PORT = 80;
 const ISTIOD_NAME = 'istiod.istio-system.svc';
-/** Where `ip netns exec` finds per-namespace files to mount over /etc. */
-const ETC_NETNS = '/etc/netns';
 
 export interface MeshUpOptions {
   readonly stateDir: string;
@@ -141,7 +139,7 @@ export async function meshUp(options: MeshUpOptions): Promise<MeshUpResult> {
     const namespaces = [namespaceManifest('default', false), namespaceManifest('istio-system', false), ...(options.demo === 'frontend-backend' ? [namespaceManifest(DEMO_NAMESPACE, true)] : [])];
     applyDocuments(
       stateDir,
-      { configDir, workloadsDir: join(stateDir, 'objects') },
+      { configDir, workloadsDir: workloadsDirOf(stateDir) },
       namespaces.map((text, i) => validatedDocument(parse(text), `ambit mesh up[${i}]`, MESH_UP_SOURCE)),
     );
     const tokens = nodeNames.map((node) => ({ node, token: randomBytes(24).toString('hex') }));
@@ -507,7 +505,7 @@ export async function meshDown(stateDirInput: string): Promise<MeshDownResult> {
   removeEtcNetns(state.prefix);
   for (const a of state.agents) rmSync(a.enrollSocket, { force: true });
   // What was applied goes with the mesh: a new mesh starts empty, with no Pod of this one left for its istiod.
-  for (const made of [state.configDir, join(stateDir, 'objects'), join(stateDir, 'pods'), join(stateDir, APPLIED_INDEX_FILE)]) {
+  for (const made of [state.configDir, workloadsDirOf(stateDir), join(stateDir, 'pods'), join(stateDir, APPLIED_INDEX_FILE)]) {
     rmSync(made, { recursive: true, force: true });
   }
   rmSync(stateFile(stateDir), { force: true });

@@ -9,7 +9,6 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { stringify } from 'yaml';
 import {
-  checkPodsReady,
   deploymentViews,
   gatewayViews,
   labelNamespace,
@@ -22,14 +21,18 @@ import {
   selectPods,
   serviceViews,
   validatedDocument,
+  waitForPods,
   MeshError,
   type MeshState,
   type PodRecord,
 } from '../../mesh/index.js';
 import { EXIT_FAILURE, EXIT_USAGE } from '../exit-codes.js';
+import { formatLines } from '../render/table.js';
 import { STANDIN_ARGV } from './mesh.js';
 
 const DEFAULT_NAMESPACE = 'default';
+/** kubectl's column gap (`tabwriter` padding 3). */
+const KUBECTL_PADDING = 3;
 /** The source `mesh create namespace` records, as `mesh apply` records a file. */
 const CREATE_SOURCE = '(ambit mesh create)';
 const RESOURCES = ['pods', 'deployments', 'services', 'gateways'] as const;
@@ -61,11 +64,6 @@ function stateOrFail(command: string, stateDir: string): MeshState | undefined {
   return state;
 }
 
-function table(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd()).join('\n');
-}
-
 function inScope(f: ScopeFlags): (o: { readonly namespace: string }) => boolean {
   return (o) => f.allNamespaces === true || o.namespace === (f.namespace ?? DEFAULT_NAMESPACE);
 }
@@ -88,7 +86,7 @@ function render(f: ScopeFlags & { output?: string }, items: readonly object[], h
   if (items.length === 0) return f.allNamespaces === true ? 'No resources found' : `No resources found in ${f.namespace ?? DEFAULT_NAMESPACE} namespace.`;
   const rows = items.map((i) => row(i as never));
   const withNs = f.allNamespaces === true ? [['NAMESPACE', ...header], ...rows.map((r, i) => [(items[i] as { namespace: string }).namespace, ...r])] : [header, ...rows];
-  return table(withNs);
+  return formatLines(withNs, { padding: KUBECTL_PADDING });
 }
 
 function scopeOptions(cmd: Command, stateDirOption: () => Option): Command {
@@ -218,29 +216,24 @@ export function registerMeshWorkloads(mesh: Command, stateDirOption: () => Optio
     const timeoutMs = parseTimeoutMs(f.timeout);
     if (timeoutMs === undefined) return fail('wait', `--timeout "${f.timeout}": not a duration (60s, 2m, 500ms)`, EXIT_USAGE);
     const namespace = f.namespace ?? DEFAULT_NAMESPACE;
-    const deadline = Date.now() + timeoutMs;
-    let missing: string[];
-    for (;;) {
-      const state = stateOrFail('wait', f.stateDir);
-      if (state === undefined) return;
+    if (stateOrFail('wait', f.stateDir) === undefined) return;
+    const select = (state: MeshState): PodRecord[] =>
+      f.all === true ? state.pods.filter((p) => p.owner !== undefined && inScope(f)(p)) : selectPods(state, namespace, target!);
+    // Besides the pods: every Deployment has all its replicas, and a named target exists.
+    const alsoMissing = async (state: MeshState, pods: readonly PodRecord[]): Promise<string[]> => {
       const objects = await meshObjects(f.stateDir, state);
       const deployments = deploymentViews(objects, state).filter((d) => (f.all === true ? inScope(f)(d) : d.namespace === namespace && `deploy/${d.name}` === target!.replace(/^deployments?\//, 'deploy/')));
-      const pods = f.all === true ? state.pods.filter((p) => p.owner !== undefined && inScope(f)(p)) : selectPods(state, namespace, target!);
-      missing = [];
+      const missing: string[] = [];
       if (f.all !== true && pods.length === 0 && deployments.length === 0) missing.push(`${target}: not found in namespace ${namespace}`);
       for (const d of deployments) {
         const have = state.pods.filter((p) => p.namespace === d.namespace && p.owner?.kind === 'Deployment' && p.owner.name === d.name).length;
         if (have !== d.replicas) missing.push(`deployment ${d.namespace}/${d.name}: ${have} of ${d.replicas} pods exist`);
       }
-      missing.push(...(await checkPodsReady(state, pods)));
-      if (missing.length === 0) {
-        out(`${pods.length} pod(s) ready: ${pods.map((p) => `${p.namespace}/${p.name}`).join(', ') || 'none'}`);
-        return;
-      }
-      if (Date.now() >= deadline) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    fail('wait', `timed out after ${f.timeout}:\n${missing.map((m) => `  ${m}`).join('\n')}`);
+      return missing;
+    };
+    const w = await waitForPods(f.stateDir, select, timeoutMs, alsoMissing);
+    if (w.ready) return out(`${w.pods.length} pod(s) ready: ${w.pods.join(', ') || 'none'}`);
+    fail('wait', `timed out after ${f.timeout}:\n${w.missing.map((m) => `  ${m}`).join('\n')}`);
   });
 
   mesh

@@ -23,6 +23,7 @@ import {
   type ApplyOutcome,
   type DeleteResult,
   type ObjectIdentity,
+  workloadsDirOf,
 } from '../applied.js';
 import { MeshError, isAlive, readMeshState, writeMeshState, type MeshState, type PodRecord } from '../state.js';
 import { desiredState, readObjects, type DesiredState, type LocatedObject } from './desired.js';
@@ -68,7 +69,7 @@ export interface MeshDeleteResult extends ReconcileResult {
 }
 
 function dirsOf(stateDir: string, state: MeshState): ApplyDirs {
-  return { configDir: state.configDir, workloadsDir: join(stateDir, 'objects') };
+  return { configDir: state.configDir, workloadsDir: workloadsDirOf(stateDir) };
 }
 
 function requireMesh(stateDir: string): MeshState {

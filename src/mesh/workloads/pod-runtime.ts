@@ -5,10 +5,11 @@
  * a built-in stand-in or the container's command, each started inside the
  * pod with its own log and restarted by `mesh up` when it dies.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { NetnsCluster } from '../cluster/index.js';
+import { writeConfigFile } from '../applied.js';
 import { podExecArgv } from '../exec.js';
 import { startDetached, stopPid } from '../processes.js';
 import { isAlive, type ContainerRecord, type PodRecord } from '../state.js';
@@ -27,12 +28,6 @@ export interface RuntimeContext {
   readonly podsDir: string;
   /** How to run the stand-in app: [node, dist/mesh/apps/standin-app.js]. */
   readonly standinArgv: readonly string[];
-}
-
-function writeAtomic(path: string, text: string): void {
-  const tmp = join(path, '..', `.${process.pid}.${Date.now()}.tmp`);
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
 }
 
 export function podConfigFile(namespace: string, name: string): string {
@@ -157,7 +152,7 @@ export function startContainers(ctx: RuntimeContext, record: PodRecord, p: Plann
 
 /** Writes the pod's Pod object for istiod. */
 export function publishPod(ctx: RuntimeContext, record: PodRecord, p: Pick<PlannedPod, 'annotations' | 'containers'>, ready: boolean): void {
-  writeAtomic(join(ctx.configDir, record.configFile ?? podConfigFile(record.namespace, record.name)), podManifest(record, p, ready));
+  writeConfigFile(join(ctx.configDir, record.configFile ?? podConfigFile(record.namespace, record.name)), podManifest(record, p, ready));
 }
 
 /** Writes the hosts file `ip netns exec` binds over /etc/hosts, in place (running processes see it). */

@@ -5,9 +5,9 @@
  * enrolled as their labels say, and a workload in every agent's store (with
  * the HBONE protocol exactly when enrolled).
  */
-import { join } from 'node:path';
+import { workloadsDirOf } from '../applied.js';
 import type { ConfigObject } from '../../istiod/index.js';
-import { isAlive, readMeshState, MeshError, type MeshState, type PodRecord } from '../state.js';
+import { isAlive, readMeshState, MeshError, type ContainerRecord, type MeshState, type PodRecord } from '../state.js';
 import { desiredState, readObjects, type LocatedObject } from './desired.js';
 import { podNotReady } from './readiness.js';
 
@@ -61,25 +61,28 @@ function trustDomainIdentity(p: PodRecord): string {
   return `spiffe://cluster.local/ns/${p.namespace}/sa/${p.serviceAccount}`;
 }
 
-/** The frontend/backend demo's pods run one app process, recorded without a container list. */
-function demoContainers(p: PodRecord): PodRecord['containers'] {
-  if (p.containers !== undefined || p.appPid === undefined) return p.containers;
+/** A pod's containers; the frontend/backend demo's pods record their one app process instead. */
+function containersOf(p: PodRecord): readonly ContainerRecord[] {
+  if (p.containers !== undefined) return p.containers;
+  if (p.appPid === undefined) return [];
   return [{ name: p.app, image: `ambit-demo/${p.app}`, run: 'host-command', argv: p.appArgv ?? [], env: {}, log: p.appLog ?? '', pid: p.appPid, ports: [] }];
 }
 
 export function podView(record: PodRecord): PodView {
-  const p: PodRecord = { ...record, ...(demoContainers(record) !== undefined ? { containers: demoContainers(record) } : {}) };
-  const containers = (p.containers ?? []).map((c) => ({ name: c.name, image: c.image, pid: c.pid, running: isAlive(c.pid), log: c.log }));
-  const problems = podNotReady(p);
+  const list = containersOf(record);
+  const containers = list.map((c) => ({ name: c.name, image: c.image, pid: c.pid, running: isAlive(c.pid), log: c.log }));
   const runningCount = containers.filter((c) => c.running).length;
+  // Ready as kubectl counts it: per container, running and listening on its ports.
+  const readyCount = list.filter((c) => podNotReady({ ...record, containers: [c] }).length === 0).length;
+  const p = record;
   return {
     name: p.name,
     namespace: p.namespace,
     node: p.node,
     ip: p.ips[0] ?? '',
     ips: p.ips,
-    status: runningCount < containers.length ? 'Failed' : problems.length > 0 ? 'NotReady' : 'Running',
-    ready: `${problems.length === 0 ? containers.length : runningCount - Math.min(runningCount, problems.length)}/${containers.length}`,
+    status: runningCount < containers.length ? 'Failed' : readyCount < containers.length ? 'NotReady' : 'Running',
+    ready: `${readyCount}/${containers.length}`,
     enrolled: p.enrolled,
     identity: trustDomainIdentity(p),
     owner: p.owner === undefined ? 'demo' : `${p.owner.kind}/${p.owner.name}`,
@@ -91,7 +94,7 @@ export function podView(record: PodRecord): PodView {
 
 /** Applied and mesh-written objects (for get deployments/services/gateways). */
 export async function meshObjects(stateDir: string, state: MeshState): Promise<LocatedObject[]> {
-  return readObjects([state.configDir, join(stateDir, 'objects')]);
+  return readObjects([state.configDir, workloadsDirOf(stateDir)]);
 }
 
 export function deploymentViews(objects: readonly LocatedObject[], state: MeshState): DeploymentView[] {
@@ -215,14 +218,22 @@ export async function checkPodsReady(state: MeshState, pods: readonly PodRecord[
   return missing;
 }
 
-/** Polls until the selected pods are ready or the timeout passes (re-reading the state: pods may be replaced meanwhile). */
-export async function waitForPods(stateDir: string, select: (state: MeshState) => PodRecord[], timeoutMs: number): Promise<WaitOutcome> {
+/**
+ * Polls until the selected pods are ready and `alsoMissing` reports nothing,
+ * or the timeout passes (re-reading the state: pods may be replaced meanwhile).
+ */
+export async function waitForPods(
+  stateDir: string,
+  select: (state: MeshState) => PodRecord[],
+  timeoutMs: number,
+  alsoMissing: (state: MeshState, pods: readonly PodRecord[]) => Promise<readonly string[]> = () => Promise.resolve([]),
+): Promise<WaitOutcome> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const state = readMeshState(stateDir);
     if (state === undefined) throw new MeshError('MESH_NOT_FOUND', `no mesh recorded in ${stateDir}`);
     const pods = select(state);
-    const missing = await checkPodsReady(state, pods);
+    const missing = [...(await alsoMissing(state, pods)), ...(await checkPodsReady(state, pods))];
     if (missing.length === 0 || Date.now() >= deadline) return { ready: missing.length === 0, missing, pods: pods.map((p) => `${p.namespace}/${p.name}`) };
     await new Promise((r) => setTimeout(r, 200));
   }
