@@ -23,10 +23,15 @@ import { parseSpiffeId, type SpiffeId } from '../../shared/spiffe.js';
 import { CaError, type CallerAuthenticator } from '../ca/index.js';
 import { XdsError } from './errors.js';
 import type { XdsNode } from './node.js';
+import { WAYPOINT_CONFIG_TYPE_URL } from '../../shared/l7/waypoint-config.js';
 import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, WORKLOAD_TYPE_URL } from './resource-source.js';
 
 /** The types only node agents receive: the whole mesh's addresses, identities and policies. */
-export const NODE_AGENT_TYPE_URLS: readonly string[] = [ADDRESS_TYPE_URL, WORKLOAD_TYPE_URL, AUTHORIZATION_TYPE_URL];
+export const NODE_AGENT_TYPE_URLS: readonly string[] = [
+  ADDRESS_TYPE_URL,
+  WORKLOAD_TYPE_URL,
+  AUTHORIZATION_TYPE_URL,
+];
 
 /** The caller of one ADS stream, decided once when the stream opens. */
 export type XdsCaller =
@@ -80,9 +85,13 @@ export class MeshXdsAuthenticator implements XdsAuthenticator {
       } catch (err) {
         if (!(err instanceof CaError)) throw err;
         if (err.code === 'CA_UNAVAILABLE') {
-          throw new XdsError('XDS_AUTH_UNAVAILABLE', `cannot authenticate the xds client now: ${err.message}`, {
-            cause: err,
-          });
+          throw new XdsError(
+            'XDS_AUTH_UNAVAILABLE',
+            `cannot authenticate the xds client now: ${err.message}`,
+            {
+              cause: err,
+            },
+          );
         }
         // A real token of something that is not a node agent (Kubernetes): known, but not allowed here.
         if (err.code === 'CA_PERMISSION_DENIED') denied = err;
@@ -103,7 +112,9 @@ export class MeshXdsAuthenticator implements XdsAuthenticator {
       }
     }
     if (denied !== undefined) {
-      throw new XdsError('XDS_PERMISSION_DENIED', `authorization failed: ${denied.message}`, { cause: denied });
+      throw new XdsError('XDS_PERMISSION_DENIED', `authorization failed: ${denied.message}`, {
+        cause: denied,
+      });
     }
     throw new XdsError('XDS_UNAUTHENTICATED', `authentication failure: ${failures.join('; ')}`);
   }
@@ -206,4 +217,41 @@ export function authorizeType(caller: XdsCaller, typeUrl: string): void {
     'XDS_PERMISSION_DENIED',
     `${typeUrl} is served only to node agents; ${describeCaller(caller)} is not one`,
   );
+}
+
+/**
+ * Checks what a stream subscribes to within a type it may receive. A
+ * waypoint's compiled configuration ("<ns>/<name>", the waypoint being the
+ * service account <name> in <ns>) goes only to that waypoint's own identity,
+ * by name, never by wildcard: it names every endpoint and policy behind it.
+ * Throws XDS_PERMISSION_DENIED naming what was asked.
+ */
+export function authorizeSubscription(
+  caller: XdsCaller,
+  typeUrl: string,
+  wildcard: boolean,
+  names: Iterable<string>,
+): void {
+  if (typeUrl !== WAYPOINT_CONFIG_TYPE_URL || caller.kind === 'local') return;
+  if (caller.kind === 'node-agent') {
+    throw new XdsError(
+      'XDS_PERMISSION_DENIED',
+      `${typeUrl} is served only to waypoints, by their own identity; ${describeCaller(caller)} is not one`,
+    );
+  }
+  const own = `${caller.identity.namespace}/${caller.identity.serviceAccount}`;
+  if (wildcard) {
+    throw new XdsError(
+      'XDS_PERMISSION_DENIED',
+      `${describeCaller(caller)} subscribed to every ${typeUrl}; a waypoint subscribes to its own ("${own}") by name`,
+    );
+  }
+  for (const name of names) {
+    if (name !== own) {
+      throw new XdsError(
+        'XDS_PERMISSION_DENIED',
+        `${describeCaller(caller)} may receive only the waypoint configuration "${own}", not "${name}"`,
+      );
+    }
+  }
 }

@@ -2,7 +2,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Node } from '../../gen/envoy/config/core/v3/base_pb.js';
 import type { DeltaDiscoveryRequest } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
-import type { XdsCaller } from './auth.js';
+import { authorizeSubscription, type XdsCaller } from './auth.js';
 import { XdsConnection, type BuiltResponse, type ConnectionContext } from './connection.js';
 import { DeltaSubscription } from './delta-state.js';
 import { encodeDeltaResponse } from './encode.js';
@@ -31,6 +31,7 @@ export class DeltaConnection extends XdsConnection<DeltaDiscoveryRequest, DeltaS
     if (found === undefined) return;
     const { sub, first } = found;
     const kind = sub.applyRequest(req, first);
+    authorizeSubscription(this.caller, typeUrl, sub.wildcard, sub.subscribed);
     const type = metricType(typeUrl);
     switch (kind) {
       case 'nack':

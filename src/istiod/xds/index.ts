@@ -15,12 +15,14 @@ export {
   authorizeType,
   describeCaller,
   NODE_AGENT_TYPE_URLS,
+  authorizeSubscription,
   type XdsAuthenticator,
   type XdsCaller,
   type XdsStreamCredentials,
   type MeshXdsAuthenticatorOptions,
 } from './auth.js';
 export { xdsServerCredentials } from './server-credentials.js';
+export { CompositeSource } from './composite-source.js';
 export {
   listenXds,
   XDS_PLAINTEXT_PORT,

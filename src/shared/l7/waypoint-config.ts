@@ -94,9 +94,7 @@ export interface CompiledWorkloadTarget {
 
 /** Istio's StringMatch: exactly one of exact, prefix, regex (RE2 syntax, full match). */
 export type StringMatch =
-  | { readonly exact: string }
-  | { readonly prefix: string }
-  | { readonly regex: string };
+  { readonly exact: string } | { readonly prefix: string } | { readonly regex: string };
 
 export interface HeaderMatch {
   /** Lower-case header name. */
